@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "event.h"
+#include "source.h"
+
+#define NLH_TYPE_ENTRY_(e, n, cls) [NLH_EV_##e] = { n, NLH_CLASS_##cls },
+static const struct {
+	const char *name;
+	enum nlh_class cls;
+} event_types[_NLH_EV_MAX] = {
+	NLH_EVENT_TYPES(NLH_TYPE_ENTRY_)
+};
+
+#define FIELD_(CLS, member, f, T)					\
+	{ #f, NLH_FT_##T, offsetof(struct nlh_event, member.f),		\
+	  sizeof(((struct nlh_event *)0)->member.f), NLH_F_##CLS##_##f },
+#define LINK_F_(f, T) FIELD_(LINK, link, f, T)
+#define ADDR_F_(f, T) FIELD_(ADDR, addr, f, T)
+#define ROUTE_F_(f, T) FIELD_(ROUTE, route, f, T)
+#define NEIGH_F_(f, T) FIELD_(NEIGH, neigh, f, T)
+#define WIFI_F_(f, T) FIELD_(WIFI, wifi, f, T)
+#define NFLOG_F_(f, T) FIELD_(NFLOG, nflog, f, T)
+#define SELF_F_(f, T) FIELD_(SELF, self, f, T)
+
+static const struct nlh_field link_fields[] = { NLH_LINK_FIELDS(LINK_F_) };
+static const struct nlh_field addr_fields[] = { NLH_ADDR_FIELDS(ADDR_F_) };
+static const struct nlh_field route_fields[] = { NLH_ROUTE_FIELDS(ROUTE_F_) };
+static const struct nlh_field neigh_fields[] = { NLH_NEIGH_FIELDS(NEIGH_F_) };
+static const struct nlh_field wifi_fields[] = { NLH_WIFI_FIELDS(WIFI_F_) };
+static const struct nlh_field nflog_fields[] = { NLH_NFLOG_FIELDS(NFLOG_F_) };
+static const struct nlh_field self_fields[] = { NLH_SELF_FIELDS(SELF_F_) };
+
+#define CLASS_(c, n, arr) [NLH_CLASS_##c] = { n, arr, sizeof(arr) / sizeof(arr[0]) }
+const struct nlh_class_desc nlh_classes[_NLH_CLASS_MAX] = {
+	CLASS_(LINK, "link", link_fields),
+	CLASS_(ADDR, "addr", addr_fields),
+	CLASS_(ROUTE, "route", route_fields),
+	CLASS_(NEIGH, "neigh", neigh_fields),
+	CLASS_(WIFI, "wifi", wifi_fields),
+	CLASS_(NFLOG, "nflog", nflog_fields),
+	CLASS_(SELF, "nlhook", self_fields),
+};
+
+_Static_assert(_NLH_EV_MAX <= 64, "nlh_typeset has 64 bits");
+_Static_assert(_NLH_F_NFLOG_MAX <= 64 && _NLH_F_LINK_MAX <= 64, "present has 64 bits");
+
+const char *nlh_event_type_name(enum nlh_event_type t)
+{
+	if ((unsigned int)t >= _NLH_EV_MAX)
+		return "unknown";
+	return event_types[t].name;
+}
+
+enum nlh_class nlh_event_type_class(enum nlh_event_type t)
+{
+	return event_types[t].cls;
+}
+
+int nlh_event_type_from_name(const char *name)
+{
+	for (int t = 0; t < _NLH_EV_MAX; t++)
+		if (!strcmp(event_types[t].name, name))
+			return t;
+	return -ENOENT;
+}
+
+nlh_typeset nlh_event_types_glob(const char *glob)
+{
+	nlh_typeset set = 0;
+
+	for (int t = 0; t < _NLH_EV_MAX; t++)
+		if (!fnmatch(glob, event_types[t].name, 0))
+			set |= NLH_TYPE_BIT(t);
+	return set;
+}
+
+const struct nlh_field *nlh_field_find(enum nlh_class c, const char *name)
+{
+	const struct nlh_class_desc *d = &nlh_classes[c];
+
+	for (size_t i = 0; i < d->n_fields; i++)
+		if (!strcmp(d->fields[i].name, name))
+			return &d->fields[i];
+	return NULL;
+}
+
+double nlh_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void nlh_event_init(struct nlh_event *ev, enum nlh_event_type t)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = t;
+	ev->time = nlh_now();
+}
+
+void nlh_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n;
+
+	if (!size)
+		return;
+	n = strnlen(src, size - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static int ret_len(int n, size_t size)
+{
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n >= size)
+		return -ENOSPC;
+	return n;
+}
+
+int nlh_addr_format(const struct nlh_addr *a, bool prefix, char *buf, size_t size)
+{
+	char s[INET6_ADDRSTRLEN];
+	bool zero = true;
+	size_t alen = a->family == AF_INET6 ? 16 : 4;
+
+	if (a->family != AF_INET && a->family != AF_INET6) {
+		if (size)
+			buf[0] = '\0';
+		return -EAFNOSUPPORT;
+	}
+	for (size_t i = 0; i < alen; i++)
+		zero &= !a->a[i];
+	if (prefix && !a->plen && zero)
+		return ret_len(snprintf(buf, size, "default"), size);
+	if (!inet_ntop(a->family, a->a, s, sizeof(s)))
+		return -errno;
+	if (prefix)
+		return ret_len(snprintf(buf, size, "%s/%u", s, a->plen), size);
+	return ret_len(snprintf(buf, size, "%s", s), size);
+}
+
+int nlh_addr_parse(const char *s, struct nlh_addr *ret)
+{
+	char tmp[INET6_ADDRSTRLEN + 8];
+	struct nlh_addr a = {};
+	const char *slash;
+	size_t n;
+
+	if (!strcmp(s, "default")) {
+		/* family 0: the zero-length prefix of either family */
+		*ret = a;
+		return 0;
+	}
+	slash = strchr(s, '/');
+	n = slash ? (size_t)(slash - s) : strlen(s);
+	if (n >= INET6_ADDRSTRLEN)
+		return -EINVAL;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (inet_pton(AF_INET, tmp, a.a) == 1)
+		a.family = AF_INET;
+	else if (inet_pton(AF_INET6, tmp, a.a) == 1)
+		a.family = AF_INET6;
+	else
+		return -EINVAL;
+	a.plen = a.family == AF_INET ? 32 : 128;
+	if (slash) {
+		char *end;
+		unsigned long p;
+
+		errno = 0;
+		p = strtoul(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end || p > a.plen)
+			return -EINVAL;
+		a.plen = p;
+	}
+	*ret = a;
+	return 0;
+}
+
+bool nlh_addr_in_prefix(const struct nlh_addr *a, const struct nlh_addr *p)
+{
+	unsigned int bytes, bits;
+
+	if (!p->family)		/* "default" */
+		return a->plen == 0 && a->family;
+	if (a->family != p->family || a->plen < p->plen)
+		return false;
+	bytes = p->plen / 8;
+	bits = p->plen % 8;
+	if (memcmp(a->a, p->a, bytes))
+		return false;
+	if (bits) {
+		uint8_t mask = 0xff << (8 - bits);
+
+		if ((a->a[bytes] ^ p->a[bytes]) & mask)
+			return false;
+	}
+	return true;
+}
+
+int nlh_hwaddr_format(const struct nlh_hwaddr *h, char *buf, size_t size)
+{
+	size_t len = h->len > NLH_HWADDR_MAX ? NLH_HWADDR_MAX : h->len;
+	size_t o = 0;
+
+	if (size < len * 3 + 1) {
+		if (size)
+			buf[0] = '\0';
+		return -ENOSPC;
+	}
+	for (size_t i = 0; i < len; i++)
+		o += snprintf(buf + o, size - o, i ? ":%02x" : "%02x", h->a[i]);
+	buf[o] = '\0';
+	return o;
+}
+
+/* Printable ASCII as is, the rest (and backslash) as \xNN. */
+static int escape_bytes(const uint8_t *b, size_t len, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (b[i] >= 0x20 && b[i] < 0x7f && b[i] != '\\') {
+			if (o + 1 >= size)
+				goto nospc;
+			buf[o++] = b[i];
+		} else {
+			if (o + 4 >= size)
+				goto nospc;
+			o += snprintf(buf + o, size - o, "\\x%02x", b[i]);
+		}
+	}
+	buf[o] = '\0';
+	return o;
+nospc:
+	buf[o] = '\0';
+	return -ENOSPC;
+}
+
+int nlh_ssid_format(const struct nlh_ssid *s, char *buf, size_t size)
+{
+	if (!size)
+		return -ENOSPC;
+	return escape_bytes(s->b, s->len > NLH_SSID_MAX ? NLH_SSID_MAX : s->len, buf, size);
+}
+
+static int hex_format(const uint8_t *p, size_t len, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = len * 2 < size ? len : (size - 1) / 2;
+
+	for (size_t i = 0; i < n; i++) {
+		buf[2 * i] = hex[p[i] >> 4];
+		buf[2 * i + 1] = hex[p[i] & 15];
+	}
+	buf[2 * n] = '\0';
+	return n == len ? (int)(2 * n) : -ENOSPC;
+}
+
+uint64_t nlh_field_uint(const struct nlh_event *ev, const struct nlh_field *f)
+{
+	const void *p = nlh_event_field_ptr(ev, f);
+
+	switch (f->type) {
+	case NLH_FT_U32:
+		return *(const uint32_t *)p;
+	case NLH_FT_U64:
+		return *(const uint64_t *)p;
+	case NLH_FT_BOOL:
+		return *(const bool *)p;
+	case NLH_FT_STR:
+	case NLH_FT_HWADDR:
+	case NLH_FT_ADDR:
+	case NLH_FT_PREFIX:
+	case NLH_FT_SSID:
+	case NLH_FT_BYTES:
+		break;
+	}
+	return 0;
+}
+
+int nlh_field_format(const struct nlh_event *ev, const struct nlh_field *f, char *buf, size_t size)
+{
+	const void *p = nlh_event_field_ptr(ev, f);
+
+	if (!size)
+		return -ENOSPC;
+	switch (f->type) {
+	case NLH_FT_STR:
+		return ret_len(snprintf(buf, size, "%.*s", (int)f->size, (const char *)p), size);
+	case NLH_FT_U32:
+	case NLH_FT_U64:
+		return ret_len(snprintf(buf, size, "%" PRIu64, nlh_field_uint(ev, f)), size);
+	case NLH_FT_BOOL:
+		return ret_len(snprintf(buf, size, "%s", *(const bool *)p ? "true" : "false"), size);
+	case NLH_FT_HWADDR:
+		return nlh_hwaddr_format(p, buf, size);
+	case NLH_FT_ADDR:
+		return nlh_addr_format(p, false, buf, size);
+	case NLH_FT_PREFIX:
+		return nlh_addr_format(p, true, buf, size);
+	case NLH_FT_SSID:
+		return nlh_ssid_format(p, buf, size);
+	case NLH_FT_BYTES: {
+		const struct nlh_bytes *b = p;
+
+		return hex_format(b->p, b->len, buf, size);
+	}
+	}
+	return -EINVAL;
+}
+
+/* A bounded writer: keeps the length it would have written. */
+struct out {
+	char *buf;
+	size_t size;
+	size_t len;
+};
+
+static void out_add(struct out *o, const char *s, size_t n)
+{
+	if (o->len < o->size) {
+		size_t room = o->size - o->len - 1;
+
+		memcpy(o->buf + o->len, s, n < room ? n : room);
+	}
+	o->len += n;
+}
+
+static void out_str(struct out *o, const char *s)
+{
+	out_add(o, s, strlen(s));
+}
+
+static void __attribute__((format(printf, 2, 3))) out_fmt(struct out *o, const char *fmt, ...)
+{
+	char tmp[128];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		out_add(o, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+static int out_end(struct out *o)
+{
+	if (!o->size)
+		return -ENOSPC;
+	o->buf[o->len < o->size ? o->len : o->size - 1] = '\0';
+	return o->len < o->size ? (int)o->len : -ENOSPC;
+}
+
+static void out_json_string(struct out *o, const char *s)
+{
+	out_add(o, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\') {
+			char e[2] = { '\\', c };
+
+			out_add(o, e, 2);
+		} else if (c < 0x20 || c >= 0x7f) {
+			out_fmt(o, "\\u%04x", c);
+		} else {
+			out_add(o, (const char *)&c, 1);
+		}
+	}
+	out_add(o, "\"", 1);
+}
+
+/* Big enough for any field's text but the payload. */
+#define FIELD_TEXT_MAX 160
+
+static const char *field_text(const struct nlh_event *ev, const struct nlh_field *f, char *tmp, size_t size, char **heap)
+{
+	*heap = NULL;
+	if (f->type == NLH_FT_BYTES) {
+		const struct nlh_bytes *b = nlh_event_field_ptr(ev, f);
+
+		*heap = malloc(b->len * 2 + 1);
+		if (!*heap)
+			return "";
+		nlh_field_format(ev, f, *heap, b->len * 2 + 1);
+		return *heap;
+	}
+	nlh_field_format(ev, f, tmp, size);
+	return tmp;
+}
+
+int nlh_event_json(const struct nlh_event *ev, char *buf, size_t size)
+{
+	const struct nlh_class_desc *d = &nlh_classes[nlh_event_type_class(ev->type)];
+	struct out o = { buf, size, 0 };
+
+	out_fmt(&o, "{\"type\":\"%s\",\"time\":%.6f", nlh_event_type_name(ev->type), ev->time);
+	if (ev->netns) {
+		out_str(&o, ",\"netns\":");
+		out_json_string(&o, ev->netns);
+	}
+	for (size_t i = 0; i < d->n_fields; i++) {
+		const struct nlh_field *f = &d->fields[i];
+		char tmp[FIELD_TEXT_MAX], *heap;
+		const char *s;
+
+		if (!nlh_event_has(ev, f))
+			continue;
+		out_fmt(&o, ",\"%s\":", f->name);
+		switch (f->type) {
+		case NLH_FT_U32:
+		case NLH_FT_U64:
+		case NLH_FT_BOOL:
+			nlh_field_format(ev, f, tmp, sizeof(tmp));
+			out_str(&o, tmp);
+			break;
+		case NLH_FT_STR:
+		case NLH_FT_HWADDR:
+		case NLH_FT_ADDR:
+		case NLH_FT_PREFIX:
+		case NLH_FT_SSID:
+		case NLH_FT_BYTES:
+			s = field_text(ev, f, tmp, sizeof(tmp), &heap);
+			out_json_string(&o, s);
+			free(heap);
+			break;
+		}
+	}
+	out_str(&o, "}");
+	return out_end(&o);
+}
+
+static bool needs_quotes(const char *s)
+{
+	if (!*s)
+		return true;
+	for (; *s; s++)
+		if (*s == ' ' || *s == '"' || *s == '=')
+			return true;
+	return false;
+}
+
+int nlh_event_text(const struct nlh_event *ev, bool timestamp, char *buf, size_t size)
+{
+	const struct nlh_class_desc *d = &nlh_classes[nlh_event_type_class(ev->type)];
+	struct out o = { buf, size, 0 };
+
+	if (timestamp) {
+		struct tm tm;
+		time_t t = (time_t)ev->time;
+		char ts[32];
+
+		localtime_r(&t, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		out_fmt(&o, "[%s.%06ld] ", ts, (long)((ev->time - (double)t) * 1e6));
+	}
+	out_str(&o, nlh_event_type_name(ev->type));
+	if (ev->netns)
+		out_fmt(&o, " netns=%s", ev->netns);
+	for (size_t i = 0; i < d->n_fields; i++) {
+		const struct nlh_field *f = &d->fields[i];
+		char tmp[FIELD_TEXT_MAX], *heap;
+		const char *s;
+
+		if (!nlh_event_has(ev, f))
+			continue;
+		s = field_text(ev, f, tmp, sizeof(tmp), &heap);
+		out_fmt(&o, " %s=", f->name);
+		if (needs_quotes(s)) {
+			out_add(&o, "\"", 1);
+			out_str(&o, s);
+			out_add(&o, "\"", 1);
+		} else {
+			out_str(&o, s);
+		}
+		free(heap);
+	}
+	return out_end(&o);
+}
+
+char **nlh_event_env(const struct nlh_event *ev)
+{
+	const struct nlh_class_desc *d = &nlh_classes[nlh_event_type_class(ev->type)];
+	static const char path[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	char json[8192];
+	size_t n_vars = 4, bytes = 0, i;
+	char **env, *p;
+	int jlen;
+
+	/* Two passes: count and measure, then lay out in one allocation. */
+	jlen = nlh_event_json(ev, json, sizeof(json));
+	if (jlen < 0)
+		jlen = strlen(json);
+	for (i = 0; i < d->n_fields; i++) {
+		const struct nlh_field *f = &d->fields[i];
+
+		if (!nlh_event_has(ev, f))
+			continue;
+		n_vars++;
+		bytes += strlen("NLHOOK_=") + strlen(f->name) + 1;
+		if (f->type == NLH_FT_BYTES)
+			bytes += ((const struct nlh_bytes *)nlh_event_field_ptr(ev, f))->len * 2;
+		else
+			bytes += FIELD_TEXT_MAX;
+	}
+	bytes += sizeof(path) + 64 + 64 + strlen("NLHOOK_EVENT=") + jlen + 1;
+
+	env = malloc((n_vars + 1) * sizeof(char *) + bytes);
+	if (!env)
+		return NULL;
+	p = (char *)(env + n_vars + 1);
+	n_vars = 0;
+	env[n_vars++] = memcpy(p, path, sizeof(path));
+	p += sizeof(path);
+	env[n_vars++] = p;
+	p += sprintf(p, "NLHOOK_TYPE=%s", nlh_event_type_name(ev->type)) + 1;
+	env[n_vars++] = p;
+	p += sprintf(p, "NLHOOK_TIME=%.6f", ev->time) + 1;
+	for (i = 0; i < d->n_fields; i++) {
+		const struct nlh_field *f = &d->fields[i];
+		size_t room;
+		char *q;
+
+		if (!nlh_event_has(ev, f))
+			continue;
+		env[n_vars++] = p;
+		p += sprintf(p, "NLHOOK_");
+		for (q = (char *)f->name; *q; q++)
+			*p++ = *q >= 'a' && *q <= 'z' ? *q - 'a' + 'A' : *q;
+		*p++ = '=';
+		room = f->type == NLH_FT_BYTES ?
+			((const struct nlh_bytes *)nlh_event_field_ptr(ev, f))->len * 2 + 1 : FIELD_TEXT_MAX;
+		nlh_field_format(ev, f, p, room);
+		p += strlen(p) + 1;
+	}
+	env[n_vars++] = p;
+	p += sprintf(p, "NLHOOK_EVENT=%s", json) + 1;
+	env[n_vars] = NULL;
+	return env;
+}
+nlh_dispatch_fn nlh_dispatch;

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <syslog.h>
+
+/* Levels are syslog's: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
+extern int log_max_level;
+
+int log_level_from_name(const char *name);
+void log_set_level(int level);
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)							\
+	do {								\
+		if (log_max_level >= LOG_DEBUG)				\
+			log_msg(LOG_DEBUG, __VA_ARGS__);		\
+	} while (0)
+
+/*
+ * The event log: JSON lines written by nlhook.emit.  stdout unless
+ * evlog_open() named a file (opened O_APPEND, reopened by evlog_reopen()).
+ */
+int evlog_open(const char *path);
+int evlog_reopen(void);
+void evlog_write(const char *line, size_t len);
+void evlog_close(void);

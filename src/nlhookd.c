@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "core/event.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/source.h"
+#include "exec/exec.h"
+#include "rtnl/rtnl.h"
+#include "rules/rules.h"
+
+/* Every event source, in start order: rtnl first, the others name links through it. */
+static const struct nlh_source_ops *const sources[] = {
+	&rtnl_source,
+};
+#define N_SOURCES (sizeof(sources) / sizeof(sources[0]))
+
+static struct {
+	char **rules_dirs;
+	size_t n_rules_dirs;
+	const char *control;
+	const char *event_log;
+	bool check;
+	bool keep_going;
+} arg = {
+	.control = NLH_CONTROL_PATH,
+};
+
+static struct rules_set *rules;
+static struct nlh_want want;
+
+static void dispatch(struct nlh_event *ev)
+{
+	if (rules)
+		rules_set_dispatch(rules, ev);
+}
+
+static void raise_self(enum nlh_event_type t)
+{
+	struct nlh_event ev;
+
+	nlh_event_init(&ev, t);
+	ev.self.rules = rules ? rules_set_count(rules) : 0;
+	NLH_SET(&ev, SELF, rules);
+	dispatch(&ev);
+}
+
+static void report(const char *msg, void *data)
+{
+	log_err("%s", msg);
+}
+
+static unsigned int load_flags(void)
+{
+	return (arg.keep_going ? RULES_KEEP_GOING : 0) | (geteuid() == 0 ? RULES_CHECK_PERMS : 0);
+}
+
+/*
+ * systemd's notify protocol is one datagram on $NOTIFY_SOCKET; small
+ * enough that linking libsystemd would buy nothing.
+ */
+static void sd_notify_msg(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	len = strlen(path);
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   offsetof(struct sockaddr_un, sun_path) + len) < 0)
+		log_debug("sd_notify: %m");
+	close(fd);
+}
+
+static void sources_update(void)
+{
+	for (size_t i = 0; i < N_SOURCES; i++)
+		if (sources[i]->update && sources[i]->update(&want) < 0)
+			log_err("%s: cannot update subscriptions", sources[i]->name);
+}
+
+static void reload(void)
+{
+	struct rules_set *rs;
+	int r;
+
+	sd_notify_msg("RELOADING=1");
+	log_info("reloading rules");
+	if (evlog_reopen() < 0)
+		log_err("event log: cannot reopen: %m");
+	r = rules_set_load(&rs, arg.rules_dirs, arg.n_rules_dirs, load_flags(), report, NULL);
+	if (r < 0) {
+		log_err("reload failed, keeping the %zu rules running", rules_set_count(rules));
+	} else {
+		rules_set_free(rules);
+		rules = rs;
+		rules_set_want(rules, &want);
+		sources_update();
+		log_info("loaded %zu rules", rules_set_count(rules));
+		raise_self(NLH_EV_NLHOOK_RELOAD);
+	}
+	sd_notify_msg("READY=1");
+}
+
+static void signal_cb(int fd, uint32_t events, void *data)
+{
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("exiting on signal %u", si.ssi_signo);
+			loop_quit(0);
+			break;
+		case SIGHUP:
+			reload();
+			break;
+		}
+	}
+}
+
+/*
+ * One daemon per network namespace: abstract sockets belong to the netns,
+ * so binding @nlhookd is the lock, and the kernel drops it when we die.
+ */
+static int single_instance(void)
+{
+	static const char name[] = "\0nlhookd";
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t salen = offsetof(struct sockaddr_un, sun_path) + sizeof(name) - 1;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	int fd, other;
+
+	memcpy(sa.sun_path, name, sizeof(name) - 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, salen) == 0 && listen(fd, 1) == 0)
+		return fd;
+	close(fd);
+	if (errno != EADDRINUSE)
+		return -errno;
+	other = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (other >= 0 && connect(other, (struct sockaddr *)&sa, salen) == 0 &&
+	    getsockopt(other, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
+		log_err("another nlhookd (pid %d) is running in this network namespace", cred.pid);
+	else
+		log_err("another nlhookd is running in this network namespace");
+	if (other >= 0)
+		close(other);
+	return -EADDRINUSE;
+}
+
+static void instance_cb(int fd, uint32_t events, void *data)
+{
+	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+	/* Only there to tell a second instance our pid (SO_PEERCRED). */
+	if (c >= 0)
+		close(c);
+}
+
+static void help(void)
+{
+	printf("Usage: nlhookd [OPTION]...\n"
+	       "Run Lua rules on network events (rtnetlink, nl80211, nflog).\n\n"
+	       "  -r, --rules DIR        rules directory (repeatable; default %s)\n"
+	       "  -c, --control PATH     control socket (default %s)\n"
+	       "  -l, --log-level LEVEL  err, warn, info or debug (default info)\n"
+	       "      --check            load the rules, report, exit 0 or 1\n"
+	       "      --keep-going       start even if some rule files fail to load\n"
+	       "      --rcvbuf BYTES     netlink receive buffer (default %d)\n"
+	       "      --event-log FILE   where nlhook.emit writes JSON lines (default stdout)\n"
+	       "  -V, --version          print the version\n"
+	       "  -h, --help             this help\n",
+	       NLH_RULES_DIRS, NLH_CONTROL_PATH, nlh_rcvbuf);
+}
+
+static int parse_args(int argc, char **argv)
+{
+	enum { OPT_CHECK = 256, OPT_RCVBUF, OPT_EVENT_LOG, OPT_KEEP_GOING };
+	static const struct option opts[] = {
+		{ "rules", required_argument, NULL, 'r' },
+		{ "control", required_argument, NULL, 'c' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
+		{ "rcvbuf", required_argument, NULL, OPT_RCVBUF },
+		{ "event-log", required_argument, NULL, OPT_EVENT_LOG },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c, level;
+	char *end;
+	long v;
+
+	while ((c = getopt_long(argc, argv, "r:c:l:Vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			arg.rules_dirs = realloc(arg.rules_dirs, (arg.n_rules_dirs + 1) * sizeof(char *));
+			if (!arg.rules_dirs)
+				return -ENOMEM;
+			arg.rules_dirs[arg.n_rules_dirs++] = optarg;
+			break;
+		case 'c':
+			arg.control = optarg;
+			break;
+		case 'l':
+			level = log_level_from_name(optarg);
+			if (level < 0) {
+				fprintf(stderr, "nlhookd: --log-level: unknown level '%s' (err, warn, info, debug)\n", optarg);
+				return -EINVAL;
+			}
+			log_set_level(level);
+			break;
+		case OPT_CHECK:
+			arg.check = true;
+			break;
+		case OPT_KEEP_GOING:
+			arg.keep_going = true;
+			break;
+		case OPT_RCVBUF:
+			errno = 0;
+			v = strtol(optarg, &end, 0);
+			if (errno || *end || v < 4096 || v > (1L << 30)) {
+				fprintf(stderr, "nlhookd: --rcvbuf: '%s' is not a size from 4096 to 1073741824\n", optarg);
+				return -EINVAL;
+			}
+			nlh_rcvbuf = v;
+			break;
+		case OPT_EVENT_LOG:
+			arg.event_log = optarg;
+			break;
+		case 'V':
+			printf("nlhookd %s\n", NLH_VERSION);
+			exit(0);
+		case 'h':
+			help();
+			exit(0);
+		default:
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nlhookd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!arg.n_rules_dirs) {
+		/* The default dirs, split from "a:b:c". */
+		char *dirs = strdup(NLH_RULES_DIRS), *save = NULL;
+
+		for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+			arg.rules_dirs = realloc(arg.rules_dirs, (arg.n_rules_dirs + 1) * sizeof(char *));
+			if (!arg.rules_dirs)
+				return -ENOMEM;
+			arg.rules_dirs[arg.n_rules_dirs++] = d;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	sigset_t mask;
+	int r, sfd, ifd;
+
+	if (parse_args(argc, argv) < 0)
+		return 2;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	r = rules_set_load(&rules, arg.rules_dirs, arg.n_rules_dirs, load_flags(), report, NULL);
+	if (arg.check) {
+		if (r < 0)
+			return 1;
+		printf("%zu rules loaded\n", rules_set_count(rules));
+		rules_set_free(rules);
+		return 0;
+	}
+	if (r < 0) {
+		log_err("rules failed to load; not starting (--keep-going skips broken files)");
+		return 1;
+	}
+	rules_set_want(rules, &want);
+
+	ifd = single_instance();
+	if (ifd < 0)
+		return 1;
+	if (arg.event_log && (r = evlog_open(arg.event_log)) < 0) {
+		log_err("--event-log %s: %s", arg.event_log, strerror(-r));
+		return 1;
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0 || (r = loop_init()) < 0 || loop_add_fd(sfd, EPOLLIN, signal_cb, NULL) < 0 ||
+	    loop_add_fd(ifd, EPOLLIN, instance_cb, NULL) < 0) {
+		log_err("cannot set up the event loop: %m");
+		return 1;
+	}
+
+	nlh_dispatch = dispatch;
+	for (size_t i = 0; i < N_SOURCES; i++) {
+		r = sources[i]->start(&want);
+		if (r < 0) {
+			/* rtnl is the backbone; the others may be missing (no wifi). */
+			log_err("%s: cannot start: %s", sources[i]->name, strerror(-r));
+			if (sources[i] == &rtnl_source)
+				return 1;
+		}
+	}
+
+	log_info("ready: %zu rules", rules_set_count(rules));
+	raise_self(NLH_EV_NLHOOK_START);
+	sd_notify_msg("READY=1");
+	r = loop_run();
+	sd_notify_msg("STOPPING=1");
+
+	for (size_t i = N_SOURCES; i-- > 0;)
+		sources[i]->stop();
+	exec_shutdown();
+	rules_set_free(rules);
+	evlog_close();
+	loop_exit();
+	free(arg.rules_dirs);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,634 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/loop.h"
+#include "rtnl-parse.h"
+#include "rtnl.h"
+
+/*
+ * The last-seen state: links, addresses, routes, neighbours, each in a hash
+ * table keyed by what the kernel uses as identity.  Dump replies and
+ * multicast messages go through one handler; an event is raised when an
+ * object is new, changed or gone, so a message that changes nothing we show
+ * (IPv6 DAD finishing, a link message about statistics) raises nothing.
+ */
+
+enum table_id { T_LINK, T_ADDR, T_ROUTE, T_NEIGH, _T_MAX };
+
+struct obj {
+	struct obj *next;
+	uint32_t hash;
+	bool seen;
+	uint8_t klen;
+	uint8_t key[32];
+	struct nlh_event ev;
+};
+
+struct table {
+	struct obj **buckets;
+	size_t n_buckets;
+	size_t count;
+};
+
+static struct table tables[_T_MAX];
+
+static struct mnl_socket *nl;
+static uint32_t portid;
+static uint32_t dump_seq;
+static int dump_table = -1;	/* table being dumped, -1: none */
+static bool dump_emit;		/* a resync: diff and raise events */
+static bool dump_intr;		/* NLM_F_DUMP_INTR seen: dump again */
+static bool resync_pending;
+static bool want_neigh;
+static struct nlh_source_stats stats;
+
+static uint32_t hash_bytes(const uint8_t *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static struct obj *table_find(struct table *t, const uint8_t *key, size_t klen, uint32_t h)
+{
+	if (!t->n_buckets)
+		return NULL;
+	for (struct obj *o = t->buckets[h & (t->n_buckets - 1)]; o; o = o->next)
+		if (o->hash == h && o->klen == klen && !memcmp(o->key, key, klen))
+			return o;
+	return NULL;
+}
+
+static int table_grow(struct table *t)
+{
+	size_t n = t->n_buckets ? t->n_buckets * 2 : 64;
+	struct obj **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_buckets; i++) {
+		struct obj *o = t->buckets[i];
+
+		while (o) {
+			struct obj *next = o->next;
+
+			o->next = b[o->hash & (n - 1)];
+			b[o->hash & (n - 1)] = o;
+			o = next;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->n_buckets = n;
+	return 0;
+}
+
+static struct obj *table_insert(struct table *t, const uint8_t *key, size_t klen, uint32_t h)
+{
+	struct obj *o;
+
+	if (t->count >= t->n_buckets && table_grow(t) < 0)
+		return NULL;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->hash = h;
+	o->klen = klen;
+	memcpy(o->key, key, klen);
+	o->next = t->buckets[h & (t->n_buckets - 1)];
+	t->buckets[h & (t->n_buckets - 1)] = o;
+	t->count++;
+	return o;
+}
+
+static void table_remove(struct table *t, struct obj *o)
+{
+	for (struct obj **pp = &t->buckets[o->hash & (t->n_buckets - 1)]; *pp; pp = &(*pp)->next) {
+		if (*pp == o) {
+			*pp = o->next;
+			t->count--;
+			free(o);
+			return;
+		}
+	}
+}
+
+static void table_clear(struct table *t)
+{
+	for (size_t i = 0; i < t->n_buckets; i++) {
+		while (t->buckets[i]) {
+			struct obj *o = t->buckets[i];
+
+			t->buckets[i] = o->next;
+			free(o);
+		}
+	}
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+static struct obj *link_obj(uint32_t ifindex)
+{
+	return table_find(&tables[T_LINK], (const uint8_t *)&ifindex, sizeof(ifindex),
+			  hash_bytes((const uint8_t *)&ifindex, sizeof(ifindex)));
+}
+
+const char *rtnl_ifname(uint32_t ifindex)
+{
+	struct obj *o = link_obj(ifindex);
+
+	return o && o->ev.link.ifname[0] ? o->ev.link.ifname : NULL;
+}
+
+void rtnl_state_foreach(enum nlh_class c, void (*cb)(const struct nlh_event *ev, void *data), void *data)
+{
+	enum table_id id;
+
+	switch (c) {
+	case NLH_CLASS_LINK: id = T_LINK; break;
+	case NLH_CLASS_ADDR: id = T_ADDR; break;
+	case NLH_CLASS_ROUTE: id = T_ROUTE; break;
+	case NLH_CLASS_NEIGH: id = T_NEIGH; break;
+	case NLH_CLASS_WIFI:
+	case NLH_CLASS_NFLOG:
+	case NLH_CLASS_SELF:
+	case _NLH_CLASS_MAX:
+		return;
+	}
+	for (size_t i = 0; i < tables[id].n_buckets; i++)
+		for (struct obj *o = tables[id].buckets[i]; o; o = o->next)
+			cb(&o->ev, data);
+}
+
+static void fill_ifname(char *dst, uint32_t ifindex)
+{
+	const char *name = rtnl_ifname(ifindex);
+
+	if (name)
+		nlh_strlcpy(dst, name, IFNAMSIZ);
+}
+
+static void raise_event(struct nlh_event *ev)
+{
+	stats.events++;
+	if (nlh_dispatch)
+		nlh_dispatch(ev);
+}
+
+static void raise_self(enum nlh_event_type t, uint64_t count)
+{
+	struct nlh_event ev;
+
+	nlh_event_init(&ev, t);
+	nlh_strlcpy(ev.self.source, "rtnl", sizeof(ev.self.source));
+	NLH_SET(&ev, SELF, source);
+	ev.self.count = count;
+	NLH_SET(&ev, SELF, count);
+	if (nlh_dispatch)
+		nlh_dispatch(&ev);
+}
+
+/* Identity of an object as the kernel sees it. */
+static enum table_id obj_key(const struct nlh_event *ev, uint8_t *key, uint8_t *klen)
+{
+	uint8_t *p = key;
+
+#define PUT(v) do { memcpy(p, &(v), sizeof(v)); p += sizeof(v); } while (0)
+	switch (nlh_event_type_class(ev->type)) {
+	case NLH_CLASS_ADDR:
+		PUT(ev->addr.ifindex);
+		PUT(ev->addr.address);
+		*klen = p - key;
+		return T_ADDR;
+	case NLH_CLASS_ROUTE:
+		PUT(ev->route.table);
+		PUT(ev->route.metric);
+		PUT(ev->route.dst);
+		*klen = p - key;
+		return T_ROUTE;
+	case NLH_CLASS_NEIGH:
+		PUT(ev->neigh.ifindex);
+		PUT(ev->neigh.address);
+		*klen = p - key;
+		return T_NEIGH;
+	case NLH_CLASS_LINK:
+	case NLH_CLASS_WIFI:
+	case NLH_CLASS_NFLOG:
+	case NLH_CLASS_SELF:
+	case _NLH_CLASS_MAX:
+		break;
+	}
+#undef PUT
+	memcpy(key, &ev->link.ifindex, sizeof(ev->link.ifindex));
+	*klen = sizeof(ev->link.ifindex);
+	return T_LINK;
+}
+
+static bool same_content(const struct nlh_event *a, const struct nlh_event *b)
+{
+	return a->present == b->present &&
+	       !memcmp((const char *)a + offsetof(struct nlh_event, link),
+		       (const char *)b + offsetof(struct nlh_event, link),
+		       sizeof(*a) - offsetof(struct nlh_event, link));
+}
+
+static void link_notify(struct nlh_event *ev, bool emit)
+{
+	uint8_t key[32], klen;
+	enum table_id id = obj_key(ev, key, &klen);
+	uint32_t h = hash_bytes(key, klen);
+	struct obj *o = table_find(&tables[id], key, klen, h);
+	struct nlh_event edges[RTNL_MAX_EDGES];
+	size_t n;
+
+	if (ev->link.master_index) {
+		fill_ifname(ev->link.master, ev->link.master_index);
+		if (ev->link.master[0])
+			NLH_SET(ev, LINK, master);
+	}
+	if (ev->type == NLH_EV_LINK_DEL) {
+		if (o) {
+			/* The deletion message may lack what we knew (kind). */
+			if (!NLH_HAS(ev, LINK, kind) && NLH_HAS(&o->ev, LINK, kind)) {
+				memcpy(ev->link.kind, o->ev.link.kind, sizeof(ev->link.kind));
+				NLH_SET(ev, LINK, kind);
+			}
+			table_remove(&tables[id], o);
+		}
+		if (emit)
+			raise_event(ev);
+		return;
+	}
+	/* Some RTM_NEWLINK carry no name (e.g. from a netns move): keep ours. */
+	if (o && !NLH_HAS(ev, LINK, ifname) && NLH_HAS(&o->ev, LINK, ifname)) {
+		memcpy(ev->link.ifname, o->ev.link.ifname, IFNAMSIZ);
+		NLH_SET(ev, LINK, ifname);
+	}
+	n = emit ? rtnl_link_edges(o ? &o->ev : NULL, ev, edges) : 0;
+	if (!o)
+		o = table_insert(&tables[id], key, klen, h);
+	if (o) {
+		o->ev = *ev;
+		o->seen = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		raise_event(&edges[i]);
+}
+
+static void obj_notify(struct nlh_event *ev, bool emit)
+{
+	uint8_t key[32], klen;
+	enum table_id id = obj_key(ev, key, &klen);
+	uint32_t h = hash_bytes(key, klen);
+	struct obj *o = table_find(&tables[id], key, klen, h);
+	char *ifname;
+	uint32_t ifindex;
+	bool del;
+
+	switch (id) {
+	case T_ADDR:
+		ifname = ev->addr.ifname, ifindex = ev->addr.ifindex;
+		del = ev->type == NLH_EV_ADDR_DEL;
+		break;
+	case T_ROUTE:
+		ifname = ev->route.ifname, ifindex = ev->route.ifindex;
+		del = ev->type == NLH_EV_ROUTE_DEL;
+		break;
+	case T_NEIGH:
+		ifname = ev->neigh.ifname, ifindex = ev->neigh.ifindex;
+		del = ev->type == NLH_EV_NEIGH_DEL;
+		break;
+	case T_LINK:
+	case _T_MAX:
+		return;
+	}
+	if (ifindex) {
+		fill_ifname(ifname, ifindex);
+		if (ifname[0])
+			ev->present |= UINT64_C(1) << nlh_field_find(nlh_event_type_class(ev->type), "ifname")->bit;
+	}
+	if (del) {
+		if (o)
+			table_remove(&tables[id], o);
+		if (emit)
+			raise_event(ev);
+		return;
+	}
+	if (o) {
+		o->seen = true;
+		if (same_content(&o->ev, ev))
+			return;
+		o->ev = *ev;
+	} else {
+		o = table_insert(&tables[id], key, klen, h);
+		if (o) {
+			o->ev = *ev;
+			o->seen = true;
+		}
+	}
+	if (emit)
+		raise_event(ev);
+}
+
+/* Neighbours are only tracked while something wants them. */
+static void msg_notify(const struct nlmsghdr *nlh, bool emit)
+{
+	struct nlh_event ev;
+	int r = rtnl_parse(nlh, &ev);
+
+	if (r == -ENODATA)
+		return;
+	if (r < 0) {
+		stats.errors++;
+		log_debug("rtnl: malformed message type %u, ignoring", nlh->nlmsg_type);
+		return;
+	}
+	if (nlh_event_type_class(ev.type) == NLH_CLASS_LINK)
+		link_notify(&ev, emit);
+	else if (nlh_event_type_class(ev.type) != NLH_CLASS_NEIGH || want_neigh)
+		obj_notify(&ev, emit);
+}
+
+static int dump_start(int table)
+{
+	static const uint16_t types[_T_MAX] = { RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE, RTM_GETNEIGH };
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtgenmsg *g;
+
+	nlh->nlmsg_type = types[table];
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = ++dump_seq;
+	/* The largest of the request headers, zeroed: AF_UNSPEC, all tables. */
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(struct rtmsg));
+	g->rtgen_family = AF_UNSPEC;
+	for (size_t i = 0; i < tables[table].n_buckets; i++)
+		for (struct obj *o = tables[table].buckets[i]; o; o = o->next)
+			o->seen = false;
+	dump_table = table;
+	dump_intr = false;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		dump_table = -1;
+		return -errno;
+	}
+	return 0;
+}
+
+/* After a dump: what was not seen is gone. */
+static void dump_sweep(int table)
+{
+	struct table *t = &tables[table];
+
+	for (size_t i = 0; i < t->n_buckets; i++) {
+		struct obj *o = t->buckets[i];
+
+		while (o) {
+			struct obj *next = o->next;
+
+			if (!o->seen) {
+				struct nlh_event ev = o->ev;
+
+				switch (nlh_event_type_class(ev.type)) {
+				case NLH_CLASS_LINK: ev.type = NLH_EV_LINK_DEL; break;
+				case NLH_CLASS_ADDR: ev.type = NLH_EV_ADDR_DEL; break;
+				case NLH_CLASS_ROUTE: ev.type = NLH_EV_ROUTE_DEL; break;
+				case NLH_CLASS_NEIGH: ev.type = NLH_EV_NEIGH_DEL; break;
+				case NLH_CLASS_WIFI:
+				case NLH_CLASS_NFLOG:
+				case NLH_CLASS_SELF:
+				case _NLH_CLASS_MAX:
+					break;
+				}
+				ev.time = nlh_now();
+				table_remove(t, o);
+				if (dump_emit)
+					raise_event(&ev);
+			}
+			o = next;
+		}
+	}
+}
+
+static void dump_next(void)
+{
+	int next = dump_table + 1, r;
+
+	if (dump_intr) {
+		next = dump_table;	/* changed under the dump: again */
+	} else {
+		dump_sweep(dump_table);
+		if (next == T_NEIGH && !want_neigh)
+			next++;
+	}
+	if (next >= _T_MAX) {
+		dump_table = -1;
+		if (resync_pending) {
+			resync_pending = false;
+			dump_emit = true;
+			next = T_LINK;
+		} else {
+			return;
+		}
+	}
+	r = dump_start(next);
+	if (r < 0)
+		log_err("rtnl: dump request: %s", strerror(-r));
+}
+
+static void resync(void)
+{
+	stats.drops++;
+	stats.resyncs++;
+	log_warn("rtnl: receive buffer overrun (ENOBUFS), resyncing state");
+	raise_self(NLH_EV_NLHOOK_RESYNC, stats.drops);
+	if (dump_table >= 0) {
+		resync_pending = true;
+		return;
+	}
+	dump_emit = true;
+	if (dump_start(T_LINK) < 0)
+		log_err("rtnl: dump request: %m");
+}
+
+static void handle_batch(const char *buf, size_t len)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	int left = len;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		bool reply = nlh->nlmsg_pid == portid && nlh->nlmsg_seq == dump_seq && dump_table >= 0;
+
+		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR && reply)
+			dump_intr = true;
+		switch (nlh->nlmsg_type) {
+		case NLMSG_DONE:
+			if (reply)
+				dump_next();
+			continue;
+		case NLMSG_ERROR:
+			if (reply) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+				if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*e)) && e->error)
+					log_warn("rtnl: dump: %s", strerror(-e->error));
+				dump_next();
+			}
+			continue;
+		case NLMSG_NOOP:
+		case NLMSG_OVERRUN:
+			continue;
+		}
+		/* Replies of an initial dump set state without raising events. */
+		msg_notify(nlh, reply ? dump_emit : true);
+	}
+}
+
+/* Drain with a budget: a flood must not starve the other sources. */
+static int read_batch(int budget)
+{
+	static char buf[64 * 1024];
+
+	while (budget-- > 0) {
+		ssize_t n = recv(mnl_socket_get_fd(nl), buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			if (errno == ENOBUFS) {
+				resync();
+				continue;
+			}
+			return -errno;
+		}
+		handle_batch(buf, n);
+	}
+	return 0;
+}
+
+static void rtnl_io(int fd, uint32_t events, void *data)
+{
+	int r = read_batch(64);
+
+	if (r < 0)
+		log_err("rtnl: recv: %s", strerror(-r));
+}
+
+static int set_group(unsigned int group, bool on)
+{
+	if (mnl_socket_setsockopt(nl, on ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP, &group, sizeof(group)) < 0)
+		return -errno;
+	return 0;
+}
+
+int nlh_rcvbuf = 4 * 1024 * 1024;
+
+static bool wants_neigh(const struct nlh_want *want)
+{
+	return want->types & (NLH_TYPE_BIT(NLH_EV_NEIGH_ADD) | NLH_TYPE_BIT(NLH_EV_NEIGH_DEL));
+}
+
+static int rtnl_start(const struct nlh_want *want)
+{
+	static const unsigned int groups[] = {
+		RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
+		RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
+	};
+	socklen_t sl = sizeof(stats.rcvbuf);
+	int r, fd;
+
+	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	portid = mnl_socket_get_portid(nl);
+	fd = mnl_socket_get_fd(nl);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &nlh_rcvbuf, sizeof(nlh_rcvbuf)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &nlh_rcvbuf, sizeof(nlh_rcvbuf)) < 0)
+		log_warn("rtnl: cannot set receive buffer: %m");
+	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &stats.rcvbuf, &sl);
+	/* Subscribe before dumping: nothing falls between dump and events. */
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (set_group(groups[i], true) < 0)
+			goto fail;
+	want_neigh = wants_neigh(want);
+	if (want_neigh && set_group(RTNLGRP_NEIGH, true) < 0)
+		goto fail;
+
+	/* The start-up dump is waited for: rules start with the state known. */
+	dump_emit = false;
+	if (dump_start(T_LINK) < 0)
+		goto fail;
+	while (dump_table >= 0) {
+		struct pollfd p = { fd, POLLIN, 0 };
+
+		r = poll(&p, 1, 10000);
+		if (r <= 0) {
+			errno = r ? errno : ETIMEDOUT;
+			goto fail;
+		}
+		if ((r = read_batch(1024)) < 0) {
+			errno = -r;
+			goto fail;
+		}
+	}
+	dump_emit = true;
+	r = loop_add_fd(fd, EPOLLIN, rtnl_io, NULL);
+	if (r < 0) {
+		errno = -r;
+		goto fail;
+	}
+	return 0;
+fail:
+	r = -errno;
+	mnl_socket_close(nl);
+	nl = NULL;
+	return r;
+}
+
+static int rtnl_update(const struct nlh_want *want)
+{
+	bool w = wants_neigh(want);
+
+	if (w == want_neigh)
+		return 0;
+	want_neigh = w;
+	if (!w)
+		table_clear(&tables[T_NEIGH]);
+	return set_group(RTNLGRP_NEIGH, w);
+}
+
+static void rtnl_stop(void)
+{
+	if (!nl)
+		return;
+	loop_del_fd(mnl_socket_get_fd(nl));
+	mnl_socket_close(nl);
+	nl = NULL;
+	for (int i = 0; i < _T_MAX; i++)
+		table_clear(&tables[i]);
+	dump_table = -1;
+}
+
+static void rtnl_stats(struct nlh_source_stats *ret)
+{
+	*ret = stats;
+}
+
+const struct nlh_source_ops rtnl_source = {
+	.name = "rtnl",
+	.start = rtnl_start,
+	.update = rtnl_update,
+	.stop = rtnl_stop,
+	.stats = rtnl_stats,
+};

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdint.h>
+
+#include "core/event.h"
+#include "core/source.h"
+
+extern const struct nlh_source_ops rtnl_source;
+
+/*
+ * The state the rtnl source keeps (from the start-up dump and every
+ * message since): links by ifindex, addresses, routes.  Used for edge
+ * derivation, ifindex -> name lookups by other sources, and
+ * nlhook.links() / addrs() / routes().
+ */
+const char *rtnl_ifname(uint32_t ifindex);	/* NULL when unknown */
+void rtnl_state_foreach(enum nlh_class c, void (*cb)(const struct nlh_event *ev, void *data), void *data);

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/event.h"
+#include "core/source.h"
+
+/*
+ * A loaded rule set: every *.lua file of the rules dirs (udev semantics),
+ * each in its own lua_State.  Built whole, then swapped in: a failed load
+ * leaves the running set alone.
+ */
+struct rules_set;
+
+enum {
+	RULES_KEEP_GOING = 1 << 0,	/* skip broken files instead of failing */
+	RULES_CHECK_PERMS = 1 << 1,	/* refuse group/other-writable files (root) */
+	RULES_DRY_RUN = 1 << 2,		/* exec/emit/after are printed, not done */
+};
+
+/* Each load error, "FILE:LINE: message". */
+typedef void (*rules_report_fn)(const char *msg, void *data);
+
+/*
+ * Returns 0, or a negative errno (-EINVAL: some file failed to load; every
+ * error has been reported).  *ret is set only on success.
+ */
+int rules_set_load(struct rules_set **ret, char *const *dirs, size_t n_dirs, unsigned int flags,
+		   rules_report_fn report, void *data);
+void rules_set_free(struct rules_set *rs);
+
+void rules_set_dispatch(struct rules_set *rs, const struct nlh_event *ev);
+
+/* What the set needs the sources to deliver. */
+void rules_set_want(const struct rules_set *rs, struct nlh_want *ret);
+
+size_t rules_set_count(const struct rules_set *rs);
+
+/* The files a set of dirs resolves to, in load order (udev semantics). */
+int rules_dirs_resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size_t *ret_n);
