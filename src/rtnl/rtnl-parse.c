@@ -19,25 +19,32 @@ struct tb {
 	const struct nlattr *a[TB_MAX];
 };
 
-static int tb_cb(const struct nlattr *attr, void *data)
-{
-	struct tb *tb = data;
-	unsigned int type = mnl_attr_get_type(attr);
-
-	/* Unknown and future attributes are ignored, not errors. */
-	if (type < TB_MAX)
-		tb->a[type] = attr;
-	return MNL_CB_OK;
-}
-
+/*
+ * Attributes into a table; unknown and future ones are ignored.  An
+ * attribute that runs past the message makes the message malformed
+ * (libmnl's walker would just stop there).
+ */
 static int tb_parse(const struct nlmsghdr *nlh, size_t hdrlen, struct tb *tb)
 {
+	const struct nlattr *attr = mnl_nlmsg_get_payload_offset(nlh, hdrlen);
+	int left;
+
 	memset(tb, 0, sizeof(*tb));
 	if (nlh->nlmsg_len < mnl_nlmsg_size(hdrlen))
 		return -EBADMSG;
-	if (mnl_attr_parse(nlh, hdrlen, tb_cb, tb) < 0)
+	/* The family header is aligned: it may end past a short message. */
+	if ((const char *)attr > (const char *)nlh + nlh->nlmsg_len)
 		return -EBADMSG;
-	return 0;
+	left = (const char *)nlh + nlh->nlmsg_len - (const char *)attr;
+	while (mnl_attr_ok(attr, left)) {
+		unsigned int type = mnl_attr_get_type(attr);
+
+		if (type < TB_MAX)
+			tb->a[type] = attr;
+		left -= MNL_ALIGN(attr->nla_len);
+		attr = (const struct nlattr *)((const char *)attr + MNL_ALIGN(attr->nla_len));
+	}
+	return left >= (int)sizeof(struct nlattr) ? -EBADMSG : 0;
 }
 
 static const struct nlattr *attr_u32(const struct tb *tb, unsigned int type)

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/event.h"
+
+static void test_types(void **state)
+{
+	assert_int_equal(nlh_event_type_from_name("link.up"), NLH_EV_LINK_UP);
+	assert_int_equal(nlh_event_type_from_name("link.sideways"), -ENOENT);
+	assert_string_equal(nlh_event_type_name(NLH_EV_WIFI_IFACE_NEW), "wifi.iface.new");
+	assert_true(nlh_event_types_glob("link.*") ==
+		    (NLH_TYPE_BIT(NLH_EV_LINK_NEW) | NLH_TYPE_BIT(NLH_EV_LINK_DEL) | NLH_TYPE_BIT(NLH_EV_LINK_UP) |
+		     NLH_TYPE_BIT(NLH_EV_LINK_DOWN) | NLH_TYPE_BIT(NLH_EV_LINK_CARRIER) |
+		     NLH_TYPE_BIT(NLH_EV_LINK_NOCARRIER) | NLH_TYPE_BIT(NLH_EV_LINK_RENAME)));
+	assert_true(nlh_event_types_glob("wifi.iface.*") ==
+		    (NLH_TYPE_BIT(NLH_EV_WIFI_IFACE_NEW) | NLH_TYPE_BIT(NLH_EV_WIFI_IFACE_DEL)));
+	assert_int_equal(nlh_event_types_glob("nope.*"), 0);
+	assert_int_equal(nlh_event_type_class(NLH_EV_NFLOG), NLH_CLASS_NFLOG);
+	assert_non_null(nlh_field_find(NLH_CLASS_ROUTE, "gateway"));
+	assert_null(nlh_field_find(NLH_CLASS_ROUTE, "ssid"));
+}
+
+static void test_addr(void **state)
+{
+	struct nlh_addr a, p;
+	char buf[64];
+
+	assert_int_equal(nlh_addr_parse("10.1.2.3", &a), 0);
+	assert_int_equal(a.plen, 32);
+	assert_int_equal(nlh_addr_parse("10.0.0.0/8", &p), 0);
+	assert_true(nlh_addr_in_prefix(&a, &p));
+	assert_int_equal(nlh_addr_parse("10.0.0.0/9", &p), 0);
+	assert_true(nlh_addr_in_prefix(&a, &p));
+	assert_int_equal(nlh_addr_parse("10.128.0.0/9", &p), 0);
+	assert_false(nlh_addr_in_prefix(&a, &p));
+	assert_int_equal(nlh_addr_parse("2001:db8::/32", &p), 0);
+	assert_false(nlh_addr_in_prefix(&a, &p));
+	assert_int_equal(nlh_addr_parse("2001:db8:1::5", &a), 0);
+	assert_true(nlh_addr_in_prefix(&a, &p));
+	/* a shorter prefix is not inside a longer one */
+	assert_int_equal(nlh_addr_parse("2001:db8::/16", &a), 0);
+	assert_false(nlh_addr_in_prefix(&a, &p));
+	assert_int_equal(nlh_addr_parse("default", &p), 0);
+	assert_false(nlh_addr_in_prefix(&a, &p));
+	assert_int_equal(nlh_addr_parse("0.0.0.0/0", &a), 0);
+	assert_true(nlh_addr_in_prefix(&a, &p));
+	assert_int_equal(nlh_addr_format(&a, true, buf, sizeof(buf)), 7);
+	assert_string_equal(buf, "default");
+	assert_int_equal(nlh_addr_parse("10.0.0.0/33", &a), -EINVAL);
+	assert_int_equal(nlh_addr_parse("10.0.0.0/", &a), -EINVAL);
+	assert_int_equal(nlh_addr_parse("eth0", &a), -EINVAL);
+	assert_int_equal(nlh_addr_parse("fe80::1/64x", &a), -EINVAL);
+}
+
+static void test_ssid_escape(void **state)
+{
+	struct nlh_ssid s = { 6, { 'C', 'a', 0, '\\', 0xff, '"' } };
+	char buf[64];
+
+	assert_int_equal(nlh_ssid_format(&s, buf, sizeof(buf)), 15);
+	assert_string_equal(buf, "Ca\\x00\\x5c\\xff\"");
+	/* too small: cut at an escape boundary, still terminated */
+	assert_int_equal(nlh_ssid_format(&s, buf, 5), -ENOSPC);
+	assert_string_equal(buf, "Ca");
+}
+
+static void wifi_event(struct nlh_event *ev)
+{
+	nlh_event_init(ev, NLH_EV_WIFI_CONNECT);
+	ev->time = 1700000000.25;
+	strcpy(ev->wifi.ifname, "wlan1");
+	NLH_SET(ev, WIFI, ifname);
+	ev->wifi.ifindex = 4;
+	NLH_SET(ev, WIFI, ifindex);
+	ev->wifi.bssid = (struct nlh_hwaddr){ 6, { 2, 0, 0, 0, 1, 0 } };
+	NLH_SET(ev, WIFI, bssid);
+	ev->wifi.ssid = (struct nlh_ssid){ 8, { 'C', 'a', 'f', 'e', '"', 'N', 0, 0xe9 } };
+	NLH_SET(ev, WIFI, ssid);
+	ev->wifi.by_ap = true;
+	NLH_SET(ev, WIFI, by_ap);
+}
+
+static void test_json(void **state)
+{
+	struct nlh_event ev;
+	char buf[512];
+
+	wifi_event(&ev);
+	assert_true(nlh_event_json(&ev, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "{\"type\":\"wifi.connect\",\"time\":1700000000.250000,\"ifname\":\"wlan1\","
+				 "\"ifindex\":4,\"bssid\":\"02:00:00:00:01:00\","
+				 "\"ssid\":\"Cafe\\\"N\\\\x00\\\\xe9\",\"by_ap\":true}");
+	/* truncation is reported, the buffer stays a string */
+	assert_int_equal(nlh_event_json(&ev, buf, 20), -ENOSPC);
+	assert_int_equal(strlen(buf), 19);
+}
+
+static void test_text_and_payload(void **state)
+{
+	static const uint8_t payload[] = { 0x45, 0x00, 0xab };
+	struct nlh_event ev;
+	char buf[512];
+
+	nlh_event_init(&ev, NLH_EV_NFLOG);
+	strcpy(ev.nflog.prefix, "DROP in");
+	NLH_SET(&ev, NFLOG, prefix);
+	ev.nflog.dport = 22;
+	NLH_SET(&ev, NFLOG, dport);
+	ev.nflog.payload = (struct nlh_bytes){ payload, sizeof(payload) };
+	NLH_SET(&ev, NFLOG, payload);
+	assert_true(nlh_event_text(&ev, false, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "nflog prefix=\"DROP in\" dport=22 payload=4500ab");
+}
+
+static void test_env(void **state)
+{
+	struct nlh_event ev;
+	char **env;
+	int found = 0;
+
+	wifi_event(&ev);
+	env = nlh_event_env(&ev);
+	assert_non_null(env);
+	for (char **e = env; *e; e++) {
+		if (!strcmp(*e, "NLHOOK_TYPE=wifi.connect") || !strcmp(*e, "NLHOOK_IFNAME=wlan1") ||
+		    !strcmp(*e, "NLHOOK_BSSID=02:00:00:00:01:00") || !strcmp(*e, "NLHOOK_BY_AP=true") ||
+		    !strcmp(*e, "NLHOOK_SSID=Cafe\"N\\x00\\xe9") || !strncmp(*e, "PATH=/", 6) ||
+		    !strncmp(*e, "NLHOOK_EVENT={\"type\":\"wifi.connect\"", 35))
+			found++;
+		assert_null(strstr(*e, "NLHOOK_FREQ"));
+	}
+	assert_int_equal(found, 7);
+	free(env);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_types),
+		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_ssid_escape),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_text_and_payload),
+		cmocka_unit_test(test_env),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
