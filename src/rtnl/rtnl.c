@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,38 @@ static bool same_content(const struct nlh_event *a, const struct nlh_event *b)
 		       sizeof(*a) - offsetof(struct nlh_event, link));
 }
 
+/*
+ * The kernel drops the IPv4 routes through a link that goes down (all but
+ * its local routes) or away without a word: no RTM_DELROUTE.  Raise the
+ * route.del events ourselves so the state stays true and rules see the
+ * default route go.  IPv6 sends its deletions; we get those as messages.
+ */
+static void flush_ipv4_routes(uint32_t ifindex, bool keep_local, bool emit)
+{
+	struct table *t = &tables[T_ROUTE];
+
+	for (size_t i = 0; i < t->n_buckets; i++) {
+		struct obj *o = t->buckets[i];
+
+		while (o) {
+			struct obj *next = o->next;
+			struct nlh_route *r = &o->ev.route;
+
+			if (r->ifindex == ifindex && r->dst.family == AF_INET &&
+			    !(keep_local && !strcmp(r->kind, "local"))) {
+				struct nlh_event ev = o->ev;
+
+				ev.type = NLH_EV_ROUTE_DEL;
+				ev.time = nlh_now();
+				table_remove(t, o);
+				if (emit)
+					raise_event(&ev);
+			}
+			o = next;
+		}
+	}
+}
+
 static void link_notify(struct nlh_event *ev, bool emit)
 {
 	uint8_t key[32], klen;
@@ -267,6 +300,7 @@ static void link_notify(struct nlh_event *ev, bool emit)
 		}
 		if (emit)
 			raise_event(ev);
+		flush_ipv4_routes(ev->link.ifindex, false, emit);
 		return;
 	}
 	/* Some RTM_NEWLINK carry no name (e.g. from a netns move): keep ours. */
@@ -283,6 +317,8 @@ static void link_notify(struct nlh_event *ev, bool emit)
 	}
 	for (size_t i = 0; i < n; i++)
 		raise_event(&edges[i]);
+	if (!ev->link.up)
+		flush_ipv4_routes(ev->link.ifindex, true, emit);
 }
 
 static void obj_notify(struct nlh_event *ev, bool emit)

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# `nlhook monitor --json` straight from netlink: valid JSON lines, the
+# same events the daemon's rules see, filters applied.
+. "$(dirname "$0")/lib.sh"
+
+rule_file 50-all.lua <<'LUA'
+nlhook.on("link.*", { ifname = "vM*" }, function(ev) nlhook.emit(ev) end)
+LUA
+nsx ip link add vM0 type veth peer name vM1
+start_daemon
+nsx "$NLHOOK" monitor --json 'link.*' 'ifname=vM*' > "$TMP/monitor.jsonl" 2> "$TMP/monitor.err" &
+MON_PID=$!
+CLEANUPS+=("kill $MON_PID")
+nsx "$NLHOOK" monitor --timestamp route.add > "$TMP/monitor.txt" 2>&1 &
+MON2_PID=$!
+CLEANUPS+=("kill $MON2_PID")
+sleep 0.5
+
+nsx ip link set vM0 up
+nsx ip link set vM1 up
+nsx ip link set vM1 down
+nsx ip addr add 10.79.0.1/24 dev vM0
+nsx ip link set vM1 up
+sleep 0.5
+expect_event '.type == "link.up" and .ifname == "vM1"' "daemon saw link.up vM1"
+sleep 0.3
+kill "$MON_PID"; wait "$MON_PID" 2>/dev/null || true
+kill "$MON2_PID"; wait "$MON2_PID" 2>/dev/null || true
+
+if python3 -m json.tool --json-lines "$TMP/monitor.jsonl" >/dev/null; then ok "monitor --json output parses"; else not_ok "monitor --json output parses"; fi
+mon=$(jq -r '[.type, .ifname] | join(" ")' "$TMP/monitor.jsonl")
+dae=$(jq -r '[.type, .ifname] | join(" ")' "$TMP/events.jsonl")
+if [ -n "$mon" ] && [ "$mon" = "$dae" ]; then
+	ok "monitor shows the same link events as the daemon ($(echo "$mon" | wc -l))"
+else
+	not_ok "monitor and daemon differ: monitor=[$mon] daemon=[$dae]"
+fi
+if jq -e 'select(.type | startswith("link.") | not)' "$TMP/monitor.jsonl" >/dev/null; then
+	not_ok "type filter let other events through"
+else
+	ok "type filter: link events only"
+fi
+if grep -q 'route.add .*dst=10.79.0.0/24' "$TMP/monitor.txt" && grep -q '^\[20[0-9-]*T' "$TMP/monitor.txt"; then
+	ok "human lines with timestamps"
+else
+	not_ok "human lines with timestamps: $(head -3 "$TMP/monitor.txt")"
+fi
+
+finish
