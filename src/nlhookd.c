@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/source.h"
+#include "ctl/ctl.h"
 #include "exec/exec.h"
 #include "rtnl/rtnl.h"
 #include "rules/rules.h"
@@ -38,11 +39,13 @@ static struct {
 
 static struct rules_set *rules;
 static struct nlh_want want;
+static double start_time;
 
 static void dispatch(struct nlh_event *ev)
 {
 	if (rules)
 		rules_set_dispatch(rules, ev);
+	ctl_dispatch(ev);
 }
 
 static void raise_self(enum nlh_event_type t)
@@ -57,7 +60,14 @@ static void raise_self(enum nlh_event_type t)
 
 static void report(const char *msg, void *data)
 {
+	struct sbuf *errs = data;
+
 	log_err("%s", msg);
+	if (errs) {
+		if (errs->len)
+			sbuf_puts(errs, ",");
+		sbuf_json_str(errs, msg, strlen(msg));
+	}
 }
 
 static unsigned int load_flags(void)
@@ -93,12 +103,15 @@ static void sd_notify_msg(const char *msg)
 
 static void sources_update(void)
 {
+	rules_set_want(rules, &want);
+	ctl_want(&want);
 	for (size_t i = 0; i < N_SOURCES; i++)
 		if (sources[i]->update && sources[i]->update(&want) < 0)
 			log_err("%s: cannot update subscriptions", sources[i]->name);
 }
 
-static void reload(void)
+/* Build the new set whole, then swap: a failed load keeps the old rules. */
+static int reload(struct sbuf *errs)
 {
 	struct rules_set *rs;
 	int r;
@@ -107,19 +120,51 @@ static void reload(void)
 	log_info("reloading rules");
 	if (evlog_reopen() < 0)
 		log_err("event log: cannot reopen: %m");
-	r = rules_set_load(&rs, arg.rules_dirs, arg.n_rules_dirs, load_flags(), report, NULL);
+	r = rules_set_load(&rs, arg.rules_dirs, arg.n_rules_dirs, load_flags(), report, errs);
 	if (r < 0) {
 		log_err("reload failed, keeping the %zu rules running", rules_set_count(rules));
 	} else {
 		rules_set_free(rules);
 		rules = rs;
-		rules_set_want(rules, &want);
 		sources_update();
 		log_info("loaded %zu rules", rules_set_count(rules));
 		raise_self(NLH_EV_NLHOOK_RELOAD);
 	}
 	sd_notify_msg("READY=1");
+	return r;
 }
+
+static void status(struct sbuf *out)
+{
+	sbuf_printf(out, ",\"version\":\"%s\",\"pid\":%d,\"uptime\":%.3f,\"rules_count\":%zu",
+		    NLH_VERSION, getpid(), loop_now() - start_time, rules_set_count(rules));
+	sbuf_puts(out, ",\"rules_dirs\":[");
+	for (size_t i = 0; i < arg.n_rules_dirs; i++) {
+		if (i)
+			sbuf_puts(out, ",");
+		sbuf_json_str(out, arg.rules_dirs[i], strlen(arg.rules_dirs[i]));
+	}
+	sbuf_puts(out, "],\"sources\":[");
+	for (size_t i = 0; i < N_SOURCES; i++) {
+		struct nlh_source_stats st = {};
+
+		if (sources[i]->stats)
+			sources[i]->stats(&st);
+		sbuf_printf(out, "%s{\"name\":\"%s\",\"events\":%llu,\"drops\":%llu,\"resyncs\":%llu,"
+			    "\"errors\":%llu,\"rcvbuf\":%d}", i ? "," : "", sources[i]->name,
+			    (unsigned long long)st.events, (unsigned long long)st.drops,
+			    (unsigned long long)st.resyncs, (unsigned long long)st.errors, st.rcvbuf);
+	}
+	sbuf_printf(out, "],\"execs_running\":%u,\"monitors\":%u,\"monitor_drops\":%llu",
+		    exec_running_total(), ctl_monitors(), (unsigned long long)ctl_monitor_drops());
+	rules_set_status(rules, out);
+}
+
+static const struct ctl_ops ctl_ops = {
+	.status = status,
+	.reload = reload,
+	.want_changed = sources_update,
+};
 
 static void signal_cb(int fd, uint32_t events, void *data)
 {
@@ -133,7 +178,7 @@ static void signal_cb(int fd, uint32_t events, void *data)
 			loop_quit(0);
 			break;
 		case SIGHUP:
-			reload();
+			reload(NULL);
 			break;
 		}
 	}
@@ -325,6 +370,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	start_time = loop_now();
+	r = ctl_start(arg.control, &ctl_ops);
+	if (r < 0) {
+		log_err("control socket %s: %s", arg.control, strerror(-r));
+		return 1;
+	}
 	nlh_dispatch = dispatch;
 	for (size_t i = 0; i < N_SOURCES; i++) {
 		r = sources[i]->start(&want);
@@ -341,6 +392,7 @@ int main(int argc, char **argv)
 	sd_notify_msg("READY=1");
 	r = loop_run();
 	sd_notify_msg("STOPPING=1");
+	ctl_stop();
 
 	for (size_t i = N_SOURCES; i-- > 0;)
 		sources[i]->stop();

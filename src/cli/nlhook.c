@@ -7,13 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "core/event.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/json.h"
 #include "core/source.h"
+#include "ctl/ctl.h"
+#include "ctl/filter.h"
 #include "rtnl/rtnl.h"
 #include "rules/match.h"
 #include "rules/rules.h"
@@ -33,47 +38,25 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  monitor [--json] [--timestamp] [TYPE-GLOB...] [FIELD=PATTERN...]\n"
 		"                        print network events as they happen\n"
-		"  check [DIR...]        load rules, report errors with file:line\n\n"
+		"  check [DIR...]        load rules, report errors with file:line\n"
+		"  status [--json]       what nlhookd is doing: rules, sources, execs\n"
+		"  reload                reload nlhookd's rules (old rules kept on error)\n\n"
 		"  nlhook COMMAND --help shows a command's options.\n"
 		"Exit status: 0 success, 1 failure (rule errors, netlink errors), 2 usage.\n");
 }
 
-/* A monitor filter: field=pattern resolved against every class that has the field. */
-struct filter {
-	const char *field;
-	struct nlh_pattern pat[_NLH_CLASS_MAX];
-	bool has[_NLH_CLASS_MAX];
-};
-
 static struct {
 	bool json;
 	bool timestamp;
-	nlh_typeset types;
-	struct filter *filters;
-	size_t n_filters;
+	struct nlh_filter filter;
 } mon;
-
-static bool monitor_match(const struct nlh_event *ev)
-{
-	enum nlh_class c = nlh_event_type_class(ev->type);
-
-	if (!(mon.types & NLH_TYPE_BIT(ev->type)))
-		return false;
-	for (size_t i = 0; i < mon.n_filters; i++) {
-		const struct filter *f = &mon.filters[i];
-
-		if (!f->has[c] || !nlh_pattern_match(&f->pat[c], ev, nlh_field_find(c, f->field)))
-			return false;
-	}
-	return true;
-}
 
 static void monitor_print(struct nlh_event *ev)
 {
 	char buf[16384];
 	int n;
 
-	if (!monitor_match(ev))
+	if (!nlh_filter_match(&mon.filter, ev))
 		return;
 	if (mon.json)
 		n = nlh_event_json(ev, buf, sizeof(buf));
@@ -93,39 +76,128 @@ static void signal_cb(int fd, uint32_t events, void *data)
 		loop_quit(0);
 }
 
-static int add_filter(const char *arg)
+static int ctl_connect(void)
 {
-	const char *eq = strchr(arg, '=');
-	struct filter *f;
-	bool any = false;
-	char *field;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
 
-	if (!eq || eq == arg) {
-		fprintf(stderr, "nlhook monitor: '%s' is neither an event type nor FIELD=PATTERN\n", arg);
-		return -EINVAL;
+	if (strlen(control_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, control_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
 	}
-	field = strndup(arg, eq - arg);
-	mon.filters = realloc(mon.filters, (mon.n_filters + 1) * sizeof(*mon.filters));
-	if (!field || !mon.filters)
+	return fd;
+}
+
+/* Send one request line, read the one reply line into *ret (malloc'd). */
+static int ctl_call(int fd, const char *req, char **ret)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+
+	if (!buf)
 		return -ENOMEM;
-	f = &mon.filters[mon.n_filters++];
-	memset(f, 0, sizeof(*f));
-	f->field = field;
-	for (int c = 0; c < _NLH_CLASS_MAX; c++) {
-		const struct nlh_field *fd = nlh_field_find(c, field);
-
-		if (!fd)
-			continue;
-		if (nlh_pattern_from_string(eq + 1, fd, &f->pat[c]) < 0) {
-			fprintf(stderr, "nlhook monitor: '%s': invalid pattern for %s.%s\n", arg,
-				nlh_classes[c].name, field);
-			return -EINVAL;
-		}
-		f->has[c] = any = true;
+	if (write(fd, req, strlen(req)) < 0 || write(fd, "\n", 1) < 0) {
+		free(buf);
+		return -errno;
 	}
-	if (!any) {
-		fprintf(stderr, "nlhook monitor: no event has a field '%s'\n", field);
-		return -EINVAL;
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 >= cap) {
+			char *nb = realloc(buf, cap * 2);
+
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		/* One byte at a time past the reply would eat monitor lines; replies are short. */
+		n = read(fd, buf + len, 1);
+		if (n <= 0) {
+			free(buf);
+			return n < 0 ? -errno : -ECONNRESET;
+		}
+		if (buf[len] == '\n')
+			break;
+		len++;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	return 0;
+}
+
+/* The reply's "error" or NULL when ok; *doc owns the strings. */
+static const char *reply_error(const char *reply, struct json_doc **doc)
+{
+	char err[128];
+
+	if (json_parse(reply, strlen(reply), doc, err, sizeof(err)) < 0)
+		return "malformed reply from nlhookd";
+	if (json_get(json_root(*doc), "ok") && json_get(json_root(*doc), "ok")->b)
+		return NULL;
+	return json_get_str(json_root(*doc), "error") ?: "request failed";
+}
+
+static int monitor_daemon(int fd, int argc, char **argv)
+{
+	struct sbuf req = {};
+	struct json_doc *doc = NULL;
+	const char *e;
+	char *reply, buf[65536];
+	int r;
+
+	sbuf_printf(&req, "{\"v\":%d,\"cmd\":\"monitor\",\"format\":\"%s\",\"timestamp\":%s,\"types\":[",
+		    CTL_PROTO_VERSION, mon.json ? "json" : "text", mon.timestamp ? "true" : "false");
+	for (int pass = 0, first = 1; pass < 2; pass++) {
+		if (pass) {
+			sbuf_puts(&req, "],\"filters\":[");
+			first = 1;
+		}
+		for (int i = optind; i < argc; i++) {
+			if (!strchr(argv[i], '=') != !pass)
+				continue;
+			if (!first)
+				sbuf_puts(&req, ",");
+			sbuf_json_str(&req, argv[i], strlen(argv[i]));
+			first = 0;
+		}
+	}
+	sbuf_puts(&req, "]}");
+	r = ctl_call(fd, req.p, &reply);
+	sbuf_free(&req);
+	if (r < 0) {
+		fprintf(stderr, "nlhook monitor: %s: %s\n", control_path, strerror(-r));
+		return 1;
+	}
+	e = reply_error(reply, &doc);
+	if (e) {
+		fprintf(stderr, "nlhook monitor: nlhookd: %s\n", e);
+		free(reply);
+		json_doc_free(doc);
+		return 1;
+	}
+	free(reply);
+	json_doc_free(doc);
+	/* The daemon renders; we copy its lines until it or we stop. */
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (write(STDOUT_FILENO, buf, n) < 0)
+			break;
 	}
 	return 0;
 }
@@ -135,14 +207,17 @@ static int cmd_monitor(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "timestamp", no_argument, NULL, 't' },
+		{ "direct", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct nlh_want want = {};
+	bool direct = false;
+	char err[256];
 	sigset_t mask;
 	int c, r, sfd;
 
-	while ((c = getopt_long(argc, argv, "+jth", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jtdh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			mon.json = true;
@@ -150,34 +225,37 @@ static int cmd_monitor(int argc, char **argv)
 		case 't':
 			mon.timestamp = true;
 			break;
+		case 'd':
+			direct = true;
+			break;
 		case 'h':
-			printf("Usage: nlhook monitor [--json] [--timestamp] [TYPE-GLOB...] [FIELD=PATTERN...]\n\n"
+			printf("Usage: nlhook monitor [--json] [--timestamp] [--direct] [TYPE-GLOB...] [FIELD=PATTERN...]\n\n"
 			       "Print events as they happen: one line each like `ip monitor`, or\n"
 			       "one JSON object per line with --json.  TYPE-GLOB selects event types\n"
 			       "(\"link.*\", \"route.add\"); FIELD=PATTERN keeps events whose field matches\n"
-			       "(globs, !negation, CIDR prefixes for addresses, numbers).\n");
+			       "(globs, !negation, CIDR prefixes for addresses, numbers).\n\n"
+			       "Through nlhookd when it runs (the only way to see the nflog groups it\n"
+			       "has bound), else straight from netlink; --direct forces the latter.\n");
 			return 0;
 		default:
 			return 2;
 		}
 	}
 	for (int i = optind; i < argc; i++) {
-		if (strchr(argv[i], '=')) {
-			if (add_filter(argv[i]) < 0)
-				return 2;
-			continue;
-		}
-		nlh_typeset t = nlh_event_types_glob(argv[i]);
-
-		if (!t) {
-			fprintf(stderr, "nlhook monitor: no event type matches '%s'\n", argv[i]);
+		if (nlh_filter_add(&mon.filter, argv[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "nlhook monitor: %s\n", err);
 			return 2;
 		}
-		mon.types |= t;
 	}
-	if (!mon.types)
-		mon.types = ~(nlh_typeset)0;
-	want.types = mon.types;
+	if (!direct) {
+		int fd = ctl_connect();
+
+		if (fd >= 0)
+			return monitor_daemon(fd, argc, argv);
+		if (fd != -ENOENT && fd != -ECONNREFUSED)
+			fprintf(stderr, "nlhook monitor: %s: %s; reading netlink directly\n", control_path, strerror(-fd));
+	}
+	nlh_filter_want(&mon.filter, &want);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -248,6 +326,108 @@ static int cmd_check(int argc, char **argv)
 	return 0;
 }
 
+static int simple_call(const char *name, const char *cmd, char **ret_reply, struct json_doc **ret_doc)
+{
+	char req[128], *reply;
+	const char *e;
+	int fd, r;
+
+	fd = ctl_connect();
+	if (fd < 0) {
+		fprintf(stderr, "nlhook %s: cannot reach nlhookd at %s: %s\n", name, control_path, strerror(-fd));
+		return 1;
+	}
+	snprintf(req, sizeof(req), "{\"v\":%d,\"cmd\":\"%s\"}", CTL_PROTO_VERSION, cmd);
+	r = ctl_call(fd, req, &reply);
+	close(fd);
+	if (r < 0) {
+		fprintf(stderr, "nlhook %s: %s: %s\n", name, control_path, strerror(-r));
+		return 1;
+	}
+	e = reply_error(reply, ret_doc);
+	if (e) {
+		const struct json_value *errs = *ret_doc ? json_get(json_root(*ret_doc), "errors") : NULL;
+
+		fprintf(stderr, "nlhook %s: %s\n", name, e);
+		if (errs && errs->type == JSON_ARRAY)
+			for (const struct json_value *v = errs->child; v; v = v->next)
+				if (v->type == JSON_STRING)
+					fprintf(stderr, "%s\n", v->str);
+		free(reply);
+		return 1;
+	}
+	*ret_reply = reply;
+	return 0;
+}
+
+static double num(const struct json_value *obj, const char *key)
+{
+	const struct json_value *v = json_get(obj, key);
+
+	return v && v->type == JSON_NUMBER ? v->num : 0;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	const struct json_value *root, *v;
+	struct json_doc *doc = NULL;
+	bool json = argc > 1 && !strcmp(argv[1], "--json");
+	char *reply;
+
+	if (argc > 1 && !json) {
+		printf("Usage: nlhook status [--json]\n\n"
+		       "What nlhookd is doing: uptime, rules with their hits, errors and time\n"
+		       "spent, sources with their events, drops and resyncs, running execs.\n");
+		return strcmp(argv[1], "--help") && strcmp(argv[1], "-h") ? 2 : 0;
+	}
+	if (simple_call("status", "status", &reply, &doc))
+		return 1;
+	if (json) {
+		puts(reply);
+	} else {
+		root = json_root(doc);
+		printf("nlhookd %s, pid %.0f, up %.0f s, %.0f rules, %.0f execs running, %.0f monitors\n",
+		       json_get_str(root, "version") ?: "?", num(root, "pid"), num(root, "uptime"),
+		       num(root, "rules_count"), num(root, "execs_running"), num(root, "monitors"));
+		v = json_get(root, "sources");
+		printf("\n%-10s %10s %8s %8s %8s %10s\n", "SOURCE", "EVENTS", "DROPS", "RESYNCS", "ERRORS", "RCVBUF");
+		for (v = v ? v->child : NULL; v; v = v->next)
+			printf("%-10s %10.0f %8.0f %8.0f %8.0f %10.0f\n", json_get_str(v, "name") ?: "?",
+			       num(v, "events"), num(v, "drops"), num(v, "resyncs"), num(v, "errors"), num(v, "rcvbuf"));
+		v = json_get(root, "rules");
+		printf("\n%-40s %8s %8s %10s %6s\n", "RULE", "HITS", "ERRORS", "TIME(s)", "EXECS");
+		for (v = v ? v->child : NULL; v; v = v->next) {
+			const struct json_value *dis = json_get(v, "disabled");
+
+			printf("%-40s %8.0f %8.0f %10.4f %6.0f%s\n", json_get_str(v, "name") ?: "?",
+			       num(v, "hits"), num(v, "errors"), num(v, "time"), num(v, "execs_running"),
+			       dis && dis->b ? "  (disabled)" : "");
+		}
+	}
+	free(reply);
+	json_doc_free(doc);
+	return 0;
+}
+
+static int cmd_reload(int argc, char **argv)
+{
+	struct json_doc *doc = NULL;
+	char *reply;
+	int r;
+
+	if (argc > 1) {
+		printf("Usage: nlhook reload\n\nReload nlhookd's rules (as SIGHUP does); print the load\n"
+		       "errors and exit 1 if the new rules do not load: the old ones keep running.\n");
+		return strcmp(argv[1], "--help") && strcmp(argv[1], "-h") ? 2 : 0;
+	}
+	r = simple_call("reload", "reload", &reply, &doc);
+	json_doc_free(doc);
+	if (r)
+		return 1;
+	free(reply);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *env = getenv("NLHOOK_CONTROL");
@@ -283,6 +463,10 @@ int main(int argc, char **argv)
 		return cmd_monitor(argc, argv);
 	if (!strcmp(argv[0], "check"))
 		return cmd_check(argc, argv);
+	if (!strcmp(argv[0], "status"))
+		return cmd_status(argc, argv);
+	if (!strcmp(argv[0], "reload"))
+		return cmd_reload(argc, argv);
 	fprintf(stderr, "nlhook: unknown command '%s'\n", argv[0]);
 	usage(stderr);
 	return 2;

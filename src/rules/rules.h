@@ -41,3 +41,11 @@ size_t rules_set_count(const struct rules_set *rs);
 
 /* The files a set of dirs resolves to, in load order (udev semantics). */
 int rules_dirs_resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size_t *ret_n);
+
+struct sbuf;
+/*
+ * Status of every rule as a JSON member appended to out:
+ *   ,"rules":[{"name":..,"file":..,"types":[..],"hits":N,"errors":N,
+ *              "time":seconds,"execs_running":N,"disabled":bool},...]
+ */
+void rules_set_status(const struct rules_set *rs, struct sbuf *out);

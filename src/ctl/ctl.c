@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/loop.h"
+#include "ctl.h"
+#include "filter.h"
+
+struct client {
+	int fd;
+	pid_t pid;
+	uid_t uid;
+	bool root;
+	bool member;		/* of the nlhook group */
+	bool monitor;
+	bool text;
+	bool timestamp;
+	bool closing;		/* reply queued: close once written */
+	struct nlh_filter filter;
+	char in[CTL_REQUEST_MAX];
+	size_t in_len;
+	struct sbuf out;
+	size_t out_off;
+	struct loop_timer *timeout;
+	struct client *next;
+};
+
+static int listen_fd = -1;
+static char *listen_path;
+static const struct ctl_ops *ops;
+static struct client *clients;
+static gid_t nlhook_gid = (gid_t)-1;
+static uint64_t monitor_drops;
+
+static void reply_error(struct sbuf *out, const char *msg)
+{
+	sbuf_printf(out, "{\"v\":%d,\"ok\":false,\"error\":", CTL_PROTO_VERSION);
+	sbuf_json_str(out, msg, strlen(msg));
+	sbuf_puts(out, "}");
+}
+
+int ctl_request(const char *line, size_t len, bool root, bool member, const struct ctl_ops *o,
+		struct sbuf *out, struct nlh_filter *ret_filter, bool *ret_text, bool *ret_timestamp)
+{
+	const struct json_value *req, *v, *item;
+	struct json_doc *doc;
+	char err[256];
+	const char *cmd;
+	int r = 0;
+
+	if (json_parse(line, len, &doc, err, sizeof(err)) < 0) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "malformed request: %s", err);
+		reply_error(out, msg);
+		return 0;
+	}
+	req = json_root(doc);
+	v = json_get(req, "v");
+	cmd = json_get_str(req, "cmd");
+	if (req->type != JSON_OBJECT || !cmd) {
+		reply_error(out, "malformed request: an object with \"cmd\" expected");
+		goto out;
+	}
+	if (v && (v->type != JSON_NUMBER || v->num != CTL_PROTO_VERSION)) {
+		reply_error(out, "unsupported protocol version");
+		goto out;
+	}
+	if (!strcmp(cmd, "status")) {
+		if (!root && !member) {
+			reply_error(out, "permission denied: status needs root or the nlhook group");
+			goto out;
+		}
+		sbuf_printf(out, "{\"v\":%d,\"ok\":true", CTL_PROTO_VERSION);
+		if (o && o->status)
+			o->status(out);
+		sbuf_puts(out, "}");
+	} else if (!strcmp(cmd, "reload")) {
+		struct sbuf errs = {};
+
+		if (!root) {
+			reply_error(out, "permission denied: reload needs root");
+			goto out;
+		}
+		if (o && o->reload && o->reload(&errs) < 0) {
+			sbuf_printf(out, "{\"v\":%d,\"ok\":false,\"error\":\"reload failed, old rules kept\",\"errors\":[%s]}",
+				    CTL_PROTO_VERSION, errs.p ? errs.p : "");
+		} else {
+			sbuf_printf(out, "{\"v\":%d,\"ok\":true}", CTL_PROTO_VERSION);
+		}
+		sbuf_free(&errs);
+	} else if (!strcmp(cmd, "monitor")) {
+		struct nlh_filter f = {};
+		const char *fmt = json_get_str(req, "format");
+
+		if (!root && !member) {
+			reply_error(out, "permission denied: monitor needs root or the nlhook group");
+			goto out;
+		}
+		for (int pass = 0; pass < 2; pass++) {
+			v = json_get(req, pass ? "filters" : "types");
+			if (!v)
+				continue;
+			if (v->type != JSON_ARRAY) {
+				reply_error(out, pass ? "\"filters\" must be an array of strings" :
+							"\"types\" must be an array of strings");
+				nlh_filter_clear(&f);
+				goto out;
+			}
+			for (item = v->child; item; item = item->next) {
+				if (item->type != JSON_STRING || strlen(item->str) != item->len ||
+				    nlh_filter_add(&f, item->str, err, sizeof(err)) < 0) {
+					reply_error(out, item->type == JSON_STRING ? err : "filters must be strings");
+					nlh_filter_clear(&f);
+					goto out;
+				}
+			}
+		}
+		if (fmt && strcmp(fmt, "json") && strcmp(fmt, "text")) {
+			reply_error(out, "\"format\" is \"json\" or \"text\"");
+			nlh_filter_clear(&f);
+			goto out;
+		}
+		v = json_get(req, "timestamp");
+		*ret_text = fmt && !strcmp(fmt, "text");
+		*ret_timestamp = v && v->type == JSON_BOOL && v->b;
+		*ret_filter = f;
+		sbuf_printf(out, "{\"v\":%d,\"ok\":true}", CTL_PROTO_VERSION);
+		r = 1;
+	} else {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "unknown command '%.64s'", cmd);
+		reply_error(out, msg);
+	}
+out:
+	json_doc_free(doc);
+	return r;
+}
+
+static void client_free(struct client *c)
+{
+	bool was_monitor = c->monitor;
+
+	for (struct client **pp = &clients; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	loop_del_fd(c->fd);
+	close(c->fd);
+	loop_timer_free(c->timeout);
+	nlh_filter_clear(&c->filter);
+	sbuf_free(&c->out);
+	free(c);
+	if (was_monitor && ops && ops->want_changed)
+		ops->want_changed();
+}
+
+static void client_flush(struct client *c)
+{
+	while (c->out_off < c->out.len) {
+		ssize_t n = send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			client_free(c);
+			return;
+		}
+		c->out_off += n;
+	}
+	if (c->out_off == c->out.len) {
+		c->out.len = c->out_off = 0;
+		if (c->closing) {
+			client_free(c);
+			return;
+		}
+		loop_mod_fd(c->fd, EPOLLIN);
+	} else {
+		/* Compact now and then so the backlog is what is unsent. */
+		if (c->out_off > 64 * 1024) {
+			memmove(c->out.p, c->out.p + c->out_off, c->out.len - c->out_off);
+			c->out.len -= c->out_off;
+			c->out_off = 0;
+		}
+		loop_mod_fd(c->fd, EPOLLIN | EPOLLOUT);
+	}
+}
+
+static void client_request(struct client *c, const char *line, size_t len)
+{
+	bool text = false, ts = false;
+	struct nlh_filter f = {};
+	int r;
+
+	r = ctl_request(line, len, c->root, c->member, ops, &c->out, &f, &text, &ts);
+	sbuf_add(&c->out, "\n", 1);
+	loop_timer_cancel(c->timeout);
+	if (r == 1) {
+		c->monitor = true;
+		c->filter = f;
+		c->text = text;
+		c->timestamp = ts;
+		if (ops && ops->want_changed)
+			ops->want_changed();
+	} else {
+		if (strstr(c->out.p, "permission denied"))
+			log_warn("control: pid %d uid %u: %s", c->pid, c->uid, c->out.p);
+		c->closing = true;
+	}
+	client_flush(c);
+}
+
+static void client_cb(int fd, uint32_t events, void *data)
+{
+	struct client *c = data;
+
+	if (events & EPOLLOUT) {
+		client_flush(c);
+		return;	/* c may be gone */
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		ssize_t n;
+		char *nl;
+
+		if (c->monitor || c->closing) {
+			char drain[256];
+
+			/* A monitor only listens; EOF or error ends it. */
+			n = recv(fd, drain, sizeof(drain), MSG_DONTWAIT);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+				client_free(c);
+			return;
+		}
+		n = recv(fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			client_free(c);
+			return;
+		}
+		if (n < 0)
+			return;
+		c->in_len += n;
+		nl = memchr(c->in, '\n', c->in_len);
+		if (nl) {
+			client_request(c, c->in, nl - c->in);
+			return;
+		}
+		if (c->in_len == sizeof(c->in)) {
+			reply_error(&c->out, "request too long");
+			sbuf_add(&c->out, "\n", 1);
+			log_warn("control: pid %d: request over %d bytes, closing", c->pid, CTL_REQUEST_MAX);
+			c->closing = true;
+			client_flush(c);
+		}
+	}
+}
+
+static void client_timeout(void *data)
+{
+	struct client *c = data;
+
+	log_warn("control: pid %d sent no request within %.0f s, closing", c->pid, CTL_REQUEST_TIMEOUT);
+	client_free(c);
+}
+
+/* Supplementary groups of the peer process, from /proc: no NSS lookups. */
+static bool peer_in_group(pid_t pid, gid_t primary, gid_t gid)
+{
+	char path[64], line[4096];
+	bool found = primary == gid;
+	FILE *f;
+
+	if (found || gid == (gid_t)-1)
+		return found;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *end;
+
+		if (strncmp(line, "Groups:", 7))
+			continue;
+		for (p = line + 7;; p = end) {
+			unsigned long g = strtoul(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (g == gid)
+				found = true;
+		}
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+static void listen_cb(int fd, uint32_t events, void *data)
+{
+	for (;;) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct ucred cred;
+		socklen_t cl = sizeof(cred);
+		struct client *c;
+
+		if (cfd < 0)
+			return;
+		if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || !(c = calloc(1, sizeof(*c)))) {
+			close(cfd);
+			continue;
+		}
+		c->fd = cfd;
+		c->pid = cred.pid;
+		c->uid = cred.uid;
+		c->root = cred.uid == 0;
+		c->member = peer_in_group(cred.pid, cred.gid, nlhook_gid);
+		c->timeout = loop_timer_new(client_timeout, c);
+		if (!c->timeout || loop_add_fd(cfd, EPOLLIN, client_cb, c) < 0) {
+			loop_timer_free(c->timeout);
+			close(cfd);
+			free(c);
+			continue;
+		}
+		loop_timer_arm(c->timeout, CTL_REQUEST_TIMEOUT);
+		c->next = clients;
+		clients = c;
+	}
+}
+
+int ctl_start(const char *path, const struct ctl_ops *o)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct group *g = getgrnam("nlhook");
+	char *dir, *slash;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+	free(dir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* A stale socket from a dead daemon (the abstract lock says none runs here). */
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0)
+		goto fail;
+	if (g) {
+		nlhook_gid = g->gr_gid;
+		if (chown(path, 0, g->gr_gid) < 0)
+			log_warn("control: chown %s: %m", path);
+	}
+	if (chmod(path, 0660) < 0)
+		goto fail;
+	r = loop_add_fd(fd, EPOLLIN, listen_cb, NULL);
+	if (r < 0) {
+		errno = -r;
+		goto fail;
+	}
+	listen_fd = fd;
+	listen_path = strdup(path);
+	ops = o;
+	return 0;
+fail:
+	r = -errno;
+	close(fd);
+	return r;
+}
+
+void ctl_stop(void)
+{
+	while (clients)
+		client_free(clients);
+	if (listen_fd >= 0) {
+		loop_del_fd(listen_fd);
+		close(listen_fd);
+		listen_fd = -1;
+	}
+	if (listen_path) {
+		unlink(listen_path);
+		free(listen_path);
+		listen_path = NULL;
+	}
+}
+
+void ctl_dispatch(const struct nlh_event *ev)
+{
+	struct client *c = clients, *next;
+
+	for (; c; c = next) {
+		char buf[16384];
+		int n;
+
+		next = c->next;
+		if (!c->monitor || !nlh_filter_match(&c->filter, ev))
+			continue;
+		if (c->out.len - c->out_off > CTL_BACKLOG_MAX) {
+			monitor_drops++;
+			log_warn("control: monitor pid %d fell %d bytes behind, disconnecting it", c->pid,
+				 CTL_BACKLOG_MAX);
+			client_free(c);
+			continue;
+		}
+		n = c->text ? nlh_event_text(ev, c->timestamp, buf, sizeof(buf)) : nlh_event_json(ev, buf, sizeof(buf));
+		if (n < 0 && n != -ENOSPC)
+			continue;
+		sbuf_puts(&c->out, buf);
+		sbuf_add(&c->out, "\n", 1);
+		client_flush(c);
+	}
+}
+
+void ctl_want(struct nlh_want *want)
+{
+	for (struct client *c = clients; c; c = c->next)
+		if (c->monitor)
+			nlh_filter_want(&c->filter, want);
+}
+
+unsigned int ctl_monitors(void)
+{
+	unsigned int n = 0;
+
+	for (struct client *c = clients; c; c = c->next)
+		n += c->monitor;
+	return n;
+}
+
+uint64_t ctl_monitor_drops(void)
+{
+	return monitor_drops;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+
+#include "core/event.h"
+#include "core/json.h"
+#include "core/source.h"
+
+/*
+ * The control socket: JSON lines over a Unix stream socket.
+ *   request:  {"v":1,"cmd":"status"|"reload"|"monitor", ...}
+ *   reply:    {"v":1,"ok":true,...} or {"v":1,"ok":false,"error":"..."}
+ * A monitor request ({"types":[...],"filters":[...],"format":"json"|"text",
+ * "timestamp":bool}) is answered with one reply, then one line per event.
+ * Peers are checked with SO_PEERCRED: root may do everything, members of
+ * the nlhook group may monitor and ask for status.
+ */
+#define CTL_PROTO_VERSION 1
+#define CTL_REQUEST_MAX (64 * 1024)
+#define CTL_BACKLOG_MAX (4 * 1024 * 1024)	/* a monitor that falls further behind is dropped */
+#define CTL_REQUEST_TIMEOUT 5.0
+
+struct ctl_ops {
+	/* Append the status members (after {"v":1,"ok":true) to out, each with a leading comma. */
+	void (*status)(struct sbuf *out);
+	/* Reload; on failure append the errors as JSON strings separated by commas. */
+	int (*reload)(struct sbuf *errors);
+	/* The set of monitor clients changed: recompute what the sources deliver. */
+	void (*want_changed)(void);
+};
+
+int ctl_start(const char *path, const struct ctl_ops *ops);
+void ctl_stop(void);
+void ctl_dispatch(const struct nlh_event *ev);
+/* Or into want what the monitor clients ask for. */
+void ctl_want(struct nlh_want *want);
+unsigned int ctl_monitors(void);
+uint64_t ctl_monitor_drops(void);
+
+/*
+ * Handle one request line from a peer with these credentials; writes the
+ * reply line (no newline) into out.  Returns 1 when the peer becomes a
+ * monitor with the filter in *ret_filter, else 0.  Pure but for the ops
+ * calls: the fuzz target drives it.
+ */
+struct nlh_filter;
+int ctl_request(const char *line, size_t len, bool root, bool member, const struct ctl_ops *ops,
+		struct sbuf *out, struct nlh_filter *ret_filter, bool *ret_text, bool *ret_timestamp);

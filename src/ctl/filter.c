@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter.h"
+
+int nlh_filter_add(struct nlh_filter *f, const char *arg, char *err, size_t errlen)
+{
+	const char *eq = strchr(arg, '=');
+	struct nlh_filter_term *t, *terms;
+	bool any = false;
+
+	if (!eq) {
+		nlh_typeset set = nlh_event_types_glob(arg);
+
+		if (!set) {
+			snprintf(err, errlen, "no event type matches '%s'", arg);
+			return -EINVAL;
+		}
+		f->types |= set;
+		return 0;
+	}
+	if (eq == arg) {
+		snprintf(err, errlen, "'%s': FIELD=PATTERN needs a field", arg);
+		return -EINVAL;
+	}
+	terms = realloc(f->terms, (f->n_terms + 1) * sizeof(*terms));
+	if (!terms)
+		return -ENOMEM;
+	f->terms = terms;
+	t = &terms[f->n_terms];
+	memset(t, 0, sizeof(*t));
+	t->field = strndup(arg, eq - arg);
+	if (!t->field)
+		return -ENOMEM;
+	f->n_terms++;
+	for (int c = 0; c < _NLH_CLASS_MAX; c++) {
+		const struct nlh_field *fd = nlh_field_find(c, t->field);
+
+		if (!fd)
+			continue;
+		if (nlh_pattern_from_string(eq + 1, fd, &t->pat[c]) < 0) {
+			snprintf(err, errlen, "'%s': not a pattern for %s.%s", arg, nlh_classes[c].name, t->field);
+			return -EINVAL;
+		}
+		t->has[c] = any = true;
+	}
+	if (!any) {
+		snprintf(err, errlen, "'%s': no event has a field '%s'", arg, t->field);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+bool nlh_filter_match(const struct nlh_filter *f, const struct nlh_event *ev)
+{
+	enum nlh_class c = nlh_event_type_class(ev->type);
+
+	if (f->types && !(f->types & NLH_TYPE_BIT(ev->type)))
+		return false;
+	for (size_t i = 0; i < f->n_terms; i++) {
+		const struct nlh_filter_term *t = &f->terms[i];
+
+		if (!t->has[c] || !nlh_pattern_match(&t->pat[c], ev, nlh_field_find(c, t->field)))
+			return false;
+	}
+	return true;
+}
+
+void nlh_want_add_group(struct nlh_want *want, uint16_t group)
+{
+	size_t i;
+
+	for (i = 0; i < want->n_nflog_groups && want->nflog_groups[i] < group; i++)
+		;
+	if (i < want->n_nflog_groups && want->nflog_groups[i] == group)
+		return;
+	if (want->n_nflog_groups == sizeof(want->nflog_groups) / sizeof(want->nflog_groups[0]))
+		return;
+	memmove(&want->nflog_groups[i + 1], &want->nflog_groups[i],
+		(want->n_nflog_groups - i) * sizeof(want->nflog_groups[0]));
+	want->nflog_groups[i] = group;
+	want->n_nflog_groups++;
+}
+
+static void pattern_groups(const struct nlh_pattern *p, struct nlh_want *want)
+{
+	if (p->kind == NLH_PAT_NUM && p->num <= UINT16_MAX)
+		nlh_want_add_group(want, p->num);
+	else if (p->kind == NLH_PAT_ANY)
+		for (size_t i = 0; i < p->n_sub; i++)
+			pattern_groups(&p->sub[i], want);
+}
+
+void nlh_filter_want(const struct nlh_filter *f, struct nlh_want *want)
+{
+	want->types |= f->types ? f->types : ~(nlh_typeset)0;
+	for (size_t i = 0; i < f->n_terms; i++)
+		if (f->terms[i].has[NLH_CLASS_NFLOG] && !strcmp(f->terms[i].field, "group"))
+			pattern_groups(&f->terms[i].pat[NLH_CLASS_NFLOG], want);
+}
+
+void nlh_filter_clear(struct nlh_filter *f)
+{
+	for (size_t i = 0; i < f->n_terms; i++) {
+		for (int c = 0; c < _NLH_CLASS_MAX; c++)
+			if (f->terms[i].has[c])
+				nlh_pattern_clear(&f->terms[i].pat[c]);
+		free(f->terms[i].field);
+	}
+	free(f->terms);
+	memset(f, 0, sizeof(*f));
+}

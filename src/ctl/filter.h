@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/event.h"
+#include "core/source.h"
+#include "rules/match.h"
+
+/*
+ * What a monitor asks for: type globs and FIELD=PATTERN terms.  A term
+ * is resolved against every class that has the field; an event of a class
+ * without it does not match.
+ */
+struct nlh_filter {
+	nlh_typeset types;	/* 0 until a glob is added: then all */
+	struct nlh_filter_term {
+		char *field;
+		struct nlh_pattern pat[_NLH_CLASS_MAX];
+		bool has[_NLH_CLASS_MAX];
+	} *terms;
+	size_t n_terms;
+};
+
+/* "link.*" or "ifname=eth*"; the error names the argument. */
+int nlh_filter_add(struct nlh_filter *f, const char *arg, char *err, size_t errlen);
+bool nlh_filter_match(const struct nlh_filter *f, const struct nlh_event *ev);
+/* The types, and the nflog groups its group=N terms name. */
+void nlh_filter_want(const struct nlh_filter *f, struct nlh_want *want);
+void nlh_filter_clear(struct nlh_filter *f);
+
+/* Add a group to a want set (sorted, unique, bounded). */
+void nlh_want_add_group(struct nlh_want *want, uint16_t group);
