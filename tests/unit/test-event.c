@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "core/event.h"
+#include "core/event-json.h"
 
 static void test_types(void **state)
 {
@@ -141,6 +142,83 @@ static void test_env(void **state)
 	free(env);
 }
 
+/* What monitor --json prints, nlhook test --event reads back unchanged. */
+static void roundtrip(const struct nlh_event *ev)
+{
+	char a[2048], b[2048], err[128] = "";
+	struct json_doc *doc = NULL;
+	struct nlh_event back;
+	uint8_t payload[64];
+
+	assert_true(nlh_event_json(ev, a, sizeof(a)) > 0);
+	assert_int_equal(json_parse(a, strlen(a), &doc, err, sizeof(err)), 0);
+	if (nlh_event_from_json(json_root(doc), &back, payload, sizeof(payload), err, sizeof(err)) < 0)
+		fail_msg("%s: %s", a, err);
+	assert_true(nlh_event_json(&back, b, sizeof(b)) > 0);
+	assert_string_equal(a, b);
+	json_doc_free(doc);
+}
+
+static void test_json_roundtrip(void **state)
+{
+	static const uint8_t payload[] = { 0x45, 0x00, 0xab };
+	struct nlh_event ev;
+
+	wifi_event(&ev);
+	roundtrip(&ev);
+
+	nlh_event_init(&ev, NLH_EV_ROUTE_ADD);
+	strcpy(ev.route.family, "inet6");
+	NLH_SET(&ev, ROUTE, family);
+	ev.route.dst.family = AF_INET6;
+	NLH_SET(&ev, ROUTE, dst);
+	nlh_addr_parse("fe80::1", &ev.route.gateway);
+	NLH_SET(&ev, ROUTE, gateway);
+	ev.route.metric = 4294967295u;
+	NLH_SET(&ev, ROUTE, metric);
+	roundtrip(&ev);
+
+	nlh_event_init(&ev, NLH_EV_NFLOG);
+	ev.nflog.payload = (struct nlh_bytes){ payload, sizeof(payload) };
+	NLH_SET(&ev, NFLOG, payload);
+	nlh_addr_parse("10.0.0.1", &ev.nflog.src);
+	NLH_SET(&ev, NFLOG, src);
+	roundtrip(&ev);
+}
+
+static void from_json_bad(const char *json, const char *want)
+{
+	char err[128] = "";
+	struct json_doc *doc = NULL;
+	struct nlh_event ev;
+	uint8_t payload[4];
+
+	assert_int_equal(json_parse(json, strlen(json), &doc, err, sizeof(err)), 0);
+	assert_int_equal(nlh_event_from_json(json_root(doc), &ev, payload, sizeof(payload), err, sizeof(err)), -EINVAL);
+	if (!strstr(err, want))
+		fail_msg("%s: error '%s' lacks '%s'", json, err, want);
+	json_doc_free(doc);
+}
+
+static void test_json_bad_events(void **state)
+{
+	from_json_bad("[]", "JSON object");
+	from_json_bad("{\"ifname\":\"x\"}", "\"type\" missing");
+	from_json_bad("{\"type\":\"link.sideways\"}", "unknown event type");
+	from_json_bad("{\"type\":\"link.up\",\"ssid\":\"x\"}", "no field 'ssid'");
+	from_json_bad("{\"type\":\"link.up\",\"ifname\":\"01234567890123456\"}", "field 'ifname'");
+	from_json_bad("{\"type\":\"link.up\",\"mtu\":-1}", "field 'mtu'");
+	from_json_bad("{\"type\":\"link.up\",\"mtu\":1.5}", "field 'mtu'");
+	from_json_bad("{\"type\":\"link.up\",\"mtu\":4294967296}", "field 'mtu'");
+	from_json_bad("{\"type\":\"link.up\",\"up\":\"yes\"}", "field 'up'");
+	from_json_bad("{\"type\":\"link.up\",\"mac\":\"02:00:0\"}", "field 'mac'");
+	from_json_bad("{\"type\":\"addr.add\",\"address\":\"10.0.0.0/8\"}", "field 'address'");
+	from_json_bad("{\"type\":\"wifi.connect\",\"ssid\":\"\\\\x4\"}", "field 'ssid'");
+	from_json_bad("{\"type\":\"wifi.connect\",\"ssid\":\"012345678901234567890123456789012\"}", "field 'ssid'");
+	from_json_bad("{\"type\":\"nflog\",\"payload\":\"0102030405\"}", "field 'payload'");
+	from_json_bad("{\"type\":\"nflog\",\"payload\":\"zz\"}", "field 'payload'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +228,8 @@ int main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_text_and_payload),
 		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_json_roundtrip),
+		cmocka_unit_test(test_json_bad_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
