@@ -157,6 +157,9 @@ static void status(struct sbuf *out)
 	}
 	sbuf_printf(out, "],\"execs_running\":%u,\"monitors\":%u,\"monitor_drops\":%llu",
 		    exec_running_total(), ctl_monitors(), (unsigned long long)ctl_monitor_drops());
+	sbuf_printf(out, ",\"state\":{\"links\":%zu,\"addrs\":%zu,\"routes\":%zu,\"neighs\":%zu}",
+		    rtnl_state_count(NLH_CLASS_LINK), rtnl_state_count(NLH_CLASS_ADDR),
+		    rtnl_state_count(NLH_CLASS_ROUTE), rtnl_state_count(NLH_CLASS_NEIGH));
 	rules_set_status(rules, out);
 }
 

@@ -171,6 +171,22 @@ void rtnl_state_foreach(enum nlh_class c, void (*cb)(const struct nlh_event *ev,
 			cb(&o->ev, data);
 }
 
+size_t rtnl_state_count(enum nlh_class c)
+{
+	switch (c) {
+	case NLH_CLASS_LINK: return tables[T_LINK].count;
+	case NLH_CLASS_ADDR: return tables[T_ADDR].count;
+	case NLH_CLASS_ROUTE: return tables[T_ROUTE].count;
+	case NLH_CLASS_NEIGH: return tables[T_NEIGH].count;
+	case NLH_CLASS_WIFI:
+	case NLH_CLASS_NFLOG:
+	case NLH_CLASS_SELF:
+	case _NLH_CLASS_MAX:
+		break;
+	}
+	return 0;
+}
+
 static void fill_ifname(char *dst, uint32_t ifindex)
 {
 	const char *name = rtnl_ifname(ifindex);

@@ -16,3 +16,4 @@ extern const struct nlh_source_ops rtnl_source;
  */
 const char *rtnl_ifname(uint32_t ifindex);	/* NULL when unknown */
 void rtnl_state_foreach(enum nlh_class c, void (*cb)(const struct nlh_event *ev, void *data), void *data);
+size_t rtnl_state_count(enum nlh_class c);

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Control socket: monitor through the daemon, status, reload (a broken
+# reload keeps the old rules), permissions by SO_PEERCRED, one daemon per
+# network namespace.
+. "$(dirname "$0")/lib.sh"
+
+CTL=(ip netns exec "$NS" "$NLHOOK" --control "$TMP/control.sock")
+
+rule_file 50-mark.lua <<'LUA'
+nlhook.on("link.up", { ifname = "vC*" }, function(ev) nlhook.emit({ rule = "v1", ifname = ev.ifname }) end)
+LUA
+
+# The nlhook group decides who may monitor and ask for status.
+created_group=
+if ! getent group nlhook >/dev/null; then
+	groupadd --system nlhook
+	created_group=1
+	CLEANUPS+=("[ -n \"$created_group\" ] && groupdel nlhook")
+fi
+gid=$(getent group nlhook | cut -d: -f3)
+
+nsx ip link add vC0 type dummy
+nsx ip link add vC1 type dummy
+start_daemon
+
+# Monitor through the daemon and directly, side by side.
+"${CTL[@]}" monitor --json 'link.up' > "$TMP/via-daemon.jsonl" 2> "$TMP/via-daemon.err" &
+MON1=$!
+CLEANUPS+=("kill $MON1")
+"${CTL[@]}" monitor --direct --json 'link.up' > "$TMP/direct.jsonl" 2>&1 &
+MON2=$!
+CLEANUPS+=("kill $MON2")
+wait_for "[ \$(\"\${CTL[@]}\" status --json | jq .monitors) -eq 1 ]" 5 || true
+sleep 0.3
+nsx ip link set vC0 up
+expect_event '.rule == "v1" and .ifname == "vC0"' "rule v1 fired"
+sleep 0.3
+kill "$MON1" "$MON2"; wait "$MON1" "$MON2" 2>/dev/null || true
+a=$(jq -r '.type + " " + .ifname' "$TMP/via-daemon.jsonl")
+b=$(jq -r '.type + " " + .ifname' "$TMP/direct.jsonl")
+if [ "$a" = "link.up vC0" ] && [ "$a" = "$b" ]; then
+	ok "monitor through the daemon shows what direct shows"
+else
+	not_ok "monitor via daemon [$a] vs direct [$b] ($(cat "$TMP/via-daemon.err"))"
+fi
+
+# status
+st=$("${CTL[@]}" status --json)
+if echo "$st" | jq -e '.ok and .rules_count == 1 and (.sources[] | select(.name == "rtnl") | .events > 0)' >/dev/null; then
+	ok "status --json: rules and source counters"
+else
+	not_ok "status --json: $st"
+fi
+if echo "$st" | jq -e '.rules[0].hits >= 1 and (.rules[0].name | test("50-mark.lua:1"))' >/dev/null; then
+	ok "status --json: per-rule hits and FILE:LINE name"
+else
+	not_ok "status --json per rule: $(echo "$st" | jq -c .rules)"
+fi
+if "${CTL[@]}" status | grep -q '^rtnl '; then ok "status prints a table"; else not_ok "status prints a table"; fi
+
+# A broken reload keeps the old rules.
+rule_file 60-broken.lua <<'LUA'
+nlhook.on("link.up", {}, function(ev)
+LUA
+if out=$("${CTL[@]}" reload 2>&1); then
+	not_ok "reload with a broken rule must fail"
+else
+	if echo "$out" | grep -q '60-broken.lua:'; then ok "reload failure names FILE:LINE"; else not_ok "reload error: $out"; fi
+fi
+nsx ip link set vC1 up
+expect_event '.rule == "v1" and .ifname == "vC1"' "old rule still fires after the failed reload"
+rm "$RULES/60-broken.lua"
+rule_file 50-mark.lua <<'LUA'
+nlhook.on("link.up", { ifname = "vC*" }, function(ev) nlhook.emit({ rule = "v2", ifname = ev.ifname }) end)
+LUA
+if "${CTL[@]}" reload; then ok "reload succeeds"; else not_ok "reload succeeds"; fi
+nsx ip link set vC0 down
+nsx ip link set vC0 up
+expect_event '.rule == "v2" and .ifname == "vC0"' "new rule fires after the reload"
+
+# Permissions: nobody without the group cannot connect (0660 root:nlhook);
+# with the group it may ask for status but not reload.
+if ip netns exec "$NS" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$NLHOOK" --control "$TMP/control.sock" status > "$TMP/perm1" 2>&1; then
+	not_ok "an outsider got status"
+else
+	ok "an outsider is refused ($(head -1 "$TMP/perm1"))"
+fi
+if ip netns exec "$NS" setpriv --reuid=65534 --regid=65534 --groups="$gid" \
+	"$NLHOOK" --control "$TMP/control.sock" status >/dev/null 2>&1; then
+	ok "a member of the nlhook group gets status"
+else
+	not_ok "a member of the nlhook group gets status"
+fi
+if ip netns exec "$NS" setpriv --reuid=65534 --regid=65534 --groups="$gid" \
+	"$NLHOOK" --control "$TMP/control.sock" reload > "$TMP/perm2" 2>&1; then
+	not_ok "a group member could reload"
+elif grep -q "permission denied" "$TMP/perm2"; then
+	ok "a group member is refused reload with a clear message"
+else
+	not_ok "reload refusal message: $(cat "$TMP/perm2")"
+fi
+if grep -q "permission denied" "$TMP/daemon.log"; then ok "the refusal is logged"; else not_ok "the refusal is logged"; fi
+
+# Malformed and oversized requests get an error, and the daemon goes on.
+reply=$(printf '{"cmd": [\n' | nsx python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read())
+print(s.makefile().readline().strip())' "$TMP/control.sock")
+if echo "$reply" | jq -e '.ok == false and (.error | test("offset"))' >/dev/null; then
+	ok "malformed request answered with an error naming the offset"
+else
+	not_ok "malformed request reply: $reply"
+fi
+reply=$(nsx python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+try:
+    s.sendall(b"x" * 200000)
+except OSError:
+    pass
+print(s.makefile().readline().strip())' "$TMP/control.sock")
+if echo "$reply" | jq -e '.ok == false and (.error | test("too long"))' >/dev/null; then
+	ok "oversized request refused"
+else
+	not_ok "oversized request reply: $reply"
+fi
+
+# One daemon per network namespace.
+if ip netns exec "$NS" "$NLHOOKD" --rules "$RULES" --control "$TMP/control2.sock" > "$TMP/second.log" 2>&1; then
+	not_ok "a second nlhookd started in the same namespace"
+elif grep -q "another nlhookd (pid $DAEMON_PID)" "$TMP/second.log"; then
+	ok "a second nlhookd refuses, naming pid $DAEMON_PID"
+else
+	not_ok "second instance message: $(cat "$TMP/second.log")"
+fi
+NS2="${NS}-b"
+ip netns add "$NS2"
+CLEANUPS+=("ip netns del $NS2")
+ip netns exec "$NS2" "$NLHOOKD" --rules "$RULES" --control "$TMP/control3.sock" > /dev/null 2> "$TMP/third.log" &
+P3=$!
+CLEANUPS+=("kill $P3")
+if wait_for "grep -q ready '$TMP/third.log'" 10; then ok "a daemon in another namespace starts"; else not_ok "daemon in another namespace: $(cat "$TMP/third.log")"; fi
+if "${CTL[@]}" status >/dev/null; then ok "first daemon still answers"; else not_ok "first daemon still answers"; fi
+
+finish
