@@ -29,6 +29,7 @@ enum nlh_pat_kind {
 struct nlh_pattern {
 	enum nlh_pat_kind kind;
 	char *glob;			/* GLOB, NGLOB */
+	size_t glob_len;		/* bytes in glob: SSID patterns may hold NULs */
 	struct nlh_addr prefix;		/* CIDR */
 	uint64_t num;			/* NUM */
 	struct nlh_pattern *sub;	/* ANY */
@@ -44,6 +45,8 @@ struct nlh_match_term {
 
 /* Compile a pattern given as text (CLI "field=pattern"). */
 int nlh_pattern_from_string(const char *s, const struct nlh_field *f, struct nlh_pattern *ret);
+/* The same from a counted string (Lua strings may hold NULs: SSIDs). */
+int nlh_pattern_from_bytes(const char *s, size_t len, const struct nlh_field *f, struct nlh_pattern *ret);
 void nlh_pattern_clear(struct nlh_pattern *p);
 
 /* C matching; FUNC patterns count as matched here (callers test them). */
