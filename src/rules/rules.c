@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "ctl/filter.h"
+#include "rules-internal.h"
+
+unsigned long rules_budget = 10000000;
+size_t rules_mem_cap = 32 << 20;
+unsigned int rules_max_failures = 10;
+double rules_exec_timeout = 60;
+
+/* A rule file is source text; anything bigger is a mistake, not a rule. */
+#define RULE_FILE_MAX (4 << 20)
+
+struct rules_set {
+	unsigned int flags;
+	struct rules_file **files;
+	size_t n_files;
+	size_t n_rules;
+	/* Per event type, the rules that want it, in load order. */
+	struct rule **index[_NLH_EV_MAX];
+	size_t n_index[_NLH_EV_MAX];
+};
+
+static void __attribute__((format(printf, 3, 4)))
+report_fmt(rules_report_fn report, void *data, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (report)
+		report(msg, data);
+	else
+		log_err("%s", msg);
+}
+
+/* Dirs and files */
+
+struct entry {
+	char *name;
+	char *path;
+};
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+}
+
+/* udev's convention: a symlink to /dev/null masks the name. */
+static bool is_masked(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
+static bool is_rule_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	return name[0] != '.' && len > 4 && !strcmp(name + len - 4, ".lua");
+}
+
+static int resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size_t *ret_n,
+		   rules_report_fn report, void *data)
+{
+	struct entry *e = NULL;
+	size_t n = 0, n_out = 0;
+	char **paths = NULL;
+	int r = 0;
+
+	for (size_t i = 0; i < n_dirs; i++) {
+		DIR *d = opendir(dirs[i]);
+		struct dirent *de;
+
+		if (!d) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				continue;
+			r = -errno;
+			report_fmt(report, data, "%s: cannot read the rules dir: %s", dirs[i], strerror(errno));
+			goto fail;
+		}
+		while ((de = readdir(d))) {
+			size_t j;
+			char *path;
+
+			if (!is_rule_name(de->d_name))
+				continue;
+			if (asprintf(&path, "%s/%s", dirs[i], de->d_name) < 0) {
+				closedir(d);
+				r = -ENOMEM;
+				goto fail;
+			}
+			for (j = 0; j < n && strcmp(e[j].name, de->d_name); j++)
+				;
+			if (j < n) {
+				/* A later dir's file of the same name replaces it. */
+				free(e[j].path);
+				e[j].path = path;
+				continue;
+			}
+			if (n % 16 == 0) {
+				struct entry *ne = realloc(e, (n + 16) * sizeof(*e));
+
+				if (!ne) {
+					free(path);
+					closedir(d);
+					r = -ENOMEM;
+					goto fail;
+				}
+				e = ne;
+			}
+			e[n].path = path;
+			e[n].name = strdup(de->d_name);
+			if (!e[n].name) {
+				free(path);
+				closedir(d);
+				r = -ENOMEM;
+				goto fail;
+			}
+			n++;
+		}
+		closedir(d);
+	}
+	if (n)
+		qsort(e, n, sizeof(*e), entry_cmp);
+	paths = calloc(n + 1, sizeof(char *));
+	if (!paths) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (is_masked(e[i].path)) {
+			free(e[i].path);
+		} else {
+			paths[n_out++] = e[i].path;
+		}
+		free(e[i].name);
+	}
+	free(e);
+	*ret_paths = paths;
+	*ret_n = n_out;
+	return 0;
+
+fail:
+	for (size_t i = 0; i < n; i++) {
+		free(e[i].name);
+		free(e[i].path);
+	}
+	free(e);
+	return r;
+}
+
+int rules_dirs_resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size_t *ret_n)
+{
+	return resolve(dirs, n_dirs, ret_paths, ret_n, NULL, NULL);
+}
+
+/*
+ * The daemon runs rules as root: a file or dir that someone else can
+ * write is a way to run code as root.
+ */
+static const char *perms_problem(const struct stat *st, char *buf, size_t size)
+{
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return "writable by group or others (chmod go-w)";
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(buf, size, "owned by uid %u, neither root nor us", (unsigned int)st->st_uid);
+		return buf;
+	}
+	return NULL;
+}
+
+static int read_rule_file(const char *path, bool check_perms, char **ret_buf, size_t *ret_len,
+			  rules_report_fn report, void *data)
+{
+	char why[64], *buf = NULL;
+	const char *problem;
+	size_t len = 0;
+	struct stat st;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		report_fmt(report, data, "%s: cannot open: %s", path, strerror(errno));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		report_fmt(report, data, "%s: cannot stat: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		report_fmt(report, data, "%s: not a regular file", path);
+		goto out;
+	}
+	if (check_perms && (problem = perms_problem(&st, why, sizeof(why)))) {
+		r = -EPERM;
+		report_fmt(report, data, "%s: %s, refusing to load it", path, problem);
+		goto out;
+	}
+	if (st.st_size > RULE_FILE_MAX) {
+		r = -EFBIG;
+		report_fmt(report, data, "%s: larger than %d bytes, refusing to load it", path, RULE_FILE_MAX);
+		goto out;
+	}
+	buf = malloc(st.st_size + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, st.st_size - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			report_fmt(report, data, "%s: cannot read: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	*ret_buf = buf;
+	*ret_len = len;
+	buf = NULL;
+	r = 0;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/* Events */
+
+struct nlh_event *rules_event_copy(const struct nlh_event *ev)
+{
+	enum nlh_class c = nlh_event_type_class(ev->type);
+	size_t payload = 0, netns = 0;
+	struct nlh_event *copy;
+	char *p;
+
+	/* Borrowed parts (payload, netns) go into the same allocation. */
+	if (c == NLH_CLASS_NFLOG && ev->nflog.payload.p)
+		payload = ev->nflog.payload.len;
+	if (ev->netns)
+		netns = strlen(ev->netns) + 1;
+	copy = malloc(sizeof(*copy) + payload + netns);
+	if (!copy)
+		return NULL;
+	*copy = *ev;
+	p = (char *)(copy + 1);
+	if (payload) {
+		memcpy(p, ev->nflog.payload.p, payload);
+		copy->nflog.payload.p = (const uint8_t *)p;
+		p += payload;
+	}
+	if (netns) {
+		memcpy(p, ev->netns, netns);
+		copy->netns = p;
+	}
+	return copy;
+}
+
+void rules_event_free(struct nlh_event *ev)
+{
+	free(ev);
+}
+
+/* Rules */
+
+void rule_free(struct rule *r)
+{
+	if (!r)
+		return;
+	if (r->q)
+		exec_queue_free(r->q);
+	loop_timer_free(r->debounce_timer);
+	rules_event_free(r->debounced);
+	for (int c = 0; c < _NLH_CLASS_MAX; c++) {
+		for (size_t i = 0; i < r->n_terms[c]; i++)
+			nlh_pattern_clear(&r->terms[c][i].pat);
+		free(r->terms[c]);
+	}
+	free(r->name);
+	free(r->where);
+	free(r->action_path);
+	free(r);
+}
+
+static void file_free(struct rules_file *f)
+{
+	if (!f)
+		return;
+	rules_file_close(f);
+	for (size_t i = 0; i < f->n_rules; i++)
+		rule_free(f->rules[i]);
+	free(f->rules);
+	free(f->path);
+	free(f);
+}
+
+static int load_file(struct rules_set *rs, const char *path, rules_report_fn report, void *data)
+{
+	struct rules_file *f;
+	char err[1024], *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	r = read_rule_file(path, rs->flags & RULES_CHECK_PERMS, &buf, &len, report, data);
+	if (r < 0)
+		return r;
+	f = calloc(1, sizeof(*f));
+	if (!f || !(f->path = strdup(path))) {
+		free(f);
+		free(buf);
+		return -ENOMEM;
+	}
+	f->rs = rs;
+	f->flags = rs->flags;
+	f->base = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
+	r = rules_file_load(f, buf, len, err, sizeof(err));
+	free(buf);
+	if (r < 0) {
+		report_fmt(report, data, "%s", err);
+		file_free(f);
+		return r;
+	}
+	if (rs->n_files % 16 == 0) {
+		struct rules_file **nf = realloc(rs->files, (rs->n_files + 16) * sizeof(*nf));
+
+		if (!nf) {
+			file_free(f);
+			return -ENOMEM;
+		}
+		rs->files = nf;
+	}
+	rs->files[rs->n_files++] = f;
+	return 0;
+}
+
+static int index_rule(struct rules_set *rs, struct rule *r)
+{
+	for (int t = 0; t < _NLH_EV_MAX; t++) {
+		struct rule **ni;
+
+		if (!(r->types & NLH_TYPE_BIT(t)))
+			continue;
+		ni = realloc(rs->index[t], (rs->n_index[t] + 1) * sizeof(*ni));
+		if (!ni)
+			return -ENOMEM;
+		rs->index[t] = ni;
+		ni[rs->n_index[t]++] = r;
+	}
+	return 0;
+}
+
+static bool dir_perms_ok(const char *dir, rules_report_fn report, void *data)
+{
+	const char *problem;
+	struct stat st;
+	char why[64];
+
+	if (stat(dir, &st) < 0)
+		return true;	/* a missing dir holds no rules; resolve() reports the rest */
+	problem = perms_problem(&st, why, sizeof(why));
+	if (!problem)
+		return true;
+	report_fmt(report, data, "%s: rules dir %s, refusing to load from it", dir, problem);
+	return false;
+}
+
+int rules_set_load(struct rules_set **ret, char *const *dirs, size_t n_dirs, unsigned int flags,
+		   rules_report_fn report, void *data)
+{
+	char **good_dirs = NULL, **paths = NULL;
+	size_t n_good = 0, n_paths = 0;
+	struct rules_set *rs;
+	bool failed = false;
+	int r;
+
+	rs = calloc(1, sizeof(*rs));
+	good_dirs = calloc(n_dirs + 1, sizeof(char *));
+	if (!rs || !good_dirs) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	rs->flags = flags;
+	for (size_t i = 0; i < n_dirs; i++) {
+		if ((flags & RULES_CHECK_PERMS) && !dir_perms_ok(dirs[i], report, data)) {
+			failed = true;
+			continue;
+		}
+		good_dirs[n_good++] = dirs[i];
+	}
+	r = resolve(good_dirs, n_good, &paths, &n_paths, report, data);
+	if (r < 0)
+		goto fail;
+	for (size_t i = 0; i < n_paths; i++) {
+		r = load_file(rs, paths[i], report, data);
+		if (r == -ENOMEM)
+			goto fail;
+		if (r < 0)
+			failed = true;
+	}
+	if (failed && !(flags & RULES_KEEP_GOING)) {
+		r = -EINVAL;
+		goto fail;
+	}
+	for (size_t i = 0; i < rs->n_files; i++) {
+		struct rules_file *f = rs->files[i];
+
+		for (size_t j = 0; j < f->n_rules; j++) {
+			r = index_rule(rs, f->rules[j]);
+			if (r < 0)
+				goto fail;
+			rs->n_rules++;
+		}
+	}
+	for (size_t i = 0; i < n_paths; i++)
+		free(paths[i]);
+	free(paths);
+	free(good_dirs);
+	*ret = rs;
+	return 0;
+
+fail:
+	if (r == -ENOMEM)
+		report_fmt(report, data, "out of memory loading the rules");
+	for (size_t i = 0; i < n_paths; i++)
+		free(paths[i]);
+	free(paths);
+	free(good_dirs);
+	rules_set_free(rs);
+	return r;
+}
+
+void rules_set_free(struct rules_set *rs)
+{
+	if (!rs)
+		return;
+	for (size_t i = 0; i < rs->n_files; i++)
+		file_free(rs->files[i]);
+	free(rs->files);
+	for (int t = 0; t < _NLH_EV_MAX; t++)
+		free(rs->index[t]);
+	free(rs);
+}
+
+size_t rules_set_count(const struct rules_set *rs)
+{
+	return rs ? rs->n_rules : 0;
+}
+
+/* Dispatch */
+
+static void debounce_fire(void *data)
+{
+	struct rule *r = data;
+	struct nlh_event *ev = r->debounced;
+
+	r->debounced = NULL;
+	if (ev && !r->st.disabled)
+		rule_run(r, ev);
+	rules_event_free(ev);
+}
+
+/* A token bucket: `rate` runs per second, bursts of up to max(rate, 1). */
+static bool rate_allow(struct rule *r)
+{
+	double now = loop_now(), burst = r->rate > 1 ? r->rate : 1;
+
+	r->tokens += (now - r->tokens_time) * r->rate;
+	r->tokens_time = now;
+	if (r->tokens > burst)
+		r->tokens = burst;
+	if (r->tokens < 1)
+		return false;
+	r->tokens -= 1;
+	return true;
+}
+
+static void rule_fire(struct rule *r, const struct nlh_event *ev)
+{
+	bool dry = r->file->rs->flags & RULES_DRY_RUN;
+
+	if (r->debounce > 0 && !dry) {
+		struct nlh_event *copy = rules_event_copy(ev);
+
+		if (!copy) {
+			log_err("rule %s: out of memory, event dropped", r->name);
+			return;
+		}
+		if (!r->debounce_timer && !(r->debounce_timer = loop_timer_new(debounce_fire, r))) {
+			rules_event_free(copy);
+			log_err("rule %s: out of memory, event dropped", r->name);
+			return;
+		}
+		/* Quiet for `debounce` seconds since the last event: run with that one. */
+		rules_event_free(r->debounced);
+		r->debounced = copy;
+		loop_timer_arm(r->debounce_timer, r->debounce);
+		return;
+	}
+	if (r->rate > 0 && !rate_allow(r)) {
+		r->st.rate_dropped++;
+		log_debug("rule %s: over its rate of %g/s, %s skipped (%llu so far)", r->name, r->rate,
+			  nlh_event_type_name(ev->type), (unsigned long long)r->st.rate_dropped);
+		return;
+	}
+	rule_run(r, ev);
+}
+
+void rules_set_dispatch(struct rules_set *rs, const struct nlh_event *ev)
+{
+	enum nlh_class c;
+
+	if (!rs || (unsigned int)ev->type >= _NLH_EV_MAX)
+		return;
+	c = nlh_event_type_class(ev->type);
+	for (size_t i = 0; i < rs->n_index[ev->type]; i++) {
+		struct rule *r = rs->index[ev->type][i];
+
+		if (r->st.disabled || !nlh_match_terms(r->terms[c], r->n_terms[c], ev))
+			continue;
+		if (r->has_func[c] && !rule_predicates(r, ev))
+			continue;
+		if (r->st.disabled)
+			continue;
+		r->st.hits++;
+		if (rs->flags & RULES_DRY_RUN) {
+			printf("match %s\n", r->name);
+			fflush(stdout);
+		}
+		rule_fire(r, ev);
+	}
+}
+
+/* What the set wants */
+
+static void pattern_groups(const struct nlh_pattern *p, struct nlh_want *want)
+{
+	if (p->kind == NLH_PAT_NUM && p->num <= UINT16_MAX)
+		nlh_want_add_group(want, p->num);
+	else if (p->kind == NLH_PAT_ANY)
+		for (size_t i = 0; i < p->n_sub; i++)
+			pattern_groups(&p->sub[i], want);
+}
+
+/*
+ * nflog has one socket bound to chosen groups, so an nflog rule must name
+ * its group (a number or a list of numbers): one without wants none.
+ */
+void rules_set_want(const struct rules_set *rs, struct nlh_want *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (!rs)
+		return;
+	for (size_t i = 0; i < rs->n_index[NLH_EV_NFLOG]; i++) {
+		const struct rule *r = rs->index[NLH_EV_NFLOG][i];
+
+		for (size_t j = 0; j < r->n_terms[NLH_CLASS_NFLOG]; j++)
+			if (!strcmp(r->terms[NLH_CLASS_NFLOG][j].field->name, "group"))
+				pattern_groups(&r->terms[NLH_CLASS_NFLOG][j].pat, ret);
+	}
+	for (int t = 0; t < _NLH_EV_MAX; t++)
+		if (rs->n_index[t])
+			ret->types |= NLH_TYPE_BIT(t);
+}
+
+/* Stats */
+
+static void rule_stats_get(const struct rule *r, struct rule_stats *st)
+{
+	*st = r->st;
+	st->name = r->name;
+	st->where = r->where;
+	st->file = r->file->path;
+	st->types = r->types;
+	st->execs_running = r->q ? exec_queue_running(r->q) : 0;
+	st->execs_pending = r->q ? exec_queue_pending(r->q) : 0;
+}
+
+void rules_set_foreach_rule(const struct rules_set *rs, void (*cb)(const struct rule_stats *st, void *data),
+			    void *data)
+{
+	if (!rs)
+		return;
+	for (size_t i = 0; i < rs->n_files; i++) {
+		const struct rules_file *f = rs->files[i];
+
+		for (size_t j = 0; j < f->n_rules; j++) {
+			struct rule_stats st;
+
+			rule_stats_get(f->rules[j], &st);
+			cb(&st, data);
+		}
+	}
+}
+
+struct status_ctx {
+	struct sbuf *out;
+	bool first;
+};
+
+static void status_one(const struct rule_stats *st, void *data)
+{
+	struct status_ctx *s = data;
+	bool first_type = true;
+
+	sbuf_puts(s->out, s->first ? "{\"name\":" : ",{\"name\":");
+	s->first = false;
+	sbuf_json_str(s->out, st->name, strlen(st->name));
+	sbuf_puts(s->out, ",\"where\":");
+	sbuf_json_str(s->out, st->where, strlen(st->where));
+	sbuf_puts(s->out, ",\"file\":");
+	sbuf_json_str(s->out, st->file, strlen(st->file));
+	sbuf_puts(s->out, ",\"types\":[");
+	for (int t = 0; t < _NLH_EV_MAX; t++) {
+		if (!(st->types & NLH_TYPE_BIT(t)))
+			continue;
+		sbuf_printf(s->out, "%s\"%s\"", first_type ? "" : ",", nlh_event_type_name(t));
+		first_type = false;
+	}
+	sbuf_printf(s->out, "],\"hits\":%llu,\"runs\":%llu,\"rate_dropped\":%llu,\"errors\":%llu,\"time\":%.6f,"
+		    "\"execs_running\":%u,\"execs_pending\":%u,\"disabled\":%s}",
+		    (unsigned long long)st->hits, (unsigned long long)st->runs,
+		    (unsigned long long)st->rate_dropped, (unsigned long long)st->errors, st->time,
+		    st->execs_running, st->execs_pending, st->disabled ? "true" : "false");
+}
+
+void rules_set_status(const struct rules_set *rs, struct sbuf *out)
+{
+	struct status_ctx s = { out, true };
+
+	sbuf_puts(out, ",\"rules\":[");
+	rules_set_foreach_rule(rs, status_one, &s);
+	sbuf_puts(out, "]");
+}

@@ -1,0 +1,790 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core/event.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "rules/rules.h"
+
+/*
+ * Rule files are written into a fresh temp dir per test; nlhook.emit goes
+ * to an event log file that the test reads back.
+ */
+
+static char tmp[64];
+static char rules_dir[128];
+static char evlog_path[128];
+
+struct reports {
+	char msg[16][1024];
+	int n;
+};
+
+static void report_cb(const char *msg, void *data)
+{
+	struct reports *r = data;
+
+	if (r->n < 16)
+		snprintf(r->msg[r->n++], sizeof(r->msg[0]), "%s", msg);
+}
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	strcpy(tmp, "/tmp/nlh-test-rules-XXXXXX");
+	if (!mkdtemp(tmp))
+		return -1;
+	snprintf(rules_dir, sizeof(rules_dir), "%s/rules", tmp);
+	snprintf(evlog_path, sizeof(evlog_path), "%s/events.jsonl", tmp);
+	if (mkdir(rules_dir, 0755) < 0)
+		return -1;
+	if (loop_init() < 0 || evlog_open(evlog_path) < 0)
+		return -1;
+	rules_budget = 10000000;
+	rules_mem_cap = 32 << 20;
+	rules_max_failures = 10;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	evlog_close();
+	loop_exit();
+	nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, 0644);
+}
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 1 << 20);
+	size_t n;
+
+	assert_non_null(buf);
+	if (!f)
+		return buf;
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static struct rules_set *load(unsigned int flags, struct reports *rep)
+{
+	char *dirs[] = { rules_dir };
+	struct rules_set *rs = NULL;
+	struct reports local = {};
+
+	int r = rules_set_load(&rs, dirs, 1, flags, report_cb, rep ? rep : &local);
+
+	for (int i = 0; r < 0 && i < (rep ? rep : &local)->n; i++)
+		print_error("load: %s\n", (rep ? rep : &local)->msg[i]);
+	assert_int_equal(r, 0);
+	assert_non_null(rs);
+	return rs;
+}
+
+static void link_up(struct nlh_event *ev, const char *ifname, uint32_t mtu)
+{
+	nlh_event_init(ev, NLH_EV_LINK_UP);
+	nlh_strlcpy(ev->link.ifname, ifname, sizeof(ev->link.ifname));
+	NLH_SET(ev, LINK, ifname);
+	ev->link.ifindex = 7;
+	NLH_SET(ev, LINK, ifindex);
+	ev->link.mtu = mtu;
+	NLH_SET(ev, LINK, mtu);
+	ev->link.up = true;
+	NLH_SET(ev, LINK, up);
+	nlh_strlcpy(ev->link.operstate, "up", sizeof(ev->link.operstate));
+	NLH_SET(ev, LINK, operstate);
+	ev->link.mac.len = 6;
+	memcpy(ev->link.mac.a, "\x02\x00\x00\xaa\xbb\xcc", 6);
+	NLH_SET(ev, LINK, mac);
+}
+
+/* Redirect fd 1 or 2 into a file while f runs. */
+struct capture {
+	int fd, saved;
+	char path[160];
+};
+
+static void capture_start(struct capture *c, int fd)
+{
+	int out;
+
+	c->fd = fd;
+	snprintf(c->path, sizeof(c->path), "%s/capture.%d", tmp, fd);
+	fflush(fd == 1 ? stdout : stderr);
+	c->saved = dup(fd);
+	out = open(c->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(out >= 0 && c->saved >= 0);
+	dup2(out, fd);
+	close(out);
+}
+
+static char *capture_end(struct capture *c)
+{
+	fflush(c->fd == 1 ? stdout : stderr);
+	dup2(c->saved, c->fd);
+	close(c->saved);
+	return read_all(c->path);
+}
+
+struct stats_list {
+	struct rule_stats st[8];
+	char names[8][128];
+	int n;
+};
+
+static void stats_cb(const struct rule_stats *st, void *data)
+{
+	struct stats_list *l = data;
+
+	if (l->n >= 8)
+		return;
+	l->st[l->n] = *st;
+	snprintf(l->names[l->n], sizeof(l->names[0]), "%s", st->name);
+	l->st[l->n].name = l->names[l->n];
+	l->n++;
+}
+
+static void get_stats(struct rules_set *rs, struct stats_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	rules_set_foreach_rule(rs, stats_cb, l);
+}
+
+/* Run the loop for a while: timers (debounce, after) fire in it. */
+static void quit_cb(void *data)
+{
+	loop_quit(0);
+}
+
+static void run_loop(double seconds)
+{
+	struct loop_timer *t = loop_timer_new(quit_cb, NULL);
+
+	assert_non_null(t);
+	loop_timer_arm(t, seconds);
+	loop_run();
+	loop_timer_free(t);
+}
+
+static void test_resolve(void **state)
+{
+	char a[160], b[160], missing[160], masked[256];
+	char *dirs[3] = { a, missing, b };
+	char **paths;
+	size_t n;
+
+	snprintf(a, sizeof(a), "%s/a", tmp);
+	snprintf(b, sizeof(b), "%s/b", tmp);
+	snprintf(missing, sizeof(missing), "%s/none", tmp);
+	assert_int_equal(mkdir(a, 0755), 0);
+	assert_int_equal(mkdir(b, 0755), 0);
+	write_file(a, "10-first.lua", "");
+	write_file(a, "20-both.lua", "");
+	write_file(b, "20-both.lua", "");
+	write_file(b, "15-mid.lua", "");
+	write_file(a, "30-masked.lua", "");
+	write_file(a, "README", "");
+	write_file(a, ".hidden.lua", "");
+	snprintf(masked, sizeof(masked), "%s/30-masked.lua", b);
+	assert_int_equal(symlink("/dev/null", masked), 0);
+
+	assert_int_equal(rules_dirs_resolve(dirs, 3, &paths, &n), 0);
+	assert_int_equal(n, 3);
+	/* By file name across dirs; the later dir's 20-both wins; /dev/null masks 30. */
+	assert_true(strstr(paths[0], "/a/10-first.lua") != NULL);
+	assert_true(strstr(paths[1], "/b/15-mid.lua") != NULL);
+	assert_true(strstr(paths[2], "/b/20-both.lua") != NULL);
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+
+	/* A real file in a later dir beats a mask in an earlier one. */
+	dirs[0] = b;
+	dirs[1] = a;
+	assert_int_equal(rules_dirs_resolve(dirs, 2, &paths, &n), 0);
+	assert_int_equal(n, 4);
+	assert_true(strstr(paths[3], "/a/30-masked.lua") != NULL);
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+static void test_load_errors(void **state)
+{
+	char *dirs[] = { rules_dir };
+	struct rules_set *rs = NULL;
+	struct reports rep = {};
+	char expect[256];
+
+	write_file(rules_dir, "10-syntax.lua", "-- comment\nlocal x = 1\nnlhook.on(\"link.up\" {}, function() end)\n");
+	write_file(rules_dir, "20-field.lua", "\n\nnlhook.on(\"link.up\", { ssid = \"x\" }, function() end)\n");
+	write_file(rules_dir, "30-type.lua", "nlhook.on(\"link.sideways\", {}, function() end)\n");
+	write_file(rules_dir, "40-runtime.lua", "local t = nil\n\nlocal y = t.field\n");
+	write_file(rules_dir, "50-good.lua", "nlhook.on(\"link.up\", {}, function() end)\n");
+	write_file(rules_dir, "60-pattern.lua", "nlhook.on(\"link.up\", { ifname = 3 }, function() end)\n");
+	write_file(rules_dir, "70-action.lua", "nlhook.on(\"link.up\", {}, \"relative/path\")\n");
+	write_file(rules_dir, "80-opt.lua", "nlhook.on(\"link.up\", {}, function() end, { debounse = 1 })\n");
+
+	assert_int_equal(rules_set_load(&rs, dirs, 1, 0, report_cb, &rep), -EINVAL);
+	assert_null(rs);
+	assert_int_equal(rep.n, 7);
+	snprintf(expect, sizeof(expect), "%s/10-syntax.lua:3:", rules_dir);
+	assert_true(!strncmp(rep.msg[0], expect, strlen(expect)));
+	snprintf(expect, sizeof(expect), "%s/20-field.lua:3:", rules_dir);
+	assert_true(!strncmp(rep.msg[1], expect, strlen(expect)));
+	assert_non_null(strstr(rep.msg[1], "'ssid' is not a field of link events"));
+	snprintf(expect, sizeof(expect), "%s/30-type.lua:1:", rules_dir);
+	assert_true(!strncmp(rep.msg[2], expect, strlen(expect)));
+	assert_non_null(strstr(rep.msg[2], "link.sideways"));
+	snprintf(expect, sizeof(expect), "%s/40-runtime.lua:3:", rules_dir);
+	assert_true(!strncmp(rep.msg[3], expect, strlen(expect)));
+	assert_null(strstr(rep.msg[3], "traceback"));
+	assert_non_null(strstr(rep.msg[4], "60-pattern.lua:1:"));
+	assert_non_null(strstr(rep.msg[5], "70-action.lua:1:"));
+	assert_non_null(strstr(rep.msg[6], "80-opt.lua:1:"));
+	assert_non_null(strstr(rep.msg[6], "debounse"));
+
+	/* Keep going: the good file loads alone. */
+	memset(&rep, 0, sizeof(rep));
+	assert_int_equal(rules_set_load(&rs, dirs, 1, RULES_KEEP_GOING, report_cb, &rep), 0);
+	assert_int_equal(rep.n, 7);
+	assert_int_equal(rules_set_count(rs), 1);
+	rules_set_free(rs);
+}
+
+static void test_perms(void **state)
+{
+	char path[256], *dirs[] = { rules_dir };
+	struct rules_set *rs = NULL;
+	struct reports rep = {};
+
+	write_file(rules_dir, "10-open.lua", "nlhook.on(\"link.up\", {}, function() end)\n");
+	snprintf(path, sizeof(path), "%s/10-open.lua", rules_dir);
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(rules_set_load(&rs, dirs, 1, RULES_CHECK_PERMS, report_cb, &rep), -EINVAL);
+	assert_int_equal(rep.n, 1);
+	assert_non_null(strstr(rep.msg[0], "10-open.lua"));
+	assert_non_null(strstr(rep.msg[0], "writable by group or others"));
+	/* Without the check (a user's `nlhook check`) it loads. */
+	rs = load(0, NULL);
+	rules_set_free(rs);
+
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(chmod(rules_dir, 0777), 0);
+	memset(&rep, 0, sizeof(rep));
+	assert_int_equal(rules_set_load(&rs, dirs, 1, RULES_CHECK_PERMS, report_cb, &rep), -EINVAL);
+	assert_int_equal(rep.n, 1);
+	assert_non_null(strstr(rep.msg[0], "rules dir"));
+	assert_int_equal(chmod(rules_dir, 0755), 0);
+	rs = load(RULES_CHECK_PERMS, NULL);
+	assert_int_equal(rules_set_count(rs), 1);
+	rules_set_free(rs);
+}
+
+static void test_sandbox(void **state)
+{
+	const struct json_value *root;
+	struct json_doc *doc;
+	struct rules_set *rs;
+	char err[128], *log;
+
+	/* Each escape is tried at load time and the outcome emitted as one JSON line. */
+	write_file(rules_dir, "10-escape.lua",
+		   "local bin_ok, bin_err = load(string.dump(function() return 1 end))\n"
+		   "local bin_b = load(string.dump(function() return 1 end), 'x', 'b')\n"
+		   "local gc_ok = pcall(setmetatable, {}, { __gc = function() end })\n"
+		   "local c_ok = pcall(require, 'nlhook_no_such_c_module')\n"
+		   "nlhook.emit({\n"
+		   "  execute = type(os.execute), exit = type(os.exit), popen = type(io.popen),\n"
+		   "  dofile = type(dofile), loadfile = type(loadfile), loadlib = type(package.loadlib),\n"
+		   "  debug = type(debug), cpath = package.cpath, n_searchers = #package.searchers,\n"
+		   "  binary = type(bin_ok), binary_b = type(bin_b), binary_err = bin_err,\n"
+		   "  gc = gc_ok, c_module = c_ok,\n"
+		   "  text = load('return 40 + 2')(),\n"
+		   "  mt = getmetatable(setmetatable({}, { __index = {} })) ~= nil,\n"
+		   "})\n");
+	rs = load(0, NULL);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 1);
+	assert_int_equal(json_parse(log, strlen(log), &doc, err, sizeof(err)), 0);
+	root = json_root(doc);
+	assert_string_equal(json_get_str(root, "execute"), "nil");
+	assert_string_equal(json_get_str(root, "exit"), "nil");
+	assert_string_equal(json_get_str(root, "popen"), "nil");
+	assert_string_equal(json_get_str(root, "dofile"), "nil");
+	assert_string_equal(json_get_str(root, "loadfile"), "nil");
+	assert_string_equal(json_get_str(root, "loadlib"), "nil");
+	assert_string_equal(json_get_str(root, "debug"), "nil");
+	assert_string_equal(json_get_str(root, "cpath"), "");
+	assert_int_equal((int)json_get(root, "n_searchers")->num, 2);
+	assert_string_equal(json_get_str(root, "binary"), "nil");
+	assert_string_equal(json_get_str(root, "binary_b"), "nil");
+	assert_non_null(strstr(json_get_str(root, "binary_err"), "binary chunk"));
+	assert_false(json_get(root, "gc")->b);
+	assert_false(json_get(root, "c_module")->b);
+	/* What is left works. */
+	assert_int_equal((int)json_get(root, "text")->num, 42);
+	assert_true(json_get(root, "mt")->b);
+	json_doc_free(doc);
+	free(log);
+	rules_set_free(rs);
+}
+
+static void test_dispatch_fields(void **state)
+{
+	const struct json_value *root;
+	struct json_doc *doc;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	char err[128], json[1024], *log, *nl;
+	struct stats_list sl;
+
+	write_file(rules_dir, "50-emit.lua",
+		   "nlhook.on('link.*', { ifname = 'eth*' }, function(ev) nlhook.emit(ev) end)\n"
+		   "nlhook.on({ 'link.up' }, { mtu = 1500, up = true }, function(ev)\n"
+		   "  nlhook.emit({ ifname = ev.ifname, mtu = ev.mtu, mtu_type = math.type(ev.mtu),\n"
+		   "                up = ev.up, mac = ev.mac, kind = ev.kind, type = ev.type })\n"
+		   "end, { name = 'typed' })\n"
+		   "nlhook.on('link.up', { mtu = function(v, ev) return v > 9000 and ev.ifname == 'eth0' end },\n"
+		   "  function(ev) nlhook.emit({ jumbo = ev.mtu }) end)\n");
+	rs = load(0, NULL);
+	assert_int_equal(rules_set_count(rs), 3);
+
+	link_up(&ev, "eth0", 1500);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 2);
+	/* emit(ev) is the event's own JSON rendering. */
+	assert_true(nlh_event_json(&ev, json, sizeof(json)) > 0);
+	nl = strchr(log, '\n');
+	assert_int_equal((size_t)(nl - log), strlen(json));
+	assert_memory_equal(log, json, strlen(json));
+
+	assert_int_equal(json_parse(nl + 1, strlen(nl + 1), &doc, err, sizeof(err)), 0);
+	root = json_root(doc);
+	assert_string_equal(json_get_str(root, "ifname"), "eth0");
+	assert_string_equal(json_get_str(root, "type"), "link.up");
+	assert_string_equal(json_get_str(root, "mac"), "02:00:00:aa:bb:cc");
+	assert_string_equal(json_get_str(root, "mtu_type"), "integer");
+	assert_int_equal(json_get(root, "mtu")->type, JSON_NUMBER);
+	assert_int_equal((int)json_get(root, "mtu")->num, 1500);
+	assert_int_equal(json_get(root, "up")->type, JSON_BOOL);
+	assert_true(json_get(root, "up")->b);
+	assert_null(json_get(root, "kind"));	/* absent fields are nil */
+	json_doc_free(doc);
+	free(log);
+
+	/* Other names and numbers: the glob and the number pattern do not match; the predicate does. */
+	truncate(evlog_path, 0);
+	link_up(&ev, "eth0", 9001);
+	rules_set_dispatch(rs, &ev);
+	link_up(&ev, "wlan0", 9001);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 2);
+	assert_non_null(strstr(log, "\"ifname\":\"eth0\""));
+	assert_non_null(strstr(log, "{\"jumbo\":9001}"));
+	free(log);
+
+	get_stats(rs, &sl);
+	assert_int_equal(sl.n, 3);
+	assert_string_equal(sl.st[0].name, "50-emit.lua:1");
+	assert_string_equal(sl.st[0].where, "50-emit.lua:1");
+	assert_int_equal(sl.st[0].hits, 2);
+	assert_string_equal(sl.st[1].name, "typed");
+	assert_string_equal(sl.st[1].where, "50-emit.lua:2");
+	assert_int_equal(sl.st[1].hits, 1);
+	assert_int_equal(sl.st[2].hits, 1);
+	assert_int_equal(sl.st[2].errors, 0);
+	rules_set_free(rs);
+}
+
+static void test_ssid_payload(void **state)
+{
+	struct rules_set *rs;
+	struct nlh_event ev;
+	static const uint8_t payload[] = { 0x45, 0x00, 0x00, 0x1c };
+	char *log;
+
+	write_file(rules_dir, "50-wifi.lua",
+		   "nlhook.on('wifi.connect', { ssid = 'Cafe\\0Net' }, function(ev)\n"
+		   "  nlhook.emit({ len = #ev.ssid, nul = ev.ssid:byte(5) })\n"
+		   "  nlhook.emit(ev)\n"
+		   "end)\n"
+		   "nlhook.on('nflog', { group = { 10, 20 }, prefix = 'DROP*' }, function(ev)\n"
+		   "  local t = { first = ev.payload:byte(1), plen = #ev.payload }\n"
+		   "  nlhook.emit(t)\n"
+		   "end)\n"
+		   "nlhook.on('nflog', { group = 5 }, function(ev) end)\n");
+	rs = load(0, NULL);
+
+	nlh_event_init(&ev, NLH_EV_WIFI_CONNECT);
+	memcpy(ev.wifi.ssid.b, "Cafe\0Net", 8);
+	ev.wifi.ssid.len = 8;
+	NLH_SET(&ev, WIFI, ssid);
+	rules_set_dispatch(rs, &ev);
+	ev.wifi.ssid.len = 4;	/* "Cafe": no match */
+	rules_set_dispatch(rs, &ev);
+
+	nlh_event_init(&ev, NLH_EV_NFLOG);
+	ev.nflog.group = 20;
+	NLH_SET(&ev, NFLOG, group);
+	nlh_strlcpy(ev.nflog.prefix, "DROP in", sizeof(ev.nflog.prefix));
+	NLH_SET(&ev, NFLOG, prefix);
+	ev.nflog.payload.p = payload;
+	ev.nflog.payload.len = sizeof(payload);
+	NLH_SET(&ev, NFLOG, payload);
+	rules_set_dispatch(rs, &ev);
+	ev.nflog.group = 11;
+	rules_set_dispatch(rs, &ev);
+
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 3);
+	assert_non_null(strstr(log, "\"len\":8"));
+	assert_non_null(strstr(log, "\"nul\":0"));
+	assert_non_null(strstr(log, "\"ssid\":\"Cafe\\\\x00Net\""));
+	assert_non_null(strstr(log, "\"first\":69"));
+	assert_non_null(strstr(log, "\"plen\":4"));
+	free(log);
+	rules_set_free(rs);
+}
+
+static void test_want(void **state)
+{
+	struct rules_set *rs;
+	struct nlh_want w;
+
+	write_file(rules_dir, "10-a.lua",
+		   "nlhook.on('nflog', { group = { 20, 10 } }, function() end)\n"
+		   "nlhook.on('nflog', { group = 5, prefix = 'x' }, function() end)\n"
+		   "nlhook.on('nflog', { prefix = 'no group' }, function() end)\n"
+		   "nlhook.on({ 'link.up', 'addr.*' }, {}, function() end)\n");
+	rs = load(0, NULL);
+	rules_set_want(rs, &w);
+	assert_true(w.types == (NLH_TYPE_BIT(NLH_EV_NFLOG) | NLH_TYPE_BIT(NLH_EV_LINK_UP) |
+				NLH_TYPE_BIT(NLH_EV_ADDR_ADD) | NLH_TYPE_BIT(NLH_EV_ADDR_DEL)));
+	assert_int_equal(w.n_nflog_groups, 3);
+	assert_int_equal(w.nflog_groups[0], 5);
+	assert_int_equal(w.nflog_groups[1], 10);
+	assert_int_equal(w.nflog_groups[2], 20);
+	rules_set_free(rs);
+
+	rules_set_want(NULL, &w);
+	assert_int_equal(w.types, 0);
+	assert_int_equal(rules_set_count(NULL), 0);
+}
+
+static void test_no_lua_for_unwanted(void **state)
+{
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct stats_list sl;
+	uint64_t calls;
+
+	write_file(rules_dir, "10-a.lua", "nlhook.on('link.up', { ifname = 'eth*' }, function(ev) end)\n");
+	rs = load(0, NULL);
+	calls = rules_lua_calls();
+
+	nlh_event_init(&ev, NLH_EV_ADDR_ADD);
+	rules_set_dispatch(rs, &ev);
+	link_up(&ev, "wlan0", 1500);	/* wanted type, pattern does not match */
+	rules_set_dispatch(rs, &ev);
+	assert_int_equal(rules_lua_calls(), calls);
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].hits, 0);
+
+	link_up(&ev, "eth0", 1500);
+	rules_set_dispatch(rs, &ev);
+	assert_int_equal(rules_lua_calls(), calls + 1);
+	rules_set_free(rs);
+}
+
+static void test_errors_isolated(void **state)
+{
+	struct capture cap;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct stats_list sl;
+	char *log, *err;
+
+	write_file(rules_dir, "10-bad.lua", "nlhook.on('link.up', {}, function(ev)\n  error('boom ' .. ev.ifname)\nend)\n");
+	write_file(rules_dir, "20-good.lua", "nlhook.on('link.up', {}, function(ev) nlhook.emit({ ok = ev.ifname }) end)\n");
+	rules_max_failures = 3;
+	rs = load(0, NULL);
+
+	capture_start(&cap, 2);
+	for (int i = 0; i < 4; i++) {
+		link_up(&ev, "eth0", 1500);
+		rules_set_dispatch(rs, &ev);
+	}
+	err = capture_end(&cap);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 4);	/* the good rule ran every time */
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].errors, 3);
+	assert_true(sl.st[0].disabled);
+	assert_int_equal(sl.st[0].hits, 3);	/* disabled: the 4th event did not reach it */
+	assert_int_equal(sl.st[1].errors, 0);
+	assert_int_equal(sl.st[1].runs, 4);
+	/* One line per failure naming the rule and the place of the error. */
+	assert_non_null(strstr(err, "rule 10-bad.lua:1: runtime error: "));
+	assert_non_null(strstr(err, "10-bad.lua:2: boom eth0"));
+	assert_non_null(strstr(err, "disabled after 3 consecutive failures"));
+	free(err);
+	free(log);
+	rules_set_free(rs);
+}
+
+static void test_budget(void **state)
+{
+	struct capture cap;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct stats_list sl;
+	char *log, *err;
+
+	write_file(rules_dir, "10-loop.lua", "nlhook.on('link.up', {}, function() while true do end end)\n");
+	/* A pcall inside the rule must not swallow the overrun. */
+	write_file(rules_dir, "20-pcall.lua",
+		   "nlhook.on('link.up', {}, function()\n"
+		   "  while true do pcall(function() while true do end end) end\n"
+		   "end)\n");
+	write_file(rules_dir, "30-co.lua",
+		   "nlhook.on('link.up', {}, function()\n"
+		   "  local co = coroutine.wrap(function() while true do end end)\n"
+		   "  while true do pcall(co) end\n"
+		   "end)\n");
+	write_file(rules_dir, "40-good.lua", "nlhook.on('link.up', {}, function(ev) nlhook.emit({ ok = 1 }) end)\n");
+	rules_budget = 200000;
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	capture_start(&cap, 2);
+	rules_set_dispatch(rs, &ev);
+	err = capture_end(&cap);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 1);
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].errors, 1);
+	assert_int_equal(sl.st[1].errors, 1);
+	assert_int_equal(sl.st[2].errors, 1);
+	assert_int_equal(sl.st[3].errors, 0);
+	assert_non_null(strstr(err, "10-loop.lua:1: instruction budget of 200000 exceeded"));
+	free(err);
+	free(log);
+	rules_set_free(rs);
+
+	/* An endless loop at load time is an error of that file, not a hang. */
+	write_file(rules_dir, "50-load.lua", "while true do end\n");
+	{
+		char *dirs[] = { rules_dir };
+		struct reports rep = {};
+
+		assert_int_equal(rules_set_load(&rs, dirs, 1, 0, report_cb, &rep), -EINVAL);
+		assert_int_equal(rep.n, 1);
+		assert_non_null(strstr(rep.msg[0], "50-load.lua:1: instruction budget"));
+	}
+}
+
+static void test_memory(void **state)
+{
+	struct capture cap;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct stats_list sl;
+	char *log, *err;
+
+	write_file(rules_dir, "10-bomb.lua",
+		   "nlhook.on('link.up', {}, function()\n"
+		   "  local t = {}\n"
+		   "  for i = 1, 1e9 do t[i] = string.rep('x', 1000) .. i end\n"
+		   "end)\n"
+		   "nlhook.on('link.up', {}, function() local s = string.rep('x', 1 << 40) end)\n");
+	write_file(rules_dir, "20-good.lua", "nlhook.on('link.up', {}, function(ev) nlhook.emit({ ok = 1 }) end)\n");
+	rules_mem_cap = 4 << 20;
+	rules_budget = 0;	/* no instruction budget: the cap alone stops it */
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	capture_start(&cap, 2);
+	rules_set_dispatch(rs, &ev);
+	rules_set_dispatch(rs, &ev);
+	err = capture_end(&cap);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 2);
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].errors, 2);
+	assert_int_equal(sl.st[1].errors, 2);
+	assert_int_equal(sl.st[2].errors, 0);
+	assert_non_null(strstr(err, "rule 10-bomb.lua:1: out of memory"));
+	free(err);
+	free(log);
+	rules_set_free(rs);
+}
+
+static void test_dry_run(void **state)
+{
+	struct capture cap;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	char *out, *log;
+
+	write_file(rules_dir, "10-x.lua",
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  nlhook.exec({ '/bin/echo', 'hello world', ev.ifname }, { env = { FOO = 'bar' } })\n"
+		   "  nlhook.emit({ x = 1 })\n"
+		   "  nlhook.after(5, function() end)\n"
+		   "end, { name = 'dry' })\n"
+		   "nlhook.on('link.up', {}, '/usr/local/bin/on-up', { debounce = 3 })\n");
+	rs = load(RULES_DRY_RUN, NULL);
+	link_up(&ev, "eth0", 1500);
+	capture_start(&cap, 1);
+	rules_set_dispatch(rs, &ev);
+	out = capture_end(&cap);
+	assert_non_null(strstr(out, "match dry\n"));
+	assert_non_null(strstr(out, "exec dry: /bin/echo 'hello world' eth0 env FOO=bar\n"));
+	assert_non_null(strstr(out, "emit dry: {\"x\":1}\n"));
+	assert_non_null(strstr(out, "after dry: 5 s\n"));
+	assert_non_null(strstr(out, "match 10-x.lua:6\nexec 10-x.lua:6: /usr/local/bin/on-up\n"));
+	log = read_all(evlog_path);
+	assert_string_equal(log, "");
+	free(out);
+	free(log);
+	rules_set_free(rs);
+}
+
+static void test_debounce_rate_after(void **state)
+{
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct stats_list sl;
+	char *log;
+
+	write_file(rules_dir, "10-x.lua",
+		   "nlhook.on('link.up', { ifname = 'd*' }, function(ev) nlhook.emit({ d = ev.mtu }) end,\n"
+		   "  { debounce = 0.05 })\n"
+		   "nlhook.on('link.up', { ifname = 'r*' }, function(ev) nlhook.emit({ r = ev.mtu }) end, { rate = 1 })\n"
+		   "nlhook.on('link.up', { ifname = 'a*' }, function(ev)\n"
+		   "  local name = ev.ifname\n"
+		   "  nlhook.after(0.01, function() nlhook.emit({ a = name }) end)\n"
+		   "end)\n");
+	rs = load(0, NULL);
+	for (uint32_t i = 1; i <= 3; i++) {
+		link_up(&ev, "d0", i);
+		rules_set_dispatch(rs, &ev);
+		link_up(&ev, "r0", i);
+		rules_set_dispatch(rs, &ev);
+	}
+	link_up(&ev, "a0", 1);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	/* Only the first run under the rate limit so far. */
+	assert_string_equal(log, "{\"r\":1}\n");
+	free(log);
+	run_loop(0.3);
+	log = read_all(evlog_path);
+	/* Debounce ran once, with the last event. */
+	assert_int_equal(count_lines(log), 3);
+	assert_non_null(strstr(log, "{\"d\":3}\n"));
+	assert_null(strstr(log, "{\"d\":1}"));
+	assert_non_null(strstr(log, "{\"a\":\"a0\"}\n"));
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].hits, 3);
+	assert_int_equal(sl.st[0].runs, 1);
+	assert_int_equal(sl.st[1].runs, 1);
+	assert_int_equal(sl.st[1].rate_dropped, 2);
+	free(log);
+	rules_set_free(rs);
+}
+
+static void test_status(void **state)
+{
+	const struct json_value *root, *r;
+	struct sbuf b = {};
+	struct json_doc *doc;
+	struct rules_set *rs;
+	char err[128], *text;
+
+	write_file(rules_dir, "10-x.lua", "nlhook.on('link.*', {}, function() end)\n");
+	rs = load(0, NULL);
+	sbuf_puts(&b, "{\"ok\":true");
+	rules_set_status(rs, &b);
+	sbuf_puts(&b, "}");
+	text = strndup(b.p, b.len);
+	assert_int_equal(json_parse(text, strlen(text), &doc, err, sizeof(err)), 0);
+	root = json_root(doc);
+	r = json_get(root, "rules");
+	assert_non_null(r);
+	assert_int_equal(r->len, 1);
+	assert_string_equal(json_get_str(r->child, "name"), "10-x.lua:1");
+	assert_int_equal(json_get(r->child, "types")->len, 7);
+	assert_false(json_get(r->child, "disabled")->b);
+	json_doc_free(doc);
+	free(text);
+	sbuf_free(&b);
+	rules_set_free(rs);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_resolve),
+		T(test_load_errors),
+		T(test_perms),
+		T(test_sandbox),
+		T(test_dispatch_fields),
+		T(test_ssid_payload),
+		T(test_want),
+		T(test_no_lua_for_unwanted),
+		T(test_errors_isolated),
+		T(test_budget),
+		T(test_memory),
+		T(test_dry_run),
+		T(test_debounce_rate_after),
+		T(test_status),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
