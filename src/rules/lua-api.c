@@ -956,14 +956,23 @@ static int push_state(lua_State *L, enum nlh_class c)
 {
 	struct state_list s = { .max = rtnl_state_count(c) };
 
-	/* Copied first: no Lua error may unwind through the rtnl iteration. */
-	s.evs = lua_newuserdatauv(L, (s.max ? s.max : 1) * sizeof(*s.evs), 0);
+	void **box = box_new(L);
+
+	/*
+	 * Copied first: no Lua error may unwind through the rtnl iteration.
+	 * Outside the capped heap, so that only the tables count against it.
+	 */
+	*box = s.evs = malloc((s.max ? s.max : 1) * sizeof(*s.evs));
+	if (!s.evs)
+		return luaL_error(L, "out of memory");
 	rtnl_state_foreach(c, state_collect, &s);
 	lua_createtable(L, s.n, 0);
 	for (size_t i = 0; i < s.n; i++) {
 		push_event(L, &s.evs[i]);
 		lua_rawseti(L, -2, i + 1);
 	}
+	free(*box);
+	*box = NULL;
 	return 1;
 }
 
