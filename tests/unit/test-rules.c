@@ -766,6 +766,50 @@ static void test_status(void **state)
 	rules_set_free(rs);
 }
 
+static void test_api_misuse(void **state)
+{
+	char *dirs[] = { rules_dir };
+	struct rules_set *rs = NULL;
+	struct reports rep = {};
+	struct capture cap;
+	struct nlh_event ev;
+	struct stats_list sl;
+	char path[256], *err;
+
+	/* exec and after belong to handlers: a file that runs things while it loads is refused. */
+	write_file(rules_dir, "10-exec.lua", "\nnlhook.exec({ '/bin/true' })\n");
+	write_file(rules_dir, "20-after.lua", "nlhook.after(1, function() end)\n");
+	assert_int_equal(rules_set_load(&rs, dirs, 1, 0, report_cb, &rep), -EINVAL);
+	assert_int_equal(rep.n, 2);
+	assert_non_null(strstr(rep.msg[0], "10-exec.lua:2: nlhook.exec can only be called from a handler"));
+	assert_non_null(strstr(rep.msg[1], "20-after.lua:1: nlhook.after can only be called from a handler"));
+	snprintf(path, sizeof(path), "%s/10-exec.lua", rules_dir);
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/20-after.lua", rules_dir);
+	assert_int_equal(unlink(path), 0);
+
+	/* A rule whose nlhook.on failed inside a pcall is dropped, the file loads. */
+	write_file(rules_dir, "30-x.lua",
+		   "assert(not pcall(nlhook.on, 'link.up', { nope = 1 }, function() end))\n"
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  nlhook.log.info('%s has mtu %d', ev.ifname, ev.mtu)\n"
+		   "  nlhook.on('link.down', {}, function() end)\n"
+		   "end, { name = 'late' })\n");
+	rs = load(0, NULL);
+	assert_int_equal(rules_set_count(rs), 1);
+	link_up(&ev, "eth0", 1500);
+	capture_start(&cap, 2);
+	rules_set_dispatch(rs, &ev);
+	err = capture_end(&cap);
+	assert_non_null(strstr(err, "late: eth0 has mtu 1500"));
+	assert_non_null(strstr(err, "rule late (30-x.lua:2): runtime error: "));
+	assert_non_null(strstr(err, "30-x.lua:4: nlhook.on: rules can only be added while the file loads"));
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].errors, 1);
+	free(err);
+	rules_set_free(rs);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -784,6 +828,7 @@ int main(void)
 		T(test_dry_run),
 		T(test_debounce_rate_after),
 		T(test_status),
+		T(test_api_misuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
