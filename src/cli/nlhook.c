@@ -15,6 +15,7 @@
 #include "core/event.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/event-json.h"
 #include "core/json.h"
 #include "core/source.h"
 #include "ctl/ctl.h"
@@ -39,6 +40,8 @@ static void usage(FILE *f)
 		"  monitor [--json] [--timestamp] [TYPE-GLOB...] [FIELD=PATTERN...]\n"
 		"                        print network events as they happen\n"
 		"  check [DIR...]        load rules, report errors with file:line\n"
+		"  test [--rules DIR]... (--event JSON | --replay FILE.pcap)\n"
+		"                        dry run: which rules match, what they would run\n"
 		"  status [--json]       what nlhookd is doing: rules, sources, execs\n"
 		"  reload                reload nlhookd's rules (old rules kept on error)\n\n"
 		"  nlhook COMMAND --help shows a command's options.\n"
@@ -428,6 +431,107 @@ static int cmd_reload(int argc, char **argv)
 	return 0;
 }
 
+static struct rules_set *test_rules;
+
+static void test_dispatch(struct nlh_event *ev)
+{
+	char buf[16384];
+
+	if (nlh_event_text(ev, false, buf, sizeof(buf)) >= 0 || buf[0])
+		printf("event %s\n", buf);
+	fflush(stdout);
+	rules_set_dispatch(test_rules, ev);
+}
+
+static int test_event(const char *json)
+{
+	struct json_doc *doc = NULL;
+	struct nlh_event ev;
+	uint8_t payload[65536];
+	char err[256];
+
+	if (json_parse(json, strlen(json), &doc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nlhook test: --event: %s\n", err);
+		return 1;
+	}
+	if (nlh_event_from_json(json_root(doc), &ev, payload, sizeof(payload), err, sizeof(err)) < 0) {
+		fprintf(stderr, "nlhook test: --event: %s\n", err);
+		json_doc_free(doc);
+		return 1;
+	}
+	test_dispatch(&ev);
+	json_doc_free(doc);
+	return 0;
+}
+
+static int cmd_test(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "rules", required_argument, NULL, 'r' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "replay", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *event = NULL, *replay = NULL;
+	char *dirs[16], *defaults = NULL;
+	size_t n_dirs = 0;
+	unsigned int errors = 0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "r:e:p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (n_dirs == 16) {
+				fprintf(stderr, "nlhook test: at most 16 --rules\n");
+				return 2;
+			}
+			dirs[n_dirs++] = optarg;
+			break;
+		case 'e':
+			event = optarg;
+			break;
+		case 'p':
+			replay = optarg;
+			break;
+		case 'h':
+			printf("Usage: nlhook test [--rules DIR]... (--event JSON | --replay FILE.pcap)\n\n"
+			       "Dry run: feed an event (JSON as `monitor --json` prints it) or a\n"
+			       "capture through the rules and print, per event, which rules match\n"
+			       "and what they would exec, emit or schedule.  Nothing is run.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (!event == !replay || optind < argc) {
+		fprintf(stderr, "nlhook test: give exactly one of --event JSON or --replay FILE.pcap\n");
+		return 2;
+	}
+	if (!n_dirs) {
+		char *save = NULL;
+
+		defaults = strdup(NLH_RULES_DIRS);
+		for (char *d = strtok_r(defaults, ":", &save); d && n_dirs < 16; d = strtok_r(NULL, ":", &save))
+			dirs[n_dirs++] = d;
+	}
+	if (loop_init() < 0) {
+		fprintf(stderr, "nlhook test: event loop: %m\n");
+		return 1;
+	}
+	r = rules_set_load(&test_rules, dirs, n_dirs, RULES_DRY_RUN, check_report, &errors);
+	if (r < 0) {
+		fprintf(stderr, "nlhook test: the rules do not load\n");
+		free(defaults);
+		return 1;
+	}
+	r = event ? test_event(event) : 1;
+	rules_set_free(test_rules);
+	loop_exit();
+	free(defaults);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	const char *env = getenv("NLHOOK_CONTROL");
@@ -463,6 +567,8 @@ int main(int argc, char **argv)
 		return cmd_monitor(argc, argv);
 	if (!strcmp(argv[0], "check"))
 		return cmd_check(argc, argv);
+	if (!strcmp(argv[0], "test"))
+		return cmd_test(argc, argv);
 	if (!strcmp(argv[0], "status"))
 		return cmd_status(argc, argv);
 	if (!strcmp(argv[0], "reload"))

@@ -153,7 +153,7 @@ const char *rtnl_ifname(uint32_t ifindex)
 
 void rtnl_state_foreach(enum nlh_class c, void (*cb)(const struct nlh_event *ev, void *data), void *data)
 {
-	enum table_id id;
+	enum table_id id = _T_MAX;
 
 	switch (c) {
 	case NLH_CLASS_LINK: id = T_LINK; break;
@@ -164,8 +164,10 @@ void rtnl_state_foreach(enum nlh_class c, void (*cb)(const struct nlh_event *ev,
 	case NLH_CLASS_NFLOG:
 	case NLH_CLASS_SELF:
 	case _NLH_CLASS_MAX:
-		return;
+		break;
 	}
+	if (id == _T_MAX)
+		return;
 	for (size_t i = 0; i < tables[id].n_buckets; i++)
 		for (struct obj *o = tables[id].buckets[i]; o; o = o->next)
 			cb(&o->ev, data);
@@ -231,6 +233,12 @@ static enum table_id obj_key(const struct nlh_event *ev, uint8_t *key, uint8_t *
 		PUT(ev->route.table);
 		PUT(ev->route.metric);
 		PUT(ev->route.dst);
+		/*
+		 * IPv6 keeps a route per device for one prefix (fe80::/64 on
+		 * every link); IPv4 has one, whose device a replace may change.
+		 */
+		if (ev->route.dst.family == AF_INET6)
+			PUT(ev->route.ifindex);
 		*klen = p - key;
 		return T_ROUTE;
 	case NLH_CLASS_NEIGH:
@@ -343,9 +351,9 @@ static void obj_notify(struct nlh_event *ev, bool emit)
 	enum table_id id = obj_key(ev, key, &klen);
 	uint32_t h = hash_bytes(key, klen);
 	struct obj *o = table_find(&tables[id], key, klen, h);
-	char *ifname;
-	uint32_t ifindex;
-	bool del;
+	char *ifname = NULL;
+	uint32_t ifindex = 0;
+	bool del = false;
 
 	switch (id) {
 	case T_ADDR:
@@ -362,8 +370,10 @@ static void obj_notify(struct nlh_event *ev, bool emit)
 		break;
 	case T_LINK:
 	case _T_MAX:
-		return;
+		break;
 	}
+	if (!ifname)
+		return;
 	if (ifindex) {
 		fill_ifname(ifname, ifindex);
 		if (ifname[0])
@@ -670,6 +680,23 @@ static void rtnl_stop(void)
 	for (int i = 0; i < _T_MAX; i++)
 		table_clear(&tables[i]);
 	dump_table = -1;
+}
+
+void rtnl_replay_start(const struct nlh_want *want)
+{
+	want_neigh = wants_neigh(want);
+	dump_emit = true;
+}
+
+void rtnl_replay_msg(const struct nlmsghdr *nlh)
+{
+	msg_notify(nlh, !(nlh->nlmsg_flags & NLM_F_MULTI));
+}
+
+void rtnl_replay_stop(void)
+{
+	for (int i = 0; i < _T_MAX; i++)
+		table_clear(&tables[i]);
 }
 
 static void rtnl_stats(struct nlh_source_stats *ret)

@@ -19,8 +19,8 @@ if ! getent group nlhook >/dev/null; then
 fi
 gid=$(getent group nlhook | cut -d: -f3)
 
-nsx ip link add vC0 type dummy
-nsx ip link add vC1 type dummy
+nsx ip link add vC0 type veth peer name pC0
+nsx ip link add vC1 type veth peer name pC1
 start_daemon
 
 # Monitor through the daemon and directly, side by side.

@@ -32,8 +32,8 @@ end)
 nlhook.on("link.up", {}, function(ev) nlhook.emit(ev) end)
 LUA
 
-nsx ip link add vE0 type dummy
-nsx ip link add vHang type dummy
+nsx ip link add vE0 type veth peer name pE0
+nsx ip link add vHang type veth peer name pHang
 start_daemon
 
 nsx ip link set vE0 up

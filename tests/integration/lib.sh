@@ -72,10 +72,11 @@ stop_daemon() {
 	DAEMON_PID=
 }
 
-# wait_for CMD SECONDS WHAT: poll CMD every 20 ms.
+# wait_for CMD SECONDS: poll CMD every 20 ms until it succeeds or time is up.
 wait_for() {
-	local cmd=$1 secs=$2 i
-	for ((i = 0; i < secs * 50; i++)); do
+	local cmd=$1 deadline
+	deadline=$(($(date +%s%N) + $2 * 1000000000))
+	while [ "$(date +%s%N)" -lt "$deadline" ]; do
 		if eval "$cmd" >/dev/null 2>&1; then return 0; fi
 		sleep 0.02
 	done

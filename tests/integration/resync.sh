@@ -22,9 +22,10 @@ nlhook.on("link.up", { ifname = "dump*" }, function(ev)
 end)
 LUA
 
-nsx ip link add d0 type dummy
-nsx ip link add dGap type dummy
-nsx ip link add dump0 type dummy
+nsx ip link add d0 type veth peer name p0
+nsx ip link add dGap type veth peer name pGap
+nsx ip link add dump0 type veth peer name pDump
+nsx ip link set p0 up
 nsx ip link set d0 up
 nsx ip link set dGap up
 nsx ip addr add 10.80.0.1/16 dev d0

@@ -21,7 +21,6 @@ expect_event "$(link link.up vB) and .kind == \"veth\" and .up == true" "link.up
 
 n_before=$(count_events '.ifname == "vA" and (.type | test("link\\.(up|down|carrier|nocarrier)"))')
 nsx ip link set vA mtu 1400
-expect_event '.type == "link.new" or true' "mtu change settled" 1
 expect_count '.ifname == "vA" and (.type | test("link\\.(up|down|carrier|nocarrier)"))' "$n_before" \
 	"MTU change raises no up/down/carrier edge"
 
@@ -41,7 +40,7 @@ nsx ip addr del 10.77.0.1/24 dev vA
 expect_event '.type == "addr.del" and .address == "10.77.0.1" and .ifname == "vA"' "addr.del 10.77.0.1/24"
 
 nsx ip addr add 10.78.0.1/24 dev vA
-nsx ip link set vB up
+nsx ip link set vRenamed up
 nsx ip route add default via 10.78.0.2 dev vA
 expect_event '.type == "route.add" and .dst == "default" and .gateway == "10.78.0.2" and .ifname == "vA" and .table == 254' "default route add"
 nsx ip route replace default via 10.78.0.3 dev vA
