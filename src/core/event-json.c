@@ -154,8 +154,9 @@ int nlh_event_from_json(const struct json_value *obj, struct nlh_event *ev, uint
 		if (!strcmp(v->key, "type") || !strcmp(v->key, "netns"))
 			continue;
 		if (!strcmp(v->key, "time")) {
-			if (v->type != JSON_NUMBER) {
-				snprintf(err, errlen, "\"time\": a number of seconds expected");
+			/* Unix seconds that time_t and the renderers can hold. */
+			if (v->type != JSON_NUMBER || v->num < 0 || v->num > 1e11) {
+				snprintf(err, errlen, "\"time\": Unix seconds expected");
 				return -EINVAL;
 			}
 			ev->time = v->num;

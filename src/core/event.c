@@ -461,7 +461,7 @@ int nlh_event_text(const struct nlh_event *ev, bool timestamp, char *buf, size_t
 
 	if (timestamp) {
 		struct tm tm;
-		time_t t = (time_t)ev->time;
+		time_t t = ev->time >= 0 && ev->time < 1e11 ? (time_t)ev->time : 0;
 		char ts[32];
 
 		localtime_r(&t, &tm);

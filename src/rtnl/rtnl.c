@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/nlmsg.h"
 #include "rtnl-parse.h"
 #include "rtnl.h"
 
@@ -524,10 +525,10 @@ static void resync(void)
 
 static void handle_batch(const char *buf, size_t len)
 {
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-	int left = len;
+	const struct nlmsghdr *nlh;
+	size_t left;
 
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+	nlmsg_for_each(nlh, buf, len, left) {
 		bool reply = nlh->nlmsg_pid == portid && nlh->nlmsg_seq == dump_seq && dump_table >= 0;
 
 		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR && reply)
