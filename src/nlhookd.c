@@ -239,7 +239,8 @@ static void help(void)
 	       "      --check            load the rules, report, exit 0 or 1\n"
 	       "      --keep-going       start even if some rule files fail to load\n"
 	       "      --rcvbuf BYTES     netlink receive buffer (default %d)\n"
-	       "      --event-log FILE   where nlhook.emit writes JSON lines (default stdout)\n"
+	       "      --event-log FILE   where nlhook.emit writes JSON lines (default stdout);\n"
+	       "                         'syslog': RFC 5424 messages to /dev/log instead\n"
 	       "  -V, --version          print the version\n"
 	       "  -h, --help             this help\n",
 	       NLH_RULES_DIRS, NLH_CONTROL_PATH, nlh_rcvbuf);
@@ -355,9 +356,21 @@ int main(int argc, char **argv)
 	ifd = single_instance();
 	if (ifd < 0)
 		return 1;
-	if (arg.event_log && (r = evlog_open(arg.event_log)) < 0) {
-		log_err("--event-log %s: %s", arg.event_log, strerror(-r));
-		return 1;
+	if (arg.event_log) {
+		/* The word "syslog" is the syslog socket; a file of that name is ./syslog. */
+		const char *path = arg.event_log;
+
+		if (!strcmp(path, "syslog")) {
+			path = getenv("NLHOOK_SYSLOG_SOCKET") ?: EVLOG_SYSLOG_PATH;
+			r = evlog_open_syslog(path);
+		} else {
+			r = evlog_open(path);
+		}
+		if (r < 0) {
+			log_err("--event-log %s%s%s: %s", arg.event_log, path != arg.event_log ? ": " : "",
+				path != arg.event_log ? path : "", strerror(-r));
+			return 1;
+		}
 	}
 
 	sigemptyset(&mask);

@@ -5,10 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "log.h"
 
 int log_max_level = LOG_INFO;
@@ -81,6 +85,11 @@ void log_msg(int level, const char *fmt, ...)
 
 static int evlog_fd = STDOUT_FILENO;
 static char *evlog_path;
+static int evlog_sys = -1;	/* connected syslog socket: events go there */
+static char *evlog_sys_path;
+static bool evlog_sys_failing;	/* warn once per outage, not per event */
+
+static void syslog_write(const char *line, size_t len);
 
 int evlog_open(const char *path)
 {
@@ -100,6 +109,8 @@ int evlog_reopen(void)
 	char *path = evlog_path;
 	int r;
 
+	if (evlog_sys_path)
+		return evlog_open_syslog(evlog_sys_path);
 	if (!path)
 		return 0;
 	evlog_path = NULL;
@@ -117,6 +128,10 @@ void evlog_write(const char *line, size_t len)
 	ssize_t n;
 
 	/* line + newline in one write(): lines from one daemon never interleave. */
+	if (evlog_sys >= 0) {
+		syslog_write(line, len);
+		return;
+	}
 	if (len < sizeof(buf)) {
 		memcpy(buf, line, len);
 		buf[len] = '\n';
@@ -137,4 +152,144 @@ void evlog_close(void)
 	evlog_fd = STDOUT_FILENO;
 	free(evlog_path);
 	evlog_path = NULL;
+	if (evlog_sys >= 0)
+		close(evlog_sys);
+	evlog_sys = -1;
+	free(evlog_sys_path);
+	evlog_sys_path = NULL;
+}
+
+static int syslog_connect(const char *path, int *ret_fd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = strlen(path);
+	int fd, r;
+
+	if (!len || len >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, len);
+	/* Non-blocking: a stalled syslog daemon costs events, never the loop. */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, offsetof(struct sockaddr_un, sun_path) + len) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int evlog_open_syslog(const char *path)
+{
+	char *p;
+	int fd, r;
+
+	r = syslog_connect(path, &fd);
+	if (r < 0)
+		return r;
+	/* path may be evlog_sys_path itself (a reopen): copy before closing. */
+	p = strdup(path);
+	if (!p) {
+		close(fd);
+		return -ENOMEM;
+	}
+	evlog_close();
+	evlog_sys = fd;
+	evlog_sys_path = p;
+	return 0;
+}
+
+/*
+ * RFC 5424 PARAM-VALUE: '"', '\\' and ']' are escaped; control bytes
+ * become '?' so one message stays one line in every collector.
+ */
+static size_t sd_escape(const char *s, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *s && o + 3 < size; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\' || c == ']')
+			out[o++] = '\\';
+		out[o++] = c < 0x20 || c == 0x7f ? '?' : c;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* HOSTNAME is PRINTUSASCII, at most 255 bytes, "-" when unknown. */
+static void syslog_hostname(char *buf, size_t size)
+{
+	size_t i;
+
+	if (gethostname(buf, size) < 0)
+		buf[0] = '\0';
+	buf[size - 1] = '\0';
+	for (i = 0; buf[i]; i++)
+		if (buf[i] < 33 || buf[i] > 126)
+			buf[i] = '_';
+	if (!i)
+		strcpy(buf, "-");
+}
+
+/* The type to route on: the "type" member when the line is an object with one. */
+static void syslog_type(const char *line, size_t len, char *buf, size_t size)
+{
+	struct json_doc *doc;
+	const char *t;
+	char err[64];
+
+	buf[0] = '\0';
+	if (json_parse(line, len, &doc, err, sizeof(err)) < 0)
+		return;
+	t = json_get_str(json_root(doc), "type");
+	if (t)
+		sd_escape(t, buf, size);
+	json_doc_free(doc);
+}
+
+static void syslog_write(const char *line, size_t len)
+{
+	char head[512], host[256], type[160];
+	struct timespec ts;
+	struct tm tm;
+	struct iovec iov[2];
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
+	int hl, fd;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	syslog_hostname(host, sizeof(host));
+	syslog_type(line, len, type, sizeof(type));
+	/* <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG */
+	hl = snprintf(head, sizeof(head),
+		      "<%d>1 %04d-%02d-%02dT%02d:%02d:%02d.%06ldZ %s nlhookd %d - [nlhook@32473%s%s%s] ",
+		      LOG_DAEMON | LOG_INFO, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		      tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000, host, (int)getpid(),
+		      type[0] ? " type=\"" : "", type, type[0] ? "\"" : "");
+	if (hl < 0 || (size_t)hl >= sizeof(head))
+		return;
+	iov[0] = (struct iovec){ head, hl };
+	iov[1] = (struct iovec){ (void *)line, len };
+	n = sendmsg(evlog_sys, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0 && (errno == ECONNREFUSED || errno == ENOTCONN || errno == ENOENT) &&
+	    syslog_connect(evlog_sys_path, &fd) == 0) {
+		/* The syslog daemon restarted and made a new socket: follow it. */
+		close(evlog_sys);
+		evlog_sys = fd;
+		n = sendmsg(evlog_sys, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	if (n < 0) {
+		if (!evlog_sys_failing)
+			log_warn("event log: syslog %s: %m, dropping events until it works again",
+				 evlog_sys_path);
+		evlog_sys_failing = true;
+	} else if (evlog_sys_failing) {
+		log_info("event log: syslog %s works again", evlog_sys_path);
+		evlog_sys_failing = false;
+	}
 }

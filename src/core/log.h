@@ -29,3 +29,12 @@ int evlog_open(const char *path);
 int evlog_reopen(void);
 void evlog_write(const char *line, size_t len);
 void evlog_close(void);
+
+/*
+ * Or to syslog: each line becomes one RFC 5424 message (facility daemon,
+ * severity info) on the local datagram socket at path (/dev/log), the JSON
+ * as MSG and the event type as structured data [nlhook@32473 type="..."].
+ * evlog_reopen() reconnects; evlog_open() or evlog_close() ends it.
+ */
+#define EVLOG_SYSLOG_PATH "/dev/log"
+int evlog_open_syslog(const char *path);
