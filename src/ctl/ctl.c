@@ -338,10 +338,31 @@ static void listen_cb(int fd, uint32_t events, void *data)
 	}
 }
 
+/*
+ * The nlhook group from /etc/group itself: getgrnam() would dlopen the NSS
+ * modules into a daemon that wants to stay small, for a system group that
+ * lives in /etc/group anyway.
+ */
+static gid_t nlhook_group(void)
+{
+	FILE *f = fopen("/etc/group", "re");
+	struct group *g;
+	gid_t gid = (gid_t)-1;
+
+	if (!f)
+		return gid;
+	while ((g = fgetgrent(f)))
+		if (!strcmp(g->gr_name, "nlhook")) {
+			gid = g->gr_gid;
+			break;
+		}
+	fclose(f);
+	return gid;
+}
+
 int ctl_start(const char *path, const struct ctl_ops *o)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct group *g = getgrnam("nlhook");
 	char *dir, *slash;
 	int fd, r;
 
@@ -364,11 +385,9 @@ int ctl_start(const char *path, const struct ctl_ops *o)
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0)
 		goto fail;
-	if (g) {
-		nlhook_gid = g->gr_gid;
-		if (chown(path, 0, g->gr_gid) < 0)
-			log_warn("control: chown %s: %m", path);
-	}
+	nlhook_gid = nlhook_group();
+	if (nlhook_gid != (gid_t)-1 && chown(path, 0, nlhook_gid) < 0)
+		log_warn("control: chown %s: %m", path);
 	if (chmod(path, 0660) < 0)
 		goto fail;
 	r = loop_add_fd(fd, EPOLLIN, listen_cb, NULL);
