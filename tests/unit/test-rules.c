@@ -810,6 +810,108 @@ static void test_api_misuse(void **state)
 	rules_set_free(rs);
 }
 
+/* Run the loop until the event log has `lines` lines, or `seconds` pass. */
+struct wait_lines {
+	struct loop_timer *t;
+	size_t lines;
+	double deadline;
+};
+
+static void wait_lines_cb(void *data)
+{
+	struct wait_lines *w = data;
+	char *log = read_all(evlog_path);
+	bool done = count_lines(log) >= w->lines || loop_now() > w->deadline;
+
+	free(log);
+	if (done)
+		loop_quit(0);
+	else
+		loop_timer_arm(w->t, 0.02);
+}
+
+static void run_until_lines(size_t lines, double seconds)
+{
+	struct wait_lines w = { .lines = lines, .deadline = loop_now() + seconds };
+
+	w.t = loop_timer_new(wait_lines_cb, &w);
+	assert_non_null(w.t);
+	loop_timer_arm(w.t, 0.02);
+	loop_run();
+	loop_timer_free(w.t);
+}
+
+static void test_exec(void **state)
+{
+	const struct json_value *root;
+	struct json_doc *doc;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	char script[256], rule[1024], envfile[256], err[128], *log, *env, *nl;
+
+	snprintf(envfile, sizeof(envfile), "%s/env.out", tmp);
+	snprintf(script, sizeof(script), "%s/action", tmp);
+	{
+		FILE *f = fopen(script, "w");
+
+		assert_non_null(f);
+		fprintf(f, "#!/bin/sh\nenv > %s\n", envfile);
+		fclose(f);
+		assert_int_equal(chmod(script, 0755), 0);
+	}
+	snprintf(rule, sizeof(rule),
+		 "nlhook.on('link.up', {}, function(ev)\n"
+		 "  nlhook.exec({ '/bin/sh', '-c', 'sleep 0.1; echo \"$NLHOOK_IFNAME $FOO\"; echo oops >&2; exit 3' },\n"
+		 "    { env = { FOO = 'bar', NLHOOK_IFNAME = 'over' }, timeout = 5,\n"
+		 "      on_exit = function(status, out, err)\n"
+		 "        nlhook.emit({ n = 1, status = status, out = out, err = err })\n"
+		 "      end })\n"
+		 "  nlhook.exec({ '/bin/sh', '-c', 'kill -TERM $$' }, { on_exit = function(status)\n"
+		 "    nlhook.emit({ n = 2, status = status }) end })\n"
+		 "  nlhook.exec({ '/nonexistent/program' }, { on_exit = function(status)\n"
+		 "    nlhook.emit({ n = 3, status = status }) end })\n"
+		 "end)\n"
+		 "nlhook.on('link.up', {}, '%s')\n", script);
+	write_file(rules_dir, "10-exec.lua", rule);
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	rules_set_dispatch(rs, &ev);
+	run_until_lines(3, 5);
+
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 3);
+	/* One queue per rule: in order, one at a time, although the first sleeps. */
+	nl = strchr(log, '\n');
+	*nl = '\0';
+	assert_int_equal(json_parse(log, strlen(log), &doc, err, sizeof(err)), 0);
+	root = json_root(doc);
+	assert_int_equal((int)json_get(root, "n")->num, 1);
+	assert_int_equal((int)json_get(root, "status")->num, 3);
+	assert_string_equal(json_get_str(root, "out"), "over bar\n");
+	assert_string_equal(json_get_str(root, "err"), "oops\n");
+	json_doc_free(doc);
+	assert_non_null(strstr(nl + 1, "{\"n\":2,\"status\":143}") ?: strstr(nl + 1, "{\"status\":143,\"n\":2}"));
+	assert_non_null(strstr(nl + 1, "\"status\":-1"));
+	free(log);
+
+	/* The path action got the event in its environment, and nothing else. */
+	for (int i = 0; i < 100; i++) {
+		struct stat st;
+
+		if (!stat(envfile, &st) && st.st_size > 0)
+			break;
+		run_loop(0.02);
+	}
+	env = read_all(envfile);
+	assert_non_null(strstr(env, "NLHOOK_TYPE=link.up\n"));
+	assert_non_null(strstr(env, "NLHOOK_IFNAME=eth0\n"));
+	assert_non_null(strstr(env, "NLHOOK_MTU=1500\n"));
+	assert_non_null(strstr(env, "NLHOOK_EVENT={\"type\":\"link.up\""));
+	assert_null(strstr(env, "HOME="));
+	free(env);
+	rules_set_free(rs);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -829,6 +931,7 @@ int main(void)
 		T(test_debounce_rate_after),
 		T(test_status),
 		T(test_api_misuse),
+		T(test_exec),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
