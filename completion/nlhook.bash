@@ -1,0 +1,89 @@
+# bash completion for nlhook and nlhookd  -*- shell-script -*-
+
+# Kept in step with src/core/event.h by tests/packaging/man-check.py.
+_nlhook_types="link.new link.del link.up link.down link.carrier link.nocarrier
+link.rename addr.add addr.del route.add route.del neigh.add neigh.del
+wifi.connect wifi.disconnect wifi.associate wifi.authenticate wifi.deauth
+wifi.disassoc wifi.roam wifi.authorized wifi.iface.new wifi.iface.del
+wifi.scan.done wifi.reg.change nflog nlhook.start nlhook.reload nlhook.resync
+nlhook.drop"
+
+_nlhook()
+{
+	local cur prev words cword cmd i
+	_init_completion || return
+
+	# The command is the first word that is neither an option nor the
+	# argument of --control.
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		--control) ((i++)) ;;
+		-*) ;;
+		*) cmd=${words[i]}; break ;;
+		esac
+	done
+
+	if [[ -z $cmd ]]; then
+		case $prev in
+		--control) _filedir; return ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--control --version --help' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W 'monitor check test status reload' -- "$cur"))
+		fi
+		return
+	fi
+
+	case $cmd in
+	monitor)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--json --timestamp --direct --help' -- "$cur"))
+		elif [[ $cur != *=* ]]; then
+			COMPREPLY=($(compgen -W "$_nlhook_types" -- "$cur"))
+		fi
+		;;
+	check)
+		_filedir -d
+		;;
+	test)
+		case $prev in
+		--rules) _filedir -d; return ;;
+		--replay) _filedir pcap; return ;;
+		--event) return ;;
+		esac
+		COMPREPLY=($(compgen -W '--rules --event --replay --help' -- "$cur"))
+		;;
+	status)
+		COMPREPLY=($(compgen -W '--json --help' -- "$cur"))
+		;;
+	reload)
+		COMPREPLY=($(compgen -W '--help' -- "$cur"))
+		;;
+	esac
+} &&
+	complete -F _nlhook nlhook
+
+_nlhookd()
+{
+	local cur prev words cword
+	_init_completion || return
+
+	case $prev in
+	-r | --rules) _filedir -d; return ;;
+	-c | --control) _filedir; return ;;
+	-l | --log-level)
+		COMPREPLY=($(compgen -W 'err warn info debug' -- "$cur"))
+		return
+		;;
+	--event-log)
+		COMPREPLY=($(compgen -W 'syslog' -- "$cur"))
+		_filedir
+		return
+		;;
+	--rcvbuf) return ;;
+	esac
+	COMPREPLY=($(compgen -W '--rules --control --log-level --check --keep-going
+		--rcvbuf --event-log --version --help' -- "$cur"))
+} &&
+	complete -F _nlhookd nlhookd

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# nlhookd.service: systemd-analyze verify finds nothing to say about it, its
+# exposure stays low, and the daemon speaks the notify protocol the unit's
+# Type=notify relies on (READY=1, RELOADING=1 on SIGHUP and on
+# `nlhook reload` - the unit's ExecReload -, STOPPING=1).
+set -euo pipefail
+
+: "${NLHOOKD:?}" "${NLHOOK:?}" "${SRCDIR:?}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: needs root (network namespaces)"
+	exit 77
+fi
+if ! command -v systemd-analyze >/dev/null; then
+	echo "not ok - systemd-analyze is missing (apt-get install systemd)"
+	exit 1
+fi
+
+NS="nlhp-unit-$$"
+TMP=$(mktemp -d /tmp/nlhook-unit.XXXXXX)
+DAEMON=
+RECV=
+FAILS=0
+N=0
+
+cleanup() {
+	local rc=$?
+	[ -n "$DAEMON" ] && kill -TERM "$DAEMON" 2>/dev/null && { wait "$DAEMON" 2>/dev/null || true; }
+	[ -n "$RECV" ] && kill "$RECV" 2>/dev/null && { wait "$RECV" 2>/dev/null || true; }
+	ip netns del "$NS" 2>/dev/null || true
+	if [ $rc -ne 0 ] || [ $FAILS -ne 0 ]; then
+		echo "--- daemon log ---"; cat "$TMP/daemon.log" 2>/dev/null || true
+		echo "--- notify ---"; cat "$TMP/notify" 2>/dev/null || true
+	fi
+	rm -rf "$TMP"
+	[ $FAILS -eq 0 ] || exit 1
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { N=$((N + 1)); echo "ok $N - $*"; }
+not_ok() { N=$((N + 1)); FAILS=$((FAILS + 1)); echo "not ok $N - $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+wait_for() {
+	local t=$(($1 * 10)); shift
+	while [ $t -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		t=$((t - 1))
+	done
+	return 1
+}
+
+### the unit file ###
+
+# The template with the programs under test, so verify can check that they
+# are executable; man pages are checked once installed (deb.sh).
+sed -e "s|@sbindir@|$(dirname "$NLHOOKD")|" -e "s|@bindir@|$(dirname "$NLHOOK")|" \
+	"$SRCDIR/packaging/systemd/nlhookd.service.in" > "$TMP/nlhookd.service"
+check "the template has no unreplaced @...@" sh -c "! grep -q '@[a-z]*@' '$TMP/nlhookd.service'"
+(cd "$TMP" && systemd-analyze verify --man=no nlhookd.service) > "$TMP/verify" 2>&1 && rc=0 || rc=$?
+check "systemd-analyze verify: exit 0 (got $rc)" [ $rc -eq 0 ]
+check "systemd-analyze verify: says nothing" sh -c "! grep . '$TMP/verify'"
+cat "$TMP/verify"
+# A key systemd does not know is only a warning: make sure verify reports one.
+sed 's/^ProtectHome=/ProtectHom=/' "$TMP/nlhookd.service" > "$TMP/typo.service"
+(cd "$TMP" && systemd-analyze verify --man=no typo.service) > "$TMP/verify" 2>&1 || true
+check "systemd-analyze verify reports a misspelt key (the check above can fail)" \
+	grep -q "Unknown key 'ProtectHom'" "$TMP/verify"
+# --threshold counts in tenths of the exposure level it prints: 30 is 3.0.
+(cd "$TMP" && systemd-analyze security --offline=yes --threshold=30 nlhookd.service) > "$TMP/security" 2>&1 && rc=0 || rc=$?
+check "systemd-analyze security: exposure at most 3 ($(grep -o 'exposure level.*' "$TMP/security" || echo '?'))" [ $rc -eq 0 ]
+for key in Type=notify "ExecReload=$(dirname "$NLHOOK")/nlhook reload" CapabilityBoundingSet=CAP_NET_ADMIN \
+	NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
+	"RestrictAddressFamilies=AF_NETLINK AF_UNIX" RuntimeDirectory=nlhook; do
+	check "the unit sets $key" grep -qxF "$key" "$TMP/nlhookd.service"
+done
+
+### the notify protocol ###
+
+ip netns add "$NS"
+mkdir -m 755 "$TMP/rules"
+printf 'nlhook.on("link.up", {}, function() end)\n' > "$TMP/rules/10-x.lua"
+chmod 644 "$TMP/rules/10-x.lua"
+python3 -u - "$TMP/notify.sock" "$TMP/notify" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "ab", buffering=0) as out:
+	while True:
+		out.write(s.recv(4096) + b"\n")
+PY
+RECV=$!
+wait_for 5 test -S "$TMP/notify.sock"
+
+lines() { grep -c . "$TMP/notify" 2>/dev/null || true; }
+ip netns exec "$NS" env NOTIFY_SOCKET="$TMP/notify.sock" "$NLHOOKD" --rules "$TMP/rules" \
+	--control "$TMP/ctl.sock" 2>"$TMP/daemon.log" &
+DAEMON=$!
+check "READY=1 once started" wait_for 10 grep -qx READY=1 "$TMP/notify"
+check "the control socket is there when READY=1 is sent" test -S "$TMP/ctl.sock"
+kill -HUP "$DAEMON"
+check "SIGHUP: RELOADING=1 then READY=1" wait_for 10 sh -c "[ \$(grep -c . '$TMP/notify') -ge 3 ]"
+check "SIGHUP: in that order" [ "$(sed -n 2,3p "$TMP/notify" | tr '\n' ' ')" = "RELOADING=1 READY=1 " ]
+ip netns exec "$NS" "$NLHOOK" --control "$TMP/ctl.sock" reload > "$TMP/reload.out" 2>&1 && rc=0 || rc=$?
+check "ExecReload's nlhook reload: exit 0 (got $rc)" [ $rc -eq 0 ]
+check "nlhook reload: RELOADING=1 then READY=1" \
+	wait_for 10 sh -c "[ \"\$(sed -n 4,5p '$TMP/notify' | tr '\n' ' ')\" = 'RELOADING=1 READY=1 ' ]"
+# A reload that fails keeps the old rules and says so through nlhook reload.
+printf 'nlhook.on("no.such.type", {}, function() end)\n' > "$TMP/rules/20-bad.lua"
+chmod 644 "$TMP/rules/20-bad.lua"
+ip netns exec "$NS" "$NLHOOK" --control "$TMP/ctl.sock" reload > "$TMP/reload.out" 2>&1 && rc=0 || rc=$?
+check "nlhook reload of broken rules: exit 1 (got $rc)" [ $rc -eq 1 ]
+check "nlhook reload of broken rules names the file" grep -q "20-bad.lua:1" "$TMP/reload.out"
+check "the daemon is still READY after it" wait_for 10 sh -c "[ \"\$(tail -n 1 '$TMP/notify')\" = READY=1 ]"
+kill -TERM "$DAEMON"
+wait "$DAEMON" && rc=0 || rc=$?
+DAEMON=
+check "SIGTERM: exit 0 (got $rc)" [ $rc -eq 0 ]
+check "SIGTERM: STOPPING=1 last" [ "$(tail -n 1 "$TMP/notify")" = STOPPING=1 ]
+
+echo "1..$N"
