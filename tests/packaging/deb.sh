@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The .deb as an administrator meets it: built with dpkg-buildpackage from a
+# copy of the tree (nothing is left in the source tree), lintian-clean,
+# installed with apt-get install ./nlhook_*.deb, its programs, rules dirs,
+# group, man pages, completion and unit checked in place, then purged.
+set -euo pipefail
+
+: "${SRCDIR:?}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: installs a package: needs root"
+	exit 77
+fi
+if dpkg-query -W -f='${Status}' nlhook 2>/dev/null | grep -q 'ok installed'; then
+	echo "SKIP: an nlhook package is already installed here; not replacing it"
+	exit 77
+fi
+missing=
+for p in dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian meson:meson scdoc:scdoc \
+	systemd-analyze:systemd man:man-db; do
+	command -v "${p%%:*}" >/dev/null || missing="$missing ${p#*:}"
+done
+if [ -n "$missing" ]; then
+	echo "not ok - missing tools: apt-get install$missing"
+	exit 1
+fi
+
+TMP=$(mktemp -d /tmp/nlhook-debtest.XXXXXX)
+chmod 755 "$TMP"
+INSTALLED=
+ENABLED_LINK=
+FAILS=0
+N=0
+
+cleanup() {
+	local rc=$?
+	[ -n "$ENABLED_LINK" ] && rm -f "$ENABLED_LINK"
+	if [ -n "$INSTALLED" ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq nlhook >/dev/null 2>&1 || true
+	fi
+	if [ $rc -ne 0 ] || [ $FAILS -ne 0 ]; then
+		echo "--- build log (tail) ---"; tail -n 40 "$TMP/build.log" 2>/dev/null || true
+	fi
+	rm -rf "$TMP"
+	[ $FAILS -eq 0 ] || exit 1
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { N=$((N + 1)); echo "ok $N - $*"; }
+not_ok() { N=$((N + 1)); FAILS=$((FAILS + 1)); echo "not ok $N - $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+
+version=$(sed -n "s/^\s*version: '\([^']*\)'.*/\1/p" "$SRCDIR/meson.build" | head -n 1)
+check "debian/changelog is at the meson version $version" \
+	grep -q "^nlhook ($version) " "$SRCDIR/packaging/debian/changelog"
+
+### build ###
+
+git_status() { git -C "$SRCDIR" status --porcelain --ignored 2>/dev/null | grep -v ' build' | sort || true; }
+before=$(git_status)
+"$SRCDIR/packaging/build-deb.sh" "$TMP/out" "$SRCDIR" > "$TMP/build.log" 2>&1 && rc=0 || rc=$?
+check "dpkg-buildpackage -us -uc -b: exit 0 (got $rc)" [ $rc -eq 0 ]
+deb=$(ls "$TMP"/out/nlhook_"$version"_*.deb 2>/dev/null | head -n 1)
+check "it made nlhook_${version}_*.deb" test -f "$deb"
+check "nothing was left in the source tree" [ "$(git_status)" = "$before" ]
+[ -f "$deb" ] || exit 1
+
+lintian --fail-on error,warning "$TMP"/out/*.changes > "$TMP/lintian" 2>&1 && rc=0 || rc=$?
+grep -v 'root privileges' "$TMP/lintian" || true
+check "lintian: no errors or warnings (exit $rc)" [ $rc -eq 0 ]
+
+### install ###
+
+INSTALLED=1
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" > "$TMP/apt.log" 2>&1 && rc=0 || rc=$?
+check "apt-get install ./$(basename "$deb"): exit 0 (got $rc)" [ $rc -eq 0 ]
+[ $rc -eq 0 ] || { cat "$TMP/apt.log"; exit 1; }
+
+check "nlhookd --version says $version" sh -c "nlhookd --version | grep -qx 'nlhookd $version'"
+check "nlhook --version says $version" sh -c "nlhook --version | grep -qx 'nlhook $version'"
+check "/usr/sbin/nlhookd and /usr/bin/nlhook" test -x /usr/sbin/nlhookd -a -x /usr/bin/nlhook
+check "the nlhook group exists" sh -c "getent group nlhook >/dev/null"
+check "/etc/nlhook/rules.d and /usr/lib/nlhook/rules.d exist" test -d /etc/nlhook/rules.d -a -d /usr/lib/nlhook/rules.d
+
+nlhookd --check --rules /usr/lib/nlhook/rules.d > "$TMP/check" 2>&1 && rc=0 || rc=$?
+check "nlhookd --check --rules /usr/lib/nlhook/rules.d: exit 0 (got $rc: $(cat "$TMP/check"))" [ $rc -eq 0 ]
+nlhookd --check > "$TMP/check" 2>&1 && rc=0 || rc=$?
+check "nlhookd --check with the default dirs: 0 rules, the examples are inactive ($(cat "$TMP/check"))" \
+	grep -qx "0 rules loaded" "$TMP/check"
+nlhookd --check --rules /usr/share/nlhook/examples > "$TMP/check" 2>&1 && rc=0 || rc=$?
+check "nlhookd --check --rules /usr/share/nlhook/examples: exit 0 (got $rc: $(cat "$TMP/check"))" [ $rc -eq 0 ]
+n_examples=$(sed -n 's/^\([0-9]*\) rules loaded$/\1/p' "$TMP/check")
+check "the examples hold rules ($n_examples)" [ "${n_examples:-0}" -gt 0 ]
+
+# Enabling an example the documented way: a symlink into /etc/nlhook/rules.d.
+example=$(ls /usr/share/nlhook/examples/*.lua | head -n 1)
+ENABLED_LINK=/etc/nlhook/rules.d/$(basename "$example")
+ln -s "$example" "$ENABLED_LINK"
+nlhookd --check > "$TMP/check" 2>&1 && rc=0 || rc=$?
+check "an example linked into /etc/nlhook/rules.d loads as root ($(cat "$TMP/check"))" \
+	sh -c "[ $rc -eq 0 ] && ! grep -qx '0 rules loaded' '$TMP/check'"
+nlhook check > "$TMP/check" 2>&1 && rc=0 || rc=$?
+check "nlhook check agrees: exit 0 (got $rc)" [ $rc -eq 0 ]
+rm -f "$ENABLED_LINK"; ENABLED_LINK=
+
+for page in nlhookd.8 nlhook.1 nlhook-rules.5; do
+	check "man finds $page" sh -c "man -w ${page##*.} ${page%.*} | grep -q '/usr/share/man/man${page##*.}/$page'"
+	check "man renders $page without warnings" \
+		sh -c "MANWIDTH=80 man --warnings ${page##*.} ${page%.*} 2>&1 >/dev/null | grep -c . | grep -qx 0"
+done
+
+(cd / && systemd-analyze verify /lib/systemd/system/nlhookd.service) > "$TMP/verify" 2>&1 && rc=0 || rc=$?
+cat "$TMP/verify"
+check "systemd-analyze verify of the installed unit: exit 0 and silent (got $rc)" \
+	sh -c "[ $rc -eq 0 ] && ! grep -q . '$TMP/verify'"
+
+complete_words() {
+	bash -c 'source /usr/share/bash-completion/bash_completion
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+		_completion_loader "$1"
+		$(complete -p "$1" | sed -n "s/.*-F \([^ ]*\) .*/\1/p") "$1" "${@: -1}" "${@: -2:1}"
+		printf "%s\n" "${COMPREPLY[@]}"' _ "$@"
+}
+out=$(complete_words nlhook mon)
+check "bash completes 'nlhook mon' to monitor (got '$out')" [ "$out" = monitor ]
+out=$(complete_words nlhook monitor wifi.con)
+check "bash completes event types: 'nlhook monitor wifi.con' (got '$out')" [ "$out" = wifi.connect ]
+out=$(complete_words nlhookd --event)
+check "bash completes nlhookd's options: '--event' (got '$out')" [ "$out" = --event-log ]
+
+if [ -d /run/systemd/system ]; then
+	check "the service runs after install" systemctl is-active -q nlhookd
+	check "systemctl reload nlhookd works" systemctl reload nlhookd
+else
+	echo "# systemd is not running here: the service's start and reload are not tried"
+fi
+
+### purge ###
+
+DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq nlhook > "$TMP/apt.log" 2>&1 && rc=0 || rc=$?
+INSTALLED=
+check "apt-get purge nlhook: exit 0 (got $rc)" [ $rc -eq 0 ]
+check "the programs are gone" sh -c "! test -e /usr/sbin/nlhookd && ! test -e /usr/bin/nlhook"
+check "/etc/nlhook and /etc/logrotate.d/nlhook are gone" sh -c "! test -e /etc/nlhook && ! test -e /etc/logrotate.d/nlhook"
+
+echo "1..$N"
