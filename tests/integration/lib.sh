@@ -56,20 +56,37 @@ RULES="$TMP/rules"
 mkdir -m 755 "$RULES"
 rule_file() { cat > "$RULES/$1"; chmod 644 "$RULES/$1"; }
 
+# With NLHOOK_VALGRIND=1 the daemon runs under valgrind: any memory error
+# or definite leak fails the test when the daemon stops.
+VALGRIND=()
+if [ -n "${NLHOOK_VALGRIND:-}" ]; then
+	command -v valgrind >/dev/null || { echo "SKIP: valgrind not installed"; exit 77; }
+	VALGRIND=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+		--track-fds=no --log-file="$TMP/valgrind.log")
+fi
+
 # start_daemon [extra nlhookd args...]: runs in the test netns, waits until ready.
 start_daemon() {
 	: > "$TMP/events.jsonl"
-	ip netns exec "$NS" "$NLHOOKD" --rules "$RULES" --event-log "$TMP/events.jsonl" \
+	ip netns exec "$NS" "${VALGRIND[@]}" "$NLHOOKD" --rules "$RULES" --event-log "$TMP/events.jsonl" \
 		--control "$TMP/control.sock" "$@" > "$TMP/daemon.out" 2> "$TMP/daemon.log" &
 	DAEMON_PID=$!
-	wait_for "grep -q 'ready' '$TMP/daemon.log'" 10 "nlhookd ready" || {
+	wait_for "grep -q 'ready' '$TMP/daemon.log'" $(( ${#VALGRIND[@]} ? 60 : 10 )) || {
 		echo "nlhookd did not start"; exit 1; }
 }
 
+# stop_daemon: SIGTERM, and the daemon must exit cleanly (and valgrind-clean).
 stop_daemon() {
+	local rc=0
 	kill -TERM "$DAEMON_PID"
-	wait "$DAEMON_PID" || true
+	wait "$DAEMON_PID" || rc=$?
 	DAEMON_PID=
+	if [ $rc -eq 0 ]; then
+		ok "nlhookd exited cleanly${VALGRIND:+ (valgrind: no errors, no definite leaks)}"
+	else
+		not_ok "nlhookd exit status $rc"
+		[ -f "$TMP/valgrind.log" ] && grep -A12 -E 'Invalid|uninitialised|definitely lost' "$TMP/valgrind.log" | head -60
+	fi
 }
 
 # wait_for CMD SECONDS: poll CMD every 20 ms until it succeeds or time is up.
@@ -107,6 +124,7 @@ expect_count() {
 }
 
 finish() {
+	[ -n "$DAEMON_PID" ] && stop_daemon
 	echo "$((CHECKS - FAILS)) passed, $FAILS failed"
 	[ "$FAILS" -eq 0 ]
 }
