@@ -16,7 +16,7 @@ if dpkg-query -W -f='${Status}' nlhook 2>/dev/null | grep -q 'ok installed'; the
 fi
 missing=
 for p in dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian meson:meson scdoc:scdoc \
-	systemd-analyze:systemd man:man-db; do
+	systemd-analyze:systemd man:man-db logrotate:logrotate; do
 	command -v "${p%%:*}" >/dev/null || missing="$missing ${p#*:}"
 done
 if [ -n "$missing" ]; then
@@ -114,6 +114,10 @@ done
 cat "$TMP/verify"
 check "systemd-analyze verify of the installed unit: exit 0 and silent (got $rc)" \
 	sh -c "[ $rc -eq 0 ] && ! grep -q . '$TMP/verify'"
+
+logrotate -d /etc/logrotate.d/nlhook > "$TMP/logrotate" 2>&1 && rc=0 || rc=$?
+check "logrotate accepts /etc/logrotate.d/nlhook (exit $rc)" \
+	sh -c "[ $rc -eq 0 ] && ! grep -qi 'error' '$TMP/logrotate'"
 
 complete_words() {
 	bash -c 'source /usr/share/bash-completion/bash_completion

@@ -4,7 +4,7 @@
 # file reopened on SIGHUP as logrotate needs, and the <N> journal prefixes.
 set -euo pipefail
 
-: "${NLHOOKD:?NLHOOKD must point at the built nlhookd}"
+: "${NLHOOKD:?NLHOOKD must point at the built nlhookd}" "${SRCDIR:?}"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: needs root (network namespaces)"
 	exit 77
@@ -143,9 +143,24 @@ ip netns exec "$NS" "$NLHOOKD" --rules "$TMP/rules" --control "$TMP/ctl.sock" \
 	--event-log "$TMP/events.jsonl" 2>"$TMP/daemon.log" &
 DAEMON=$!
 check "the file gets nlhook.start" wait_for 10 grep -qs '"type":"nlhook.start"' "$TMP/events.jsonl"
-mv "$TMP/events.jsonl" "$TMP/events.jsonl.1"
-kill -HUP "$DAEMON"
-check "SIGHUP makes a new file" wait_for 10 test -f "$TMP/events.jsonl"
+# Rotate with the shipped logrotate snippet, pointed at this file and at
+# this daemon (the snippet sends the HUP through systemctl).
+if ! command -v logrotate >/dev/null; then
+	not_ok "logrotate is missing (apt-get install logrotate)"
+	exit 1
+fi
+awk -v dir="$TMP" -v pid="$DAEMON" '
+	/^\/var\/log\/nlhook\// { sub(/^\/var\/log\/nlhook/, dir) }
+	/^[ \t]*endscript/ { skip = 0 }
+	skip { next }
+	/^[ \t]*postrotate/ { print; print "\t\tkill -HUP " pid; skip = 1; next }
+	{ print }' "$SRCDIR/packaging/logrotate/nlhook" > "$TMP/logrotate.conf"
+check "the logrotate snippet was adapted" grep -q "^$TMP/\*.jsonl {" "$TMP/logrotate.conf"
+logrotate -f -s "$TMP/logrotate.state" "$TMP/logrotate.conf" > "$TMP/logrotate.log" 2>&1 && rc=0 || rc=$?
+check "logrotate runs the snippet: exit 0 (got $rc: $(head -c 300 "$TMP/logrotate.log"))" [ $rc -eq 0 ]
+check "the old file is now events.jsonl.1" grep -q '"type":"nlhook.start"' "$TMP/events.jsonl.1"
+check "the daemon has reopened events.jsonl after the SIGHUP" \
+	wait_for 10 sh -c "ls -l /proc/$DAEMON/fd | grep -q '$TMP/events.jsonl\$'"
 ip -n "$NS" link set nlhp0 up
 check "the next event goes to the new file" wait_for 10 grep -qs '"type":"link.up"' "$TMP/events.jsonl"
 check "the rotated file keeps its line and gets no more" \
