@@ -57,13 +57,17 @@ check "debian/changelog is at the meson version $version" \
 
 ### build ###
 
-git_status() { git -C "$SRCDIR" status --porcelain --ignored 2>/dev/null | grep -v ' build' | sort || true; }
-before=$(git_status)
+# What a dpkg-buildpackage run in the tree itself would leave: debian/,
+# obj-*/, debian build files and the .deb beside the tree.
+leftovers() {
+	ls -d "$SRCDIR"/debian "$SRCDIR"/obj-* "$SRCDIR"/../nlhook*_"$version"_* 2>/dev/null || true
+}
+before=$(leftovers)
 "$SRCDIR/packaging/build-deb.sh" "$TMP/out" "$SRCDIR" > "$TMP/build.log" 2>&1 && rc=0 || rc=$?
 check "dpkg-buildpackage -us -uc -b: exit 0 (got $rc)" [ $rc -eq 0 ]
 deb=$(ls "$TMP"/out/nlhook_"$version"_*.deb 2>/dev/null | head -n 1)
 check "it made nlhook_${version}_*.deb" test -f "$deb"
-check "nothing was left in the source tree" [ "$(git_status)" = "$before" ]
+check "nothing was left in the source tree or beside it" [ "$(leftovers)" = "$before" ]
 [ -f "$deb" ] || exit 1
 
 lintian --fail-on error,warning "$TMP"/out/*.changes > "$TMP/lintian" 2>&1 && rc=0 || rc=$?
