@@ -2,7 +2,8 @@
 # nlhookd.service: systemd-analyze verify finds nothing to say about it, its
 # exposure stays low, and the daemon speaks the notify protocol the unit's
 # Type=notify relies on (READY=1, RELOADING=1 on SIGHUP and on
-# `nlhook reload` - the unit's ExecReload -, STOPPING=1).
+# `nlhook reload` - the unit's ExecReload -, STOPPING=1), and works with
+# the privileges the unit leaves it.
 set -euo pipefail
 
 : "${NLHOOKD:?}" "${NLHOOK:?}" "${SRCDIR:?}"
@@ -19,6 +20,7 @@ NS="nlhp-unit-$$"
 TMP=$(mktemp -d /tmp/nlhook-unit.XXXXXX)
 DAEMON=
 RECV=
+GROUP_MADE=
 FAILS=0
 N=0
 
@@ -27,6 +29,7 @@ cleanup() {
 	[ -n "$DAEMON" ] && kill -TERM "$DAEMON" 2>/dev/null && { wait "$DAEMON" 2>/dev/null || true; }
 	[ -n "$RECV" ] && kill "$RECV" 2>/dev/null && { wait "$RECV" 2>/dev/null || true; }
 	ip netns del "$NS" 2>/dev/null || true
+	[ -n "$GROUP_MADE" ] && groupdel nlhook
 	if [ $rc -ne 0 ] || [ $FAILS -ne 0 ]; then
 		echo "--- daemon log ---"; cat "$TMP/daemon.log" 2>/dev/null || true
 		echo "--- notify ---"; cat "$TMP/notify" 2>/dev/null || true
@@ -118,5 +121,37 @@ wait "$DAEMON" && rc=0 || rc=$?
 DAEMON=
 check "SIGTERM: exit 0 (got $rc)" [ $rc -eq 0 ]
 check "SIGTERM: STOPPING=1 last" [ "$(tail -n 1 "$TMP/notify")" = STOPPING=1 ]
+
+### least privilege ###
+
+# What the unit leaves the daemon: root with CAP_NET_ADMIN alone, no new
+# privileges, and the nlhook group as a supplementary group.  setpriv
+# reproduces that part of the sandbox (the rest needs systemd as pid 1).
+if ! getent group nlhook >/dev/null; then
+	groupadd --system nlhook
+	GROUP_MADE=1
+fi
+printf 'nlhook.on("link.up", { ifname = "nlhu*" }, function(ev) nlhook.log.info("saw %%s up", ev.ifname) end)\n' \
+	> "$TMP/rules/30-log.lua"
+chmod 644 "$TMP/rules/30-log.lua"
+rm "$TMP/rules/20-bad.lua"
+ip netns exec "$NS" setpriv --bounding-set -all,+net_admin --no-new-privs --groups nlhook \
+	"$NLHOOKD" --rules "$TMP/rules" --control "$TMP/ctl.sock" --rcvbuf 8388608 2>"$TMP/daemon.log" &
+DAEMON=$!
+check "it starts with CAP_NET_ADMIN alone" wait_for 10 grep -q "ready:" "$TMP/daemon.log"
+check "its effective capabilities are CAP_NET_ADMIN alone" grep -qx $'CapEff:\t0000000000001000' /proc/$DAEMON/status
+rcvbuf=$("$NLHOOK" --control "$TMP/ctl.sock" status --json |
+	python3 -c 'import json, sys; print(next(s["rcvbuf"] for s in json.load(sys.stdin)["sources"] if s["name"] == "rtnl"))' || true)
+check "SO_RCVBUFFORCE works with it: rtnl rcvbuf is 2 x 8 MiB (got $rcvbuf)" [ "$rcvbuf" = 16777216 ]
+check "the control socket is root:nlhook 0660 without CAP_CHOWN" \
+	[ "$(stat -c '%U:%G %a' "$TMP/ctl.sock")" = "root:nlhook 660" ]
+check "no complaint about chown" sh -c "! grep -q chown '$TMP/daemon.log'"
+ip -n "$NS" link add nlhu0 type veth peer name nlhu1
+ip -n "$NS" link set nlhu0 up
+check "rules run: the link.up of nlhu0 is logged" wait_for 10 grep -q "saw nlhu0 up" "$TMP/daemon.log"
+kill -TERM "$DAEMON"
+wait "$DAEMON" && rc=0 || rc=$?
+DAEMON=
+check "it stops cleanly (got $rc)" [ $rc -eq 0 ]
 
 echo "1..$N"
