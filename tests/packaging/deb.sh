@@ -74,6 +74,84 @@ lintian --fail-on error,warning "$TMP"/out/*.changes > "$TMP/lintian" 2>&1 && rc
 grep -v 'root privileges' "$TMP/lintian" || true
 check "lintian: no errors or warnings (exit $rc)" [ $rc -eq 0 ]
 
+# The installed service under a real systemd: a container booted from this
+# machine's /usr (where the package is) with an empty /etc and a network
+# namespace of its own.  A oneshot unit in it starts nlhookd.service, makes
+# a link go up, reloads, stops, and leaves what it saw in $TMP/res.
+nspawn_check() {
+	local res=$TMP/res
+	mkdir -m 755 -p "$res" "$TMP/etc-rules"
+	cat > "$TMP/etc-rules/50-probe.lua" <<'LUA'
+nlhook.on("link.up", { ifname = "nlhn*" }, function(ev)
+	nlhook.log.info("saw %s up", ev.ifname)
+	nlhook.emit(ev)
+end)
+LUA
+	chmod 644 "$TMP/etc-rules/50-probe.lua"
+	cat > "$TMP/probe.sh" <<'SH'
+#!/bin/sh
+exec > /res/probe.log 2>&1
+r() { echo "$1=$2" >> /res/results; }
+systemctl start nlhookd; r start $?
+r active "$(systemctl is-active nlhookd)"
+pid=$(systemctl show -p MainPID --value nlhookd)
+r capeff "$(sed -n 's/^CapEff:\t//p' /proc/$pid/status)"
+r nonewprivs "$(sed -n 's/^NoNewPrivs:\t//p' /proc/$pid/status)"
+r socket "$(stat -c '%U:%G %a' /run/nlhook/control.sock)"
+ip link add nlhn0 type veth peer name nlhn1 && ip link set nlhn0 up
+sleep 1
+systemctl reload nlhookd; r reload $?
+r reloaded_active "$(systemctl is-active nlhookd)"
+nlhook status > /res/status.txt; r status $?
+systemctl stop nlhookd; r stop $?
+journalctl -u nlhookd -o json --no-pager > /res/journal.json
+systemctl poweroff
+SH
+	chmod 755 "$TMP/probe.sh"
+	cat > "$TMP/nlhook-probe.service" <<'UNIT'
+[Unit]
+Description=nlhook package probe
+After=multi-user.target
+[Service]
+Type=oneshot
+ExecStart=/probe.sh
+UNIT
+	timeout 180 systemd-nspawn -q --register=no --keep-unit -M "nlhp$$" -D / --volatile=yes \
+		--private-network --bind="$res:/res" --bind-ro="$TMP/probe.sh:/probe.sh" \
+		--bind-ro="$TMP/etc-rules:/etc/nlhook/rules.d" \
+		--bind-ro="$TMP/nlhook-probe.service:/etc/systemd/system/nlhook-probe.service" \
+		-b -- systemd.unit=nlhook-probe.service systemd.firstboot=off > "$TMP/nspawn.log" 2>&1 || true
+	if [ ! -f "$res/results" ]; then
+		echo "# systemd-nspawn could not boot a container here: the service itself is not tried"
+		tail -n 5 "$TMP/nspawn.log" | sed 's/^/# /'
+		return 0
+	fi
+	echo "# under systemd in a container:"; sed 's/^/#   /' "$res/results"
+	result() { sed -n "s/^$1=//p" "$res/results"; }
+	check "systemctl start nlhookd: 0" [ "$(result start)" = 0 ]
+	check "the service is active (Type=notify: READY=1 arrived)" [ "$(result active)" = active ]
+	check "its capabilities are CAP_NET_ADMIN alone" [ "$(result capeff)" = 0000000000001000 ]
+	check "it runs with no new privileges" [ "$(result nonewprivs)" = 1 ]
+	check "/run/nlhook/control.sock is root:nlhook 660" [ "$(result socket)" = "root:nlhook 660" ]
+	check "systemctl reload (nlhook reload): 0, still active" \
+		[ "$(result reload) $(result reloaded_active)" = "0 active" ]
+	check "nlhook status talks to it: 0" [ "$(result status)" = 0 ]
+	check "systemctl stop nlhookd: 0" [ "$(result stop)" = 0 ]
+	python3 - "$res/journal.json" <<'PY' > "$TMP/journal.check" 2>&1 && rc=0 || rc=$?
+import json, sys
+msgs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def prio(text):
+	return [m.get("PRIORITY") for m in msgs if text in str(m.get("MESSAGE"))]
+assert prio("saw nlhn0 up") == ["6"], "rule log line: %r" % prio("saw nlhn0 up")
+assert prio('"type":"link.up"'), "the emitted JSON line is not in the journal"
+assert not [m for m in msgs if m.get("PRIORITY") in ("0", "1", "2", "3")
+	and "nlhookd" in str(m.get("SYSLOG_IDENTIFIER"))], "errors logged"
+assert not [m for m in msgs if str(m.get("MESSAGE", "")).startswith("<")], "a <N> prefix reached the journal"
+PY
+	cat "$TMP/journal.check"
+	check "the journal has the rule's line at info, the emitted event, no errors, no raw <N>" [ $rc -eq 0 ]
+}
+
 ### install ###
 
 INSTALLED=1
@@ -140,8 +218,10 @@ check "bash completes nlhookd's options: '--event' (got '$out')" [ "$out" = --ev
 if [ -d /run/systemd/system ]; then
 	check "the service runs after install" systemctl is-active -q nlhookd
 	check "systemctl reload nlhookd works" systemctl reload nlhookd
+elif command -v systemd-nspawn >/dev/null; then
+	nspawn_check
 else
-	echo "# systemd is not running here: the service's start and reload are not tried"
+	echo "# no systemd here, nor systemd-nspawn: the service itself is not tried"
 fi
 
 ### purge ###
