@@ -59,8 +59,8 @@ nsx ip link set vHang up
 if wait_for "[ -s '$TMP/hang.pids' ]" 5; then ok "hung script started"; else not_ok "hung script started"; fi
 expect_event '.hang_status == 143' "hung script ended by SIGTERM at its timeout (status 128+15)" 5
 read -r sh_pid sleep_pid < "$TMP/hang.pids"
-if wait_for "! kill -0 $sleep_pid" 5; then ok "its grandchild was killed with the group"; else not_ok "grandchild $sleep_pid still alive"; fi
-if ! kill -0 "$sh_pid" 2>/dev/null; then ok "script process reaped"; else not_ok "script $sh_pid still alive"; fi
+if wait_for "pid_dead $sleep_pid" 5; then ok "its grandchild was killed with the group"; else not_ok "grandchild $sleep_pid still alive"; fi
+if pid_dead "$sh_pid"; then ok "script process reaped"; else not_ok "script $sh_pid still alive"; fi
 
 if kill -0 "$DAEMON_PID"; then ok "daemon still running"; else not_ok "daemon died"; fi
 zombies=$(ps -o stat= --ppid "$DAEMON_PID" | grep -c Z || true)

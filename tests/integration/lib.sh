@@ -123,6 +123,11 @@ expect_count() {
 	if [ "$got" -eq "$n" ]; then ok "$what"; else not_ok "$what (expected $n, got $got)"; fi
 }
 
+# pid_dead PID: gone, or a zombie that is not ours to reap.
+pid_dead() {
+	[ ! -e "/proc/$1" ] || awk '{ exit !($3 == "Z" || $3 == "X") }' "/proc/$1/stat" 2>/dev/null
+}
+
 finish() {
 	[ -n "$DAEMON_PID" ] && stop_daemon
 	echo "$((CHECKS - FAILS)) passed, $FAILS failed"

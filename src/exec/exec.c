@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/loop.h"
+#include "exec.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+#define KILL_GRACE 2.0		/* seconds between SIGTERM and SIGKILL */
+#define OUTPUT_MAX_DEFAULT (64 * 1024)
+
+struct stream {
+	int fd;
+	char *buf;
+	size_t len;
+	size_t cut;		/* bytes read past the cap and dropped */
+};
+
+struct job {
+	struct exec_queue *q;	/* NULL once the queue is gone */
+	char **argv;
+	char **env;
+	char *cwd;
+	double timeout;
+	size_t output_max;
+	exec_done_fn done;
+	void *data;
+	void (*destroy)(void *data);
+
+	pid_t pid;
+	int pidfd;
+	struct stream out, err;
+	struct loop_timer *timer;
+	bool term_sent;
+	int spawn_error;	/* reported from a timer, never from inside push */
+	struct job *next;	/* queue order, or the running list */
+};
+
+struct exec_queue {
+	char *name;
+	struct job *head, *tail;	/* pending */
+	struct job *running;
+};
+
+static struct job *running;	/* every job with a live child, queue or not */
+static unsigned int n_running;
+
+static char **strv_dup(char *const *v)
+{
+	size_t n = 0, bytes = 0;
+	char **r, *p;
+
+	if (!v)
+		return calloc(1, sizeof(char *));
+	for (; v[n]; n++)
+		bytes += strlen(v[n]) + 1;
+	r = malloc((n + 1) * sizeof(char *) + bytes);
+	if (!r)
+		return NULL;
+	p = (char *)(r + n + 1);
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(v[i]) + 1;
+
+		r[i] = memcpy(p, v[i], l);
+		p += l;
+	}
+	r[n] = NULL;
+	return r;
+}
+
+static void job_free(struct job *j)
+{
+	if (j->destroy)
+		j->destroy(j->data);
+	loop_timer_free(j->timer);
+	free(j->argv);
+	free(j->env);
+	free(j->cwd);
+	free(j->out.buf);
+	free(j->err.buf);
+	free(j);
+}
+
+static const char *queue_name(const struct job *j)
+{
+	return j->q ? j->q->name : "(unloaded rule)";
+}
+
+/* argv[0] as given when it has a slash, else found on the child's PATH. */
+static int resolve(const struct job *j, char *path, size_t size)
+{
+	const char *p = NULL;
+	char *dirs, *save = NULL;
+	int r = -ENOENT;
+
+	if (strchr(j->argv[0], '/')) {
+		snprintf(path, size, "%s", j->argv[0]);
+		return 0;
+	}
+	for (char **e = j->env; *e; e++)
+		if (!strncmp(*e, "PATH=", 5))
+			p = *e + 5;
+	dirs = strdup(p ? p : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	if (!dirs)
+		return -ENOMEM;
+	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		snprintf(path, size, "%s/%s", d, j->argv[0]);
+		if (access(path, X_OK) == 0) {
+			r = 0;
+			break;
+		}
+	}
+	free(dirs);
+	return r;
+}
+
+static void stream_read(struct job *j, struct stream *s)
+{
+	char buf[4096];
+
+	while (s->fd >= 0) {
+		ssize_t n = read(s->fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			loop_del_fd(s->fd);
+			close(s->fd);
+			s->fd = -1;
+			return;
+		}
+		if (s->len < j->output_max) {
+			size_t take = (size_t)n < j->output_max - s->len ? (size_t)n : j->output_max - s->len;
+
+			memcpy(s->buf + s->len, buf, take);
+			s->len += take;
+			s->cut += n - take;
+		} else {
+			s->cut += n;
+		}
+	}
+}
+
+static void stream_cb(int fd, uint32_t events, void *data)
+{
+	struct job *j = data;
+
+	stream_read(j, j->out.fd == fd ? &j->out : &j->err);
+}
+
+static void stream_close(struct stream *s)
+{
+	if (s->fd < 0)
+		return;
+	loop_del_fd(s->fd);
+	close(s->fd);
+	s->fd = -1;
+}
+
+/* Captured output to the log, a line each, prefixed with the rule. */
+static void stream_log(const struct job *j, const struct stream *s, const char *what)
+{
+	size_t i = 0;
+
+	while (i < s->len) {
+		const char *nl = memchr(s->buf + i, '\n', s->len - i);
+		size_t n = nl ? (size_t)(nl - (s->buf + i)) : s->len - i;
+
+		log_info("rule %s: %s: %.*s", queue_name(j), what, (int)n, s->buf + i);
+		i += n + 1;
+	}
+	if (s->cut)
+		log_info("rule %s: %s: %zu more bytes not kept", queue_name(j), what, s->cut);
+}
+
+static void queue_next(struct exec_queue *q);
+
+static void running_remove(struct job *j)
+{
+	for (struct job **pp = &running; *pp; pp = &(*pp)->next) {
+		if (*pp == j) {
+			*pp = j->next;
+			n_running--;
+			return;
+		}
+	}
+}
+
+static void job_finish(struct job *j, int status)
+{
+	struct exec_queue *q = j->q;
+
+	if (j->out.buf)
+		stream_log(j, &j->out, "stdout");
+	if (j->err.buf)
+		stream_log(j, &j->err, "stderr");
+	if (j->done)
+		j->done(status, j->out.buf ? j->out.buf : "", j->out.len,
+			j->err.buf ? j->err.buf : "", j->err.len, j->data);
+	if (q) {
+		q->running = NULL;
+		j->q = NULL;
+	}
+	job_free(j);
+	if (q)
+		queue_next(q);
+}
+
+static void child_exit_cb(int fd, uint32_t events, void *data)
+{
+	struct job *j = data;
+	siginfo_t si = {};
+	int status;
+
+	if (waitid(P_PIDFD, j->pidfd, &si, WEXITED | WNOHANG) < 0 || !si.si_pid)
+		return;
+	loop_del_fd(j->pidfd);
+	close(j->pidfd);
+	j->pidfd = -1;
+	loop_timer_cancel(j->timer);
+	/* What the child wrote before it exited; grandchildren may hold the pipes. */
+	stream_read(j, &j->out);
+	stream_read(j, &j->err);
+	stream_close(&j->out);
+	stream_close(&j->err);
+	/* A timed-out job takes its whole group with it, grandchildren too. */
+	if (j->term_sent)
+		kill(-j->pid, SIGKILL);
+	status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : (si.si_status & 0x7f);
+	if (si.si_code != CLD_EXITED)
+		log_info("rule %s: %s killed by signal %d%s", queue_name(j), j->argv[0], si.si_status,
+			 j->term_sent ? " (timeout)" : "");
+	else if (si.si_status)
+		log_info("rule %s: %s exited with status %d", queue_name(j), j->argv[0], si.si_status);
+	running_remove(j);
+	job_finish(j, status);
+}
+
+static void timeout_cb(void *data)
+{
+	struct job *j = data;
+
+	if (j->spawn_error) {
+		int r = j->spawn_error;
+
+		j->spawn_error = 0;
+		job_finish(j, r);
+		return;
+	}
+	if (!j->term_sent) {
+		log_warn("rule %s: %s timed out after %g s, terminating its process group",
+			 queue_name(j), j->argv[0], j->timeout);
+		j->term_sent = true;
+		kill(-j->pid, SIGTERM);
+		loop_timer_arm(j->timer, KILL_GRACE);
+	} else {
+		kill(-j->pid, SIGKILL);
+	}
+}
+
+static int spawn(struct job *j)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, r;
+	char path[4096];
+	sigset_t none, all;
+
+	r = resolve(j, path, sizeof(path));
+	if (r < 0)
+		return r;
+	if (pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(err, O_CLOEXEC | O_NONBLOCK) < 0) {
+		r = -errno;
+		goto fail_pipes;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigfillset(&all);
+	/* The daemon blocks signals for its signalfd: the child must not inherit that. */
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	posix_spawn_file_actions_addchdir_np(&fa, j->cwd ? j->cwd : "/");
+	/* Everything is CLOEXEC already; this also covers fds a library leaked. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	r = -posix_spawn(&j->pid, path, &fa, &attr, j->argv, j->env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(out[1]);
+	close(err[1]);
+	out[1] = err[1] = -1;
+	if (r < 0)
+		goto fail_pipes;
+
+	j->out.fd = out[0];
+	j->err.fd = err[0];
+	j->out.buf = malloc(j->output_max);
+	j->err.buf = malloc(j->output_max);
+	j->pidfd = syscall(SYS_pidfd_open, j->pid, 0);
+	if (j->pidfd < 0 || !j->out.buf || !j->err.buf || loop_add_fd(j->pidfd, EPOLLIN, child_exit_cb, j) < 0) {
+		/* Cannot watch it: do not leave it running unwatched. */
+		r = j->pidfd < 0 ? -errno : -ENOMEM;
+		kill(-j->pid, SIGKILL);
+		if (j->pidfd >= 0) {
+			close(j->pidfd);
+			j->pidfd = -1;
+		}
+		waitpid(j->pid, NULL, 0);
+		stream_close(&j->out);
+		stream_close(&j->err);
+		return r;
+	}
+	fcntl(j->pidfd, F_SETFD, FD_CLOEXEC);
+	loop_add_fd(j->out.fd, EPOLLIN, stream_cb, j);
+	loop_add_fd(j->err.fd, EPOLLIN, stream_cb, j);
+	if (j->timeout > 0)
+		loop_timer_arm(j->timer, j->timeout);
+	j->next = running;
+	running = j;
+	n_running++;
+	log_debug("rule %s: started %s, pid %d", queue_name(j), j->argv[0], j->pid);
+	return 0;
+
+fail_pipes:
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
+	}
+	return r;
+}
+
+static void queue_next(struct exec_queue *q)
+{
+	while (!q->running && q->head) {
+		struct job *j = q->head;
+		int r;
+
+		q->head = j->next;
+		if (!q->head)
+			q->tail = NULL;
+		j->next = NULL;
+		q->running = j;
+		r = spawn(j);
+		if (r == 0)
+			return;
+		log_err("rule %s: cannot run %s: %s", q->name, j->argv[0], strerror(-r));
+		/* Tell the owner from the loop, not from inside its own call. */
+		j->spawn_error = r;
+		loop_timer_arm(j->timer, 0);
+		return;
+	}
+}
+
+struct exec_queue *exec_queue_new(const char *name)
+{
+	struct exec_queue *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->name = strdup(name ? name : "?");
+	if (!q->name) {
+		free(q);
+		return NULL;
+	}
+	return q;
+}
+
+void exec_queue_free(struct exec_queue *q)
+{
+	if (!q)
+		return;
+	while (q->head) {
+		struct job *j = q->head;
+
+		q->head = j->next;
+		j->q = NULL;
+		j->done = NULL;
+		job_free(j);
+	}
+	if (q->running) {
+		struct job *j = q->running;
+
+		/* Its child goes on, is reaped and timed out; nobody is told. */
+		j->q = NULL;
+		j->done = NULL;
+		if (j->destroy)
+			j->destroy(j->data);
+		j->destroy = NULL;
+		if (j->spawn_error) {
+			loop_timer_cancel(j->timer);
+			job_free(j);
+		}
+	}
+	free(q->name);
+	free(q);
+}
+
+int exec_queue_push(struct exec_queue *q, const struct exec_opts *o,
+		    exec_done_fn done, void *data, void (*destroy)(void *data))
+{
+	struct job *j;
+
+	if (!o->argv || !o->argv[0])
+		return -EINVAL;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->q = q;
+	j->argv = strv_dup(o->argv);
+	j->env = strv_dup(o->env);
+	j->cwd = o->cwd ? strdup(o->cwd) : NULL;
+	j->timeout = o->timeout;
+	j->output_max = o->output_max ? o->output_max : OUTPUT_MAX_DEFAULT;
+	j->pidfd = j->out.fd = j->err.fd = -1;
+	j->timer = loop_timer_new(timeout_cb, j);
+	if (!j->argv || !j->env || (o->cwd && !j->cwd) || !j->timer) {
+		job_free(j);
+		return -ENOMEM;
+	}
+	/* Owned from here on: destroy runs whatever happens. */
+	j->done = done;
+	j->data = data;
+	j->destroy = destroy;
+	if (q->tail)
+		q->tail->next = j;
+	else
+		q->head = j;
+	q->tail = j;
+	queue_next(q);
+	return 0;
+}
+
+unsigned int exec_queue_running(const struct exec_queue *q)
+{
+	return q && q->running ? 1 : 0;
+}
+
+unsigned int exec_queue_pending(const struct exec_queue *q)
+{
+	unsigned int n = 0;
+
+	for (const struct job *j = q ? q->head : NULL; j; j = j->next)
+		n++;
+	return n;
+}
+
+unsigned int exec_running_total(void)
+{
+	return n_running;
+}
+
+void exec_shutdown(void)
+{
+	while (running) {
+		struct job *j = running;
+
+		running = j->next;
+		kill(-j->pid, SIGTERM);
+		if (j->pidfd >= 0) {
+			loop_del_fd(j->pidfd);
+			close(j->pidfd);
+		}
+		stream_close(&j->out);
+		stream_close(&j->err);
+		if (j->q)
+			j->q->running = NULL;
+		j->done = NULL;
+		job_free(j);
+	}
+	n_running = 0;
+}

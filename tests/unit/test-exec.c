@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * exec against real child processes and the real loop: what a rule's
+ * action gets, and what happens to it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core/loop.h"
+#include "exec/exec.h"
+
+struct result {
+	int status;
+	char out[8192];
+	size_t out_len;
+	char err[1024];
+	double at;
+	bool done;
+	bool destroyed;
+	int *pending;		/* quit the loop when it reaches 0 */
+};
+
+static void done_cb(int status, const char *out, size_t out_len, const char *err, size_t err_len, void *data)
+{
+	struct result *r = data;
+
+	r->status = status;
+	r->out_len = out_len < sizeof(r->out) - 1 ? out_len : sizeof(r->out) - 1;
+	memcpy(r->out, out, r->out_len);
+	snprintf(r->err, sizeof(r->err), "%.*s", (int)err_len, err);
+	r->at = loop_now();
+	r->done = true;
+	if (r->pending && --*r->pending == 0)
+		loop_quit(0);
+}
+
+static void destroy_cb(void *data)
+{
+	((struct result *)data)->destroyed = true;
+}
+
+static void give_up(void *data)
+{
+	loop_quit(1);
+}
+
+/* Run the loop until `pending` jobs are done; fail after `secs`. */
+static void run(int *pending, double secs)
+{
+	struct loop_timer *t = loop_timer_new(give_up, NULL);
+
+	loop_timer_arm(t, secs);
+	assert_int_equal(loop_run(), 0);
+	loop_timer_free(t);
+	(void)pending;
+}
+
+static int setup(void **state)
+{
+	return loop_init();
+}
+
+static int teardown(void **state)
+{
+	exec_shutdown();
+	loop_exit();
+	return 0;
+}
+
+static void push(struct exec_queue *q, char *const argv[], char *const env[], double timeout,
+		 struct result *r, int *pending)
+{
+	struct exec_opts o = { .argv = argv, .env = env, .timeout = timeout };
+
+	r->pending = pending;
+	assert_int_equal(exec_queue_push(q, &o, done_cb, r, destroy_cb), 0);
+}
+
+static void test_output_and_status(void **state)
+{
+	struct exec_queue *q = exec_queue_new("t");
+	char *argv[] = { "/bin/sh", "-c", "echo hello; echo oops >&2; exit 3", NULL };
+	char *env[] = { NULL };
+	struct result r = {};
+	int pending = 1;
+
+	push(q, argv, env, 0, &r, &pending);
+	run(&pending, 5);
+	assert_true(r.done && r.destroyed);
+	assert_true(WIFEXITED(r.status));
+	assert_int_equal(WEXITSTATUS(r.status), 3);
+	assert_string_equal(r.out, "hello\n");
+	assert_string_equal(r.err, "oops\n");
+	exec_queue_free(q);
+}
+
+/* Exactly the environment given; fds 0-2 only; stdin is /dev/null; cwd / by default. */
+static void test_env_fds_cwd(void **state)
+{
+	struct exec_queue *q = exec_queue_new("t");
+	char *argv[] = { "/bin/sh", "-c", "env | sort; ls /proc/self/fd | sort -n | tr '\\n' ' '; echo; "
+			 "readlink /proc/self/fd/0; pwd", NULL };
+	char *env[] = { "A=1", "NLHOOK_TYPE=link.up", NULL };
+	int leak = open("/dev/null", O_RDONLY);	/* no CLOEXEC: must not reach the child */
+	struct result r = {};
+	int pending = 1;
+
+	assert_true(leak > 2);
+	push(q, argv, env, 0, &r, &pending);
+	run(&pending, 5);
+	close(leak);
+	/* sh adds PWD; nothing else may appear. */
+	assert_non_null(strstr(r.out, "A=1\nNLHOOK_TYPE=link.up\nPWD=/\n"));
+	/* 0 1 2, and 3 for the directory ls itself opened */
+	assert_non_null(strstr(r.out, "\n0 1 2 3 \n"));
+	assert_non_null(strstr(r.out, "/dev/null\n/\n"));
+	exec_queue_free(q);
+}
+
+static void test_missing_program(void **state)
+{
+	struct exec_queue *q = exec_queue_new("t");
+	char *argv[] = { "/nonexistent/nlhook-action", NULL };
+	char *argv2[] = { "no-such-program-on-path", NULL };
+	char *env[] = { "PATH=/bin", NULL };
+	struct result r = {}, r2 = {};
+	int pending = 2;
+
+	push(q, argv, env, 0, &r, &pending);
+	push(q, argv2, env, 0, &r2, &pending);
+	/* Reported from the loop, never from inside push. */
+	assert_false(r.done);
+	run(&pending, 5);
+	assert_int_equal(r.status, -ENOENT);
+	assert_int_equal(r2.status, -ENOENT);
+	exec_queue_free(q);
+}
+
+static bool dead(const char *stat_path)
+{
+	char buf[256], *p;
+	FILE *f = fopen(stat_path, "r");
+	size_t n;
+
+	if (!f)
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* A hung script and the sleeping grandchild it forked die with the group. */
+static void test_timeout_kills_group(void **state)
+{
+	struct exec_queue *q = exec_queue_new("t");
+	char *argv[] = { "/bin/sh", "-c", "sleep 100 & echo $!; wait", NULL };
+	char *env[] = { NULL };
+	struct result r = {};
+	int pending = 1;
+	double t0 = loop_now();
+	pid_t grandchild;
+	char path[64];
+
+	push(q, argv, env, 0.3, &r, &pending);
+	run(&pending, 5);
+	assert_true(loop_now() - t0 < 2.0);
+	assert_true(WIFSIGNALED(r.status));
+	assert_int_equal(WTERMSIG(r.status), SIGTERM);
+	grandchild = atoi(r.out);
+	assert_true(grandchild > 0);
+	snprintf(path, sizeof(path), "/proc/%d/stat", grandchild);
+	/* Dead: gone, or a zombie waiting for init (it is not our child). */
+	for (int i = 0; i < 100 && !dead(path); i++)
+		usleep(10000);
+	assert_true(dead(path));
+	exec_queue_free(q);
+}
+
+/* One queue: one at a time, in order.  Two queues: side by side. */
+static void test_queue_order_and_parallel(void **state)
+{
+	struct exec_queue *a = exec_queue_new("a"), *b = exec_queue_new("b");
+	char *slow[] = { "/bin/sh", "-c", "sleep 0.3; echo first", NULL };
+	char *fast[] = { "/bin/echo", "second", NULL };
+	char *env[] = { NULL };
+	struct result r1 = {}, r2 = {}, r3 = {};
+	int pending = 3;
+	double t0 = loop_now();
+
+	push(a, slow, env, 0, &r1, &pending);
+	push(a, fast, env, 0, &r2, &pending);
+	assert_int_equal(exec_queue_running(a), 1);
+	assert_int_equal(exec_queue_pending(a), 1);
+	push(b, fast, env, 0, &r3, &pending);
+	run(&pending, 5);
+	assert_string_equal(r1.out, "first\n");
+	assert_string_equal(r2.out, "second\n");
+	assert_true(r2.at >= r1.at);		/* waited for the slow one */
+	assert_true(r3.at - t0 < 0.25);		/* the other queue did not */
+	exec_queue_free(a);
+	exec_queue_free(b);
+}
+
+static void test_output_cap(void **state)
+{
+	struct exec_queue *q = exec_queue_new("t");
+	char *argv[] = { "/bin/sh", "-c", "head -c 100000 /dev/zero | tr '\\0' x", NULL };
+	char *env[] = { NULL };
+	struct exec_opts o = { .argv = argv, .env = env, .output_max = 1000 };
+	struct result r = {};
+	int pending = 1;
+
+	r.pending = &pending;
+	assert_int_equal(exec_queue_push(q, &o, done_cb, &r, destroy_cb), 0);
+	run(&pending, 5);
+	assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+	assert_int_equal(r.out_len, 1000);
+	exec_queue_free(q);
+}
+
+static void quit_cb(void *data)
+{
+	loop_quit(0);
+}
+
+/*
+ * Freeing a queue (a reload) while its child runs: nobody is told, the
+ * owner's data is released at once, and the child is still reaped.
+ */
+static void test_free_while_running(void **state)
+{
+	struct exec_queue *q = exec_queue_new("t");
+	char *argv[] = { "/bin/sh", "-c", "sleep 0.2", NULL };
+	char *env[] = { NULL };
+	struct result r = {};
+	struct loop_timer *t = loop_timer_new(quit_cb, NULL);
+	int pending = 1;
+
+	push(q, argv, env, 0, &r, &pending);
+	assert_int_equal(exec_running_total(), 1);
+	exec_queue_free(q);
+	assert_true(r.destroyed);
+	loop_timer_arm(t, 0.6);
+	assert_int_equal(loop_run(), 0);
+	assert_false(r.done);
+	assert_int_equal(exec_running_total(), 0);
+	/* reaped: no child of ours is left, zombie or not */
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	loop_timer_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_output_and_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_env_fds_cwd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_program, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_kills_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_order_and_parallel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_output_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_while_running, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
