@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -220,6 +221,26 @@ static void job_finish(struct job *j, int status)
 		queue_next(q);
 }
 
+static void job_exited(struct job *j, int status)
+{
+	loop_timer_cancel(j->timer);
+	/* What the child wrote before it exited; grandchildren may hold the pipes. */
+	stream_read(j, &j->out);
+	stream_read(j, &j->err);
+	stream_close(&j->out);
+	stream_close(&j->err);
+	/* A timed-out job takes its whole group with it, grandchildren too. */
+	if (j->term_sent)
+		kill(-j->pid, SIGKILL);
+	if (WIFSIGNALED(status))
+		log_info("rule %s: %s killed by signal %d%s", queue_name(j), j->argv[0], WTERMSIG(status),
+			 j->term_sent ? " (timeout)" : "");
+	else if (WEXITSTATUS(status))
+		log_info("rule %s: %s exited with status %d", queue_name(j), j->argv[0], WEXITSTATUS(status));
+	running_remove(j);
+	job_finish(j, status);
+}
+
 static void child_exit_cb(int fd, uint32_t events, void *data)
 {
 	struct job *j = data;
@@ -231,23 +252,78 @@ static void child_exit_cb(int fd, uint32_t events, void *data)
 	loop_del_fd(j->pidfd);
 	close(j->pidfd);
 	j->pidfd = -1;
-	loop_timer_cancel(j->timer);
-	/* What the child wrote before it exited; grandchildren may hold the pipes. */
-	stream_read(j, &j->out);
-	stream_read(j, &j->err);
-	stream_close(&j->out);
-	stream_close(&j->err);
-	/* A timed-out job takes its whole group with it, grandchildren too. */
-	if (j->term_sent)
-		kill(-j->pid, SIGKILL);
-	status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : (si.si_status & 0x7f);
-	if (si.si_code != CLD_EXITED)
-		log_info("rule %s: %s killed by signal %d%s", queue_name(j), j->argv[0], si.si_status,
-			 j->term_sent ? " (timeout)" : "");
-	else if (si.si_status)
-		log_info("rule %s: %s exited with status %d", queue_name(j), j->argv[0], si.si_status);
-	running_remove(j);
-	job_finish(j, status);
+	switch (si.si_code) {
+	case CLD_EXITED:
+		status = W_EXITCODE(si.si_status, 0);
+		break;
+	case CLD_DUMPED:
+		status = si.si_status | 0x80;
+		break;
+	default:
+		status = si.si_status & 0x7f;
+		break;
+	}
+	job_exited(j, status);
+}
+
+/*
+ * Without pidfds (kernels before 5.3, valgrind) children are reaped on
+ * SIGCHLD through a signalfd, by pid: never waitpid(-1), which could take
+ * a child that is not ours.
+ */
+static int sigchld_fd = -1;
+
+static void sigchld_cb(int fd, uint32_t events, void *data)
+{
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si))
+		;
+	for (struct job *j = running, *next; j; j = next) {
+		int status;
+
+		next = j->next;
+		if (j->pidfd < 0 && waitpid(j->pid, &status, WNOHANG) == j->pid) {
+			job_exited(j, status);
+			/* the list may have changed under us: start over */
+			next = running;
+		}
+	}
+}
+
+static int watch_child(struct job *j)
+{
+	sigset_t mask;
+	int r;
+
+	j->pidfd = syscall(SYS_pidfd_open, j->pid, 0);
+	if (j->pidfd >= 0) {
+		fcntl(j->pidfd, F_SETFD, FD_CLOEXEC);
+		r = loop_add_fd(j->pidfd, EPOLLIN, child_exit_cb, j);
+		if (r < 0) {
+			close(j->pidfd);
+			j->pidfd = -1;
+		}
+		return r;
+	}
+	if (errno != ENOSYS)
+		return -errno;
+	if (sigchld_fd < 0) {
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &mask, NULL);
+		sigchld_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+		if (sigchld_fd < 0)
+			return -errno;
+		r = loop_add_fd(sigchld_fd, EPOLLIN, sigchld_cb, NULL);
+		if (r < 0) {
+			close(sigchld_fd);
+			sigchld_fd = -1;
+			return r;
+		}
+		log_debug("exec: no pidfd_open, reaping on SIGCHLD");
+	}
+	return 0;
 }
 
 static void timeout_cb(void *data)
@@ -315,21 +391,15 @@ static int spawn(struct job *j)
 	j->err.fd = err[0];
 	j->out.buf = malloc(j->output_max);
 	j->err.buf = malloc(j->output_max);
-	j->pidfd = syscall(SYS_pidfd_open, j->pid, 0);
-	if (j->pidfd < 0 || !j->out.buf || !j->err.buf || loop_add_fd(j->pidfd, EPOLLIN, child_exit_cb, j) < 0) {
+	r = j->out.buf && j->err.buf ? watch_child(j) : -ENOMEM;
+	if (r < 0) {
 		/* Cannot watch it: do not leave it running unwatched. */
-		r = j->pidfd < 0 ? -errno : -ENOMEM;
 		kill(-j->pid, SIGKILL);
-		if (j->pidfd >= 0) {
-			close(j->pidfd);
-			j->pidfd = -1;
-		}
 		waitpid(j->pid, NULL, 0);
 		stream_close(&j->out);
 		stream_close(&j->err);
 		return r;
 	}
-	fcntl(j->pidfd, F_SETFD, FD_CLOEXEC);
 	loop_add_fd(j->out.fd, EPOLLIN, stream_cb, j);
 	loop_add_fd(j->err.fd, EPOLLIN, stream_cb, j);
 	if (j->timeout > 0)
@@ -364,7 +434,8 @@ static void queue_next(struct exec_queue *q)
 		r = spawn(j);
 		if (r == 0)
 			return;
-		log_err("rule %s: cannot run %s: %s", q->name, j->argv[0], strerror(-r));
+		if (!j->done)
+			log_err("rule %s: cannot run %s: %s", q->name, j->argv[0], strerror(-r));
 		/* Tell the owner from the loop, not from inside its own call. */
 		j->spawn_error = r;
 		loop_timer_arm(j->timer, 0);
