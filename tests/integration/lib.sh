@@ -28,6 +28,8 @@ cleanup() {
 		kill -TERM "$DAEMON_PID" 2>/dev/null || true
 		wait "$DAEMON_PID" 2>/dev/null || true
 	fi
+	# Whatever still runs inside the test's own namespace is the test's.
+	for p in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
 	ip netns del "$NS" 2>/dev/null || true
 	if [ $rc -ne 0 ] || [ "$FAILS" -ne 0 ]; then
 		echo "--- daemon log ($TMP/daemon.log) ---"

@@ -8,10 +8,11 @@ nlhook.on("link.*", { ifname = "vM*" }, function(ev) nlhook.emit(ev) end)
 LUA
 nsx ip link add vM0 type veth peer name vM1
 start_daemon
-nsx "$NLHOOK" monitor --json 'link.*' 'ifname=vM*' > "$TMP/monitor.jsonl" 2> "$TMP/monitor.err" &
+# Not through the nsx function: $! must be the monitor itself (ip netns exec execs it).
+ip netns exec "$NS" "$NLHOOK" monitor --json 'link.*' 'ifname=vM*' > "$TMP/monitor.jsonl" 2> "$TMP/monitor.err" &
 MON_PID=$!
 CLEANUPS+=("kill $MON_PID")
-nsx "$NLHOOK" monitor --timestamp route.add > "$TMP/monitor.txt" 2>&1 &
+ip netns exec "$NS" "$NLHOOK" monitor --timestamp route.add > "$TMP/monitor.txt" 2>&1 &
 MON2_PID=$!
 CLEANUPS+=("kill $MON2_PID")
 sleep 0.5
