@@ -86,6 +86,14 @@ nlhook.on("link.up", { ifname = "nlhn*" }, function(ev)
 	nlhook.log.info("saw %s up", ev.ifname)
 	nlhook.emit(ev)
 end)
+-- A child inherits the sandbox: CAP_NET_ADMIN is enough for ip, and the
+-- file system is read-only but for /run/nlhook.
+nlhook.on("link.up", { ifname = "nlhn0" }, function(ev)
+	nlhook.exec({ "/usr/sbin/ip", "link", "set", "nlhn1", "up" }, {
+		on_exit = function(status) nlhook.log.info("ip exited %d", status) end })
+	nlhook.exec({ "/bin/sh", "-c", "touch /etc/nlhook-probe /run/nlhook/probe" }, {
+		on_exit = function(status, out, err) nlhook.log.info("touch exited %d: %s", status, err) end })
+end)
 LUA
 	chmod 644 "$TMP/etc-rules/50-probe.lua"
 	cat > "$TMP/probe.sh" <<'SH'
@@ -99,7 +107,12 @@ r capeff "$(sed -n 's/^CapEff:\t//p' /proc/$pid/status)"
 r nonewprivs "$(sed -n 's/^NoNewPrivs:\t//p' /proc/$pid/status)"
 r socket "$(stat -c '%U:%G %a' /run/nlhook/control.sock)"
 ip link add nlhn0 type veth peer name nlhn1 && ip link set nlhn0 up
-sleep 1
+# Until the rule's children have run and their link event came back.
+for i in $(seq 100); do
+	journalctl -u nlhookd -o cat --no-pager > /res/seen
+	grep -q "saw nlhn1 up" /res/seen && grep -q "touch exited" /res/seen && break
+	sleep 0.1
+done
 systemctl reload nlhookd; r reload $?
 r reloaded_active "$(systemctl is-active nlhookd)"
 nlhook status > /res/status.txt; r status $?
@@ -147,9 +160,15 @@ assert prio('"type":"link.up"'), "the emitted JSON line is not in the journal"
 assert not [m for m in msgs if m.get("PRIORITY") in ("0", "1", "2", "3")
 	and "nlhookd" in str(m.get("SYSLOG_IDENTIFIER"))], "errors logged"
 assert not [m for m in msgs if str(m.get("MESSAGE", "")).startswith("<")], "a <N> prefix reached the journal"
+assert prio("ip exited 0"), "ip link set under CAP_NET_ADMIN failed"
+assert prio("saw nlhn1 up"), "the link ip set up raised no event"
+touch = [str(m.get("MESSAGE")) for m in msgs if "touch exited" in str(m.get("MESSAGE"))]
+assert touch and "touch exited 1" in touch[0] and "/etc/nlhook-probe" in touch[0] \
+	and "Read-only file system" in touch[0] and "/run/nlhook/probe" not in touch[0], \
+	"ProtectSystem=strict: %r" % touch
 PY
 	cat "$TMP/journal.check"
-	check "the journal has the rule's line at info, the emitted event, no errors, no raw <N>" [ $rc -eq 0 ]
+	check "journal: the rule's line at info, the emitted event, no errors, no raw <N>; a child ran ip with CAP_NET_ADMIN and found /etc read-only, /run/nlhook writable" [ $rc -eq 0 ]
 }
 
 ### install ###
