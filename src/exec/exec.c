@@ -359,7 +359,13 @@ static int spawn(struct job *j)
 	r = resolve(j, path, sizeof(path));
 	if (r < 0)
 		return r;
-	if (pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(err, O_CLOEXEC | O_NONBLOCK) < 0) {
+	/*
+	 * O_NONBLOCK on our read ends only: it is a flag of the open file, so
+	 * pipe2(O_NONBLOCK) would hand the child a non-blocking stdout and
+	 * its writes would fail with EAGAIN whenever we fall behind.
+	 */
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+	    fcntl(out[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(err[0], F_SETFL, O_NONBLOCK) < 0) {
 		r = -errno;
 		goto fail_pipes;
 	}

@@ -226,7 +226,8 @@ static void test_output_cap(void **state)
 	r.pending = &pending;
 	assert_int_equal(exec_queue_push(q, &o, done_cb, &r, destroy_cb), 0);
 	run(&pending, 5);
-	assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+	if (!WIFEXITED(r.status) || WEXITSTATUS(r.status))
+		fail_msg("status %#x, stderr '%s'", r.status, r.err);
 	assert_int_equal(r.out_len, 1000);
 	exec_queue_free(q);
 }
