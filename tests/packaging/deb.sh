@@ -28,6 +28,7 @@ TMP=$(mktemp -d /tmp/nlhook-debtest.XXXXXX)
 chmod 755 "$TMP"
 INSTALLED=
 ENABLED_LINK=
+GROUP_BEFORE=$(getent group nlhook || true)
 FAILS=0
 N=0
 
@@ -37,6 +38,8 @@ cleanup() {
 	if [ -n "$INSTALLED" ]; then
 		DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq nlhook >/dev/null 2>&1 || true
 	fi
+	# A purge keeps system groups (Debian policy); this machine had none.
+	[ -z "$GROUP_BEFORE" ] && getent group nlhook >/dev/null && groupdel nlhook
 	if [ $rc -ne 0 ] || [ $FAILS -ne 0 ]; then
 		echo "--- build log (tail) ---"; tail -n 40 "$TMP/build.log" 2>/dev/null || true
 	fi
