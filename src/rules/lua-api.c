@@ -345,7 +345,6 @@ bool rule_predicates(struct rule *r, const struct nlh_event *ev)
 struct job {
 	struct rule *r;
 	int ref;		/* on_exit, or LUA_NOREF */
-	char *what;		/* argv[0], for the log */
 };
 
 static int wait_status_code(int status)
@@ -359,15 +358,12 @@ static int wait_status_code(int status)
 	return -1;
 }
 
+/* exec logs failures and exit statuses itself. */
 static void job_done(int status, const char *out, size_t out_len, const char *err, size_t err_len, void *data)
 {
 	struct job *j = data;
 	int code = wait_status_code(status);
 
-	if (status < 0)
-		log_err("rule %s: cannot run %s: %s", j->r->name, j->what, strerror(-status));
-	else if (code)
-		log_info("rule %s: %s exited with status %d", j->r->name, j->what, code);
 	if (j->ref != LUA_NOREF && !j->r->st.disabled) {
 		struct call c = {
 			.kind = CALL_FN, .r = j->r, .ref = j->ref, .has_status = true, .status = code,
@@ -384,11 +380,10 @@ static void job_destroy(void *data)
 
 	if (j->ref != LUA_NOREF)
 		luaL_unref(j->r->file->L, LUA_REGISTRYINDEX, j->ref);
-	free(j->what);
 	free(j);
 }
 
-/* The job (and its on_exit ref) belongs to the queue from here on, even on failure. */
+/* Takes the on_exit ref, whatever happens. */
 static int rule_exec(struct rule *r, const struct exec_opts *o, int ref)
 {
 	struct job *j;
@@ -399,16 +394,18 @@ static int rule_exec(struct rule *r, const struct exec_opts *o, int ref)
 		goto fail;
 	}
 	j = calloc(1, sizeof(*j));
-	if (!j || !(j->what = strdup(o->argv[0]))) {
-		free(j);
+	if (!j) {
 		ret = -ENOMEM;
 		goto fail;
 	}
 	j->r = r;
 	j->ref = ref;
 	ret = exec_queue_push(r->q, o, job_done, j, job_destroy);
-	if (ret < 0)
+	if (ret < 0) {
+		/* A push that failed did not take the job. */
 		log_err("rule %s: cannot queue %s: %s", r->name, o->argv[0], strerror(-ret));
+		job_destroy(j);
+	}
 	return ret;
 fail:
 	if (ref != LUA_NOREF)
