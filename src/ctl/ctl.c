@@ -323,7 +323,8 @@ static void listen_cb(int fd, uint32_t events, void *data)
 		c->fd = cfd;
 		c->pid = cred.pid;
 		c->uid = cred.uid;
-		c->root = cred.uid == 0;
+		/* A peer running as the daemon's own user is as trusted as the daemon. */
+		c->root = cred.uid == 0 || cred.uid == geteuid();
 		c->member = peer_in_group(cred.pid, cred.gid, nlhook_gid);
 		c->timeout = loop_timer_new(client_timeout, c);
 		if (!c->timeout || loop_add_fd(cfd, EPOLLIN, client_cb, c) < 0) {

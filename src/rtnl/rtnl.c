@@ -620,6 +620,10 @@ static int rtnl_start(const struct nlh_want *want)
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &nlh_rcvbuf, sizeof(nlh_rcvbuf)) < 0)
 		log_warn("rtnl: cannot set receive buffer: %m");
 	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &stats.rcvbuf, &sl);
+	/* The kernel reports twice what it grants; less means rmem_max capped us. */
+	if (stats.rcvbuf / 2 < nlh_rcvbuf)
+		log_warn("rtnl: receive buffer is %d bytes, not the %d asked for "
+			 "(beyond net.core.rmem_max needs CAP_NET_ADMIN)", stats.rcvbuf / 2, nlh_rcvbuf);
 	/* Subscribe before dumping: nothing falls between dump and events. */
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		if (set_group(groups[i], true) < 0)
