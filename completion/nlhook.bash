@@ -30,7 +30,7 @@ _nlhook()
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W '--control --version --help' -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W 'monitor check test status reload' -- "$cur"))
+			COMPREPLY=($(compgen -W 'monitor check test status reload record replay' -- "$cur"))
 		fi
 		return
 	fi
@@ -56,6 +56,27 @@ _nlhook()
 		;;
 	status)
 		COMPREPLY=($(compgen -W '--json --help' -- "$cur"))
+		;;
+	record)
+		case $prev in
+		-w|--write) _filedir pcap; return ;;
+		--count) return ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '-w --write --count --help' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$_nlhook_types" -- "$cur"))
+		fi
+		;;
+	replay)
+		case $prev in
+		--rules) _filedir -d; return ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--rules --json --help' -- "$cur"))
+		else
+			_filedir pcap
+		fi
 		;;
 	reload)
 		COMPREPLY=($(compgen -W '--help' -- "$cur"))

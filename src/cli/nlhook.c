@@ -18,8 +18,11 @@
 #include "core/event-json.h"
 #include "core/json.h"
 #include "core/source.h"
+#include "exec/exec.h"
 #include "ctl/ctl.h"
 #include "ctl/filter.h"
+#include "record.h"
+#include "replay.h"
 #include "rtnl/rtnl.h"
 #include "rules/match.h"
 #include "rules/rules.h"
@@ -42,6 +45,10 @@ static void usage(FILE *f)
 		"  check [DIR...]        load rules, report errors with file:line\n"
 		"  test [--rules DIR]... (--event JSON | --replay FILE.pcap)\n"
 		"                        dry run: which rules match, what they would run\n"
+		"  record -w FILE.pcap [--count N] [TYPE-GLOB...]\n"
+		"                        raw netlink messages to pcap (link type NETLINK)\n"
+		"  replay FILE.pcap [--rules DIR]... [--json]\n"
+		"                        a capture through the parsers (and rules) as if live\n"
 		"  status [--json]       what nlhookd is doing: rules, sources, execs\n"
 		"  reload                reload nlhookd's rules (old rules kept on error)\n\n"
 		"  nlhook COMMAND --help shows a command's options.\n"
@@ -525,10 +532,96 @@ static int cmd_test(int argc, char **argv)
 		free(defaults);
 		return 1;
 	}
-	r = event ? test_event(event) : 1;
+	r = event ? test_event(event) : replay_file(replay, test_dispatch, "nlhook test");
 	rules_set_free(test_rules);
 	loop_exit();
 	free(defaults);
+	return r;
+}
+
+static struct rules_set *replay_rules;
+static bool replay_json;
+
+static void replay_dispatch(struct nlh_event *ev)
+{
+	char buf[16384];
+	int n = replay_json ? nlh_event_json(ev, buf, sizeof(buf)) : nlh_event_text(ev, true, buf, sizeof(buf));
+
+	if (n >= 0 || n == -ENOSPC)
+		puts(buf);
+	if (replay_rules)
+		rules_set_dispatch(replay_rules, ev);
+}
+
+static struct loop_timer *replay_timer;
+
+static void replay_idle_check(void *data)
+{
+	/* Done when no action is left running (a queue starts its next job on exit). */
+	if (!exec_running_total())
+		loop_quit(0);
+	else
+		loop_timer_arm(replay_timer, 0.05);
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "rules", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	char *dirs[16];
+	size_t n_dirs = 0;
+	unsigned int errors = 0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "r:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (n_dirs == 16) {
+				fprintf(stderr, "nlhook replay: at most 16 --rules\n");
+				return 2;
+			}
+			dirs[n_dirs++] = optarg;
+			break;
+		case 'j':
+			replay_json = true;
+			break;
+		case 'h':
+			printf("Usage: nlhook replay FILE.pcap [--rules DIR]... [--json]\n\n"
+			       "Feed a capture (from `nlhook record`, or the nlmon device and tcpdump)\n"
+			       "through the parsers as if live and print each event; with --rules,\n"
+			       "also run those rules for real (`nlhook test --replay` is the dry run).\n"
+			       "Names and family ids come from the capture, not from this machine.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "nlhook replay: one capture file expected\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (loop_init() < 0) {
+		fprintf(stderr, "nlhook replay: event loop: %m\n");
+		return 1;
+	}
+	if (n_dirs && rules_set_load(&replay_rules, dirs, n_dirs, 0, check_report, &errors) < 0) {
+		fprintf(stderr, "nlhook replay: the rules do not load\n");
+		return 1;
+	}
+	r = replay_file(argv[optind], replay_dispatch, "nlhook replay");
+	/* Let the actions the replay started finish; timers still pending are dropped. */
+	if (replay_rules && (replay_timer = loop_timer_new(replay_idle_check, NULL))) {
+		loop_timer_arm(replay_timer, 0);
+		loop_run();
+		loop_timer_free(replay_timer);
+	}
+	rules_set_free(replay_rules);
+	loop_exit();
 	return r;
 }
 
@@ -571,6 +664,10 @@ int main(int argc, char **argv)
 		return cmd_test(argc, argv);
 	if (!strcmp(argv[0], "status"))
 		return cmd_status(argc, argv);
+	if (!strcmp(argv[0], "record"))
+		return cmd_record(argc, argv);
+	if (!strcmp(argv[0], "replay"))
+		return cmd_replay(argc, argv);
 	if (!strcmp(argv[0], "reload"))
 		return cmd_reload(argc, argv);
 	fprintf(stderr, "nlhook: unknown command '%s'\n", argv[0]);

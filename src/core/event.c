@@ -93,10 +93,14 @@ const struct nlh_field *nlh_field_find(enum nlh_class c, const char *name)
 	return NULL;
 }
 
+double nlh_replay_time;
+
 double nlh_now(void)
 {
 	struct timespec ts;
 
+	if (nlh_replay_time)
+		return nlh_replay_time;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }

@@ -311,7 +311,9 @@ static inline const void *nlh_event_field_ptr(const struct nlh_event *ev, const 
 }
 
 void nlh_event_init(struct nlh_event *ev, enum nlh_event_type t);
+/* Wall-clock seconds; during a replay, the time of the record being replayed. */
 double nlh_now(void);
+extern double nlh_replay_time;
 
 /*
  * Value of a present field as text into buf (always NUL-terminated).

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <linux/netlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/nlmsg.h"
+#include "core/source.h"
+#include "pcap/pcap.h"
+#include "replay.h"
+#include "rtnl/rtnl.h"
+
+struct fold {
+	uint8_t *prev;
+	size_t prev_len;
+	uint16_t prev_family;
+	unsigned long folded;
+};
+
+static bool fold_seen(struct fold *f, const struct pcap_record *rec)
+{
+	uint8_t *copy;
+
+	if (f->prev && f->prev_family == rec->family && f->prev_len == rec->len &&
+	    !memcmp(f->prev, rec->data, rec->len)) {
+		f->folded++;
+		return true;
+	}
+	copy = realloc(f->prev, rec->len ? rec->len : 1);
+	if (copy) {
+		memcpy(copy, rec->data, rec->len);
+		f->prev = copy;
+		f->prev_len = rec->len;
+		f->prev_family = rec->family;
+	}
+	return false;
+}
+
+int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const char *who)
+{
+	struct nlh_want want = { .types = ~(nlh_typeset)0 };
+	unsigned long other[32] = {}, records = 0;
+	struct pcap_reader *r;
+	struct pcap_record rec;
+	struct fold fold = {};
+	char err[512];
+	int ret = 0, n;
+
+	if (pcap_open(path, &r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", who, err);
+		return 1;
+	}
+	nlh_dispatch = dispatch;
+	rtnl_replay_start(&want);
+	while ((n = pcap_next(r, &rec, err, sizeof(err))) > 0) {
+		const struct nlmsghdr *nlh;
+		size_t left;
+
+		records++;
+		if (fold_seen(&fold, &rec))
+			continue;
+		nlh_replay_time = rec.time;
+		switch (rec.family) {
+		case NETLINK_ROUTE:
+			nlmsg_for_each(nlh, rec.data, rec.len, left)
+				rtnl_replay_msg(nlh);
+			break;
+		default:
+			other[rec.family < 32 ? rec.family : 31]++;
+			break;
+		}
+	}
+	if (n < 0) {
+		fprintf(stderr, "%s: %s\n", who, err);
+		ret = 1;
+	}
+	for (int i = 0; i < 32; i++)
+		if (other[i])
+			fprintf(stderr, "%s: %lu records of netlink family %d%s not decoded\n", who, other[i], i,
+				i == 31 ? " or above" : "");
+	fprintf(stderr, "%s: %lu records, %lu identical copies folded\n", who, records, fold.folded);
+	nlh_replay_time = 0;
+	rtnl_replay_stop();
+	free(fold.prev);
+	pcap_close(r);
+	return ret;
+}
