@@ -17,12 +17,14 @@
 #include "core/source.h"
 #include "ctl/ctl.h"
 #include "exec/exec.h"
+#include "nflog/nflog.h"
 #include "rtnl/rtnl.h"
 #include "rules/rules.h"
 
 /* Every event source, in start order: rtnl first, the others name links through it. */
 static const struct nlh_source_ops *const sources[] = {
 	&rtnl_source,
+	&nflog_source,
 };
 #define N_SOURCES (sizeof(sources) / sizeof(sources[0]))
 

@@ -19,6 +19,7 @@
 #include "core/json.h"
 #include "core/source.h"
 #include "exec/exec.h"
+#include "nflog/nflog.h"
 #include "ctl/ctl.h"
 #include "ctl/filter.h"
 #include "record.h"
@@ -30,6 +31,7 @@
 /* Sources the direct monitor can read without the daemon. */
 static const struct nlh_source_ops *const sources[] = {
 	&rtnl_source,
+	&nflog_source,
 };
 #define N_SOURCES (sizeof(sources) / sizeof(sources[0]))
 

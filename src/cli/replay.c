@@ -7,6 +7,7 @@
 
 #include "core/nlmsg.h"
 #include "core/source.h"
+#include "nflog/nflog-parse.h"
 #include "pcap/pcap.h"
 #include "replay.h"
 #include "rtnl/rtnl.h"
@@ -37,6 +38,24 @@ static bool fold_seen(struct fold *f, const struct pcap_record *rec)
 	return false;
 }
 
+static void replay_nflog(const struct nlmsghdr *nlh, void (*dispatch)(struct nlh_event *ev))
+{
+	struct nlh_event ev;
+	const char *name;
+
+	if (nflog_parse(nlh, &ev) == -ENODATA || !NLH_HAS(&ev, NFLOG, group))
+		return;
+	if (ev.nflog.indev_index && (name = rtnl_ifname(ev.nflog.indev_index))) {
+		nlh_strlcpy(ev.nflog.indev, name, IFNAMSIZ);
+		NLH_SET(&ev, NFLOG, indev);
+	}
+	if (ev.nflog.outdev_index && (name = rtnl_ifname(ev.nflog.outdev_index))) {
+		nlh_strlcpy(ev.nflog.outdev, name, IFNAMSIZ);
+		NLH_SET(&ev, NFLOG, outdev);
+	}
+	dispatch(&ev);
+}
+
 int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const char *who)
 {
 	struct nlh_want want = { .types = ~(nlh_typeset)0 };
@@ -65,6 +84,10 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 		case NETLINK_ROUTE:
 			nlmsg_for_each(nlh, rec.data, rec.len, left)
 				rtnl_replay_msg(nlh);
+			break;
+		case NETLINK_NETFILTER:
+			nlmsg_for_each(nlh, rec.data, rec.len, left)
+				replay_nflog(nlh, dispatch);
 			break;
 		default:
 			other[rec.family < 32 ? rec.family : 31]++;

@@ -226,6 +226,8 @@ struct nlh_nflog {
 	uint32_t seq;
 	struct nlh_hwaddr mac;
 	struct nlh_bytes payload;
+	uint32_t indev_index;		/* not fields: resolved into indev/outdev */
+	uint32_t outdev_index;
 };
 
 struct nlh_self {
