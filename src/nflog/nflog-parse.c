@@ -237,8 +237,13 @@ int nflog_parse(const struct nlmsghdr *nlh, struct nlh_event *ev)
 		}
 	}
 	if ((a = tb[NFULA_TIMESTAMP]) && mnl_attr_get_payload_len(a) >= sizeof(struct nfulnl_msg_packet_timestamp)) {
-		const struct nfulnl_msg_packet_timestamp *ts = mnl_attr_get_payload(a);
-		uint64_t sec = be64toh(ts->sec), usec = be64toh(ts->usec);
+		struct nfulnl_msg_packet_timestamp ts;
+		uint64_t sec, usec;
+
+		/* Attributes are 4-aligned: copy the 64-bit fields out. */
+		memcpy(&ts, mnl_attr_get_payload(a), sizeof(ts));
+		sec = be64toh(ts.sec);
+		usec = be64toh(ts.usec);
 
 		/* The packet's own time when the kernel stamped it. */
 		if (sec && sec < 100000000000ull && usec < 1000000)

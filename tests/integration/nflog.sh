@@ -56,6 +56,14 @@ wait_for "grep -q bound '$TMP/holder.out'" 5 || { echo "holder could not bind gr
 rule_file 50-fw.lua <<'LUA'
 nlhook.on("nflog", { group = { 10, 11, 12, 13 } }, function(ev) nlhook.emit(ev) end)
 LUA
+# The shipped scanner example, on group 10, with a recording action.
+cat > "$TMP/block" <<SH
+#!/bin/sh
+echo "\$1 \$2" >> "$TMP/blocked"
+SH
+chmod 755 "$TMP/block"
+sed -e "s|/usr/local/sbin/nlhook-block-source|$TMP/block|" -e 's/group = 20/group = 10/' \
+	"$SRCDIR/rules.d/35-scanner-block.lua" | rule_file 60-scanner.lua
 start_daemon
 
 tx() { ip netns exec "$NS2" python3 -c "$1"; }
@@ -110,6 +118,16 @@ if echo "$st" | jq -e '.sources[] | select(.name == "nflog") | .events >= 6 and 
 	ok "status: nflog events counted, no drops"
 else
 	not_ok "status nflog: $(echo "$st" | jq -c '.sources')"
+fi
+
+# The scanner example: more than 20 hits in 10 s from one source, blocked once.
+tx 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(30): s.sendto(b"s", ("10.90.0.1", 5353))'
+if wait_for "grep -q '10.90.0.2 inet' '$TMP/blocked'" 5 && sleep 0.3 && [ "$(wc -l < "$TMP/blocked")" -eq 1 ]; then
+	ok "scanner example: the source blocked once, after 20 hits"
+else
+	not_ok "scanner example: $(cat "$TMP/blocked" 2>/dev/null)"
 fi
 
 # Through the daemon, a monitor sees the groups it bound.
