@@ -18,6 +18,7 @@
 #include "ctl/ctl.h"
 #include "exec/exec.h"
 #include "nflog/nflog.h"
+#include "nl80211/nl80211.h"
 #include "rtnl/rtnl.h"
 #include "rules/rules.h"
 
@@ -25,6 +26,7 @@
 static const struct nlh_source_ops *const sources[] = {
 	&rtnl_source,
 	&nflog_source,
+	&nl80211_source,
 };
 #define N_SOURCES (sizeof(sources) / sizeof(sources[0]))
 

@@ -20,6 +20,7 @@
 #include "core/source.h"
 #include "exec/exec.h"
 #include "nflog/nflog.h"
+#include "nl80211/nl80211.h"
 #include "ctl/ctl.h"
 #include "ctl/filter.h"
 #include "record.h"
@@ -32,6 +33,7 @@
 static const struct nlh_source_ops *const sources[] = {
 	&rtnl_source,
 	&nflog_source,
+	&nl80211_source,
 };
 #define N_SOURCES (sizeof(sources) / sizeof(sources[0]))
 

@@ -8,14 +8,27 @@
 #include "core/nlmsg.h"
 #include "core/source.h"
 #include "nflog/nflog-parse.h"
+#include "nl80211/nl80211.h"
 #include "pcap/pcap.h"
 #include "replay.h"
 #include "rtnl/rtnl.h"
 
+/*
+ * nlmon records a multicast message once per listening socket, and other
+ * messages can fall between the copies: a record identical to one of the
+ * last few, seen within 10 ms, is a copy.
+ */
+#define FOLD_KEEP 8
+#define FOLD_WINDOW 0.010
+
 struct fold {
-	uint8_t *prev;
-	size_t prev_len;
-	uint16_t prev_family;
+	struct {
+		uint8_t *data;
+		size_t len;
+		uint16_t family;
+		double time;
+	} last[FOLD_KEEP];
+	unsigned int next;
 	unsigned long folded;
 };
 
@@ -23,17 +36,22 @@ static bool fold_seen(struct fold *f, const struct pcap_record *rec)
 {
 	uint8_t *copy;
 
-	if (f->prev && f->prev_family == rec->family && f->prev_len == rec->len &&
-	    !memcmp(f->prev, rec->data, rec->len)) {
-		f->folded++;
-		return true;
+	for (int i = 0; i < FOLD_KEEP; i++) {
+		if (f->last[i].data && f->last[i].family == rec->family && f->last[i].len == rec->len &&
+		    rec->time - f->last[i].time <= FOLD_WINDOW && !memcmp(f->last[i].data, rec->data, rec->len)) {
+			f->folded++;
+			return true;
+		}
 	}
-	copy = realloc(f->prev, rec->len ? rec->len : 1);
+	copy = malloc(rec->len ? rec->len : 1);
 	if (copy) {
 		memcpy(copy, rec->data, rec->len);
-		f->prev = copy;
-		f->prev_len = rec->len;
-		f->prev_family = rec->family;
+		free(f->last[f->next].data);
+		f->last[f->next].data = copy;
+		f->last[f->next].len = rec->len;
+		f->last[f->next].family = rec->family;
+		f->last[f->next].time = rec->time;
+		f->next = (f->next + 1) % FOLD_KEEP;
 	}
 	return false;
 }
@@ -85,6 +103,10 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 			nlmsg_for_each(nlh, rec.data, rec.len, left)
 				rtnl_replay_msg(nlh);
 			break;
+		case NETLINK_GENERIC:
+			nlmsg_for_each(nlh, rec.data, rec.len, left)
+				nl80211_replay_msg(nlh);
+			break;
 		case NETLINK_NETFILTER:
 			nlmsg_for_each(nlh, rec.data, rec.len, left)
 				replay_nflog(nlh, dispatch);
@@ -104,8 +126,10 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 				i == 31 ? " or above" : "");
 	fprintf(stderr, "%s: %lu records, %lu identical copies folded\n", who, records, fold.folded);
 	nlh_replay_time = 0;
+	nl80211_replay_reset();
 	rtnl_replay_stop();
-	free(fold.prev);
+	for (int i = 0; i < FOLD_KEEP; i++)
+		free(fold.last[i].data);
 	pcap_close(r);
 	return ret;
 }

@@ -300,6 +300,8 @@ static void flush_ipv4_routes(uint32_t ifindex, bool keep_local, bool emit)
 	}
 }
 
+void (*rtnl_link_watch)(const struct nlh_event *ev);
+
 static void link_notify(struct nlh_event *ev, bool emit)
 {
 	uint8_t key[32], klen;
@@ -326,6 +328,8 @@ static void link_notify(struct nlh_event *ev, bool emit)
 		if (emit)
 			raise_event(ev);
 		flush_ipv4_routes(ev->link.ifindex, false, emit);
+		if (rtnl_link_watch)
+			rtnl_link_watch(ev);
 		return;
 	}
 	/* Some RTM_NEWLINK carry no name (e.g. from a netns move): keep ours. */
@@ -344,6 +348,8 @@ static void link_notify(struct nlh_event *ev, bool emit)
 		raise_event(&edges[i]);
 	if (!ev->link.up)
 		flush_ipv4_routes(ev->link.ifindex, true, emit);
+	if (rtnl_link_watch && emit)
+		rtnl_link_watch(ev);
 }
 
 static void obj_notify(struct nlh_event *ev, bool emit)

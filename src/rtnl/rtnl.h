@@ -28,3 +28,6 @@ size_t rtnl_state_count(enum nlh_class c);
 void rtnl_replay_start(const struct nlh_want *want);
 void rtnl_replay_msg(const struct nlmsghdr *nlh);
 void rtnl_replay_stop(void);
+
+/* Called with every link record as it changes (nl80211 watches operstate). */
+extern void (*rtnl_link_watch)(const struct nlh_event *ev);

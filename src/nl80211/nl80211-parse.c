@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
+#include <linux/nl80211.h>
+#include <string.h>
+
+#include "nl80211-parse.h"
+
+#define TB_MAX 320
+
+static int attrs(const struct nlmsghdr *nlh, size_t hdrlen, const struct nlattr **tb, size_t tbmax)
+{
+	const struct nlattr *a;
+	size_t left;
+
+	memset(tb, 0, tbmax * sizeof(*tb));
+	if (nlh->nlmsg_len < mnl_nlmsg_size(hdrlen))
+		return -EBADMSG;
+	a = mnl_nlmsg_get_payload_offset(nlh, hdrlen);
+	if ((const char *)a > (const char *)nlh + nlh->nlmsg_len)
+		return -EBADMSG;
+	left = (const char *)nlh + nlh->nlmsg_len - (const char *)a;
+	while (mnl_attr_ok(a, (int)left)) {
+		size_t step = MNL_ALIGN(a->nla_len);
+
+		if (mnl_attr_get_type(a) < tbmax)
+			tb[mnl_attr_get_type(a)] = a;
+		left -= step < left ? step : left;
+		a = (const struct nlattr *)((const char *)a + step);
+	}
+	return left >= sizeof(struct nlattr) ? -EBADMSG : 0;
+}
+
+static bool get_u32(const struct nlattr *a, uint32_t *v)
+{
+	if (!a || mnl_attr_get_payload_len(a) < 4)
+		return false;
+	*v = mnl_attr_get_u32(a);
+	return true;
+}
+
+static bool get_u16(const struct nlattr *a, uint32_t *v)
+{
+	if (!a || mnl_attr_get_payload_len(a) < 2)
+		return false;
+	*v = mnl_attr_get_u16(a);
+	return true;
+}
+
+int nl80211_ctrl_parse(const struct nlmsghdr *nlh, struct nl80211_ids *ids)
+{
+	const struct nlattr *tb[CTRL_ATTR_MAX + 1], *grp, *ga;
+	const struct genlmsghdr *g;
+	struct nl80211_ids n = {};
+	uint32_t id;
+
+	if (nlh->nlmsg_type != GENL_ID_CTRL || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*g)))
+		return 0;
+	g = mnl_nlmsg_get_payload(nlh);
+	if (g->cmd != CTRL_CMD_NEWFAMILY && g->cmd != CTRL_CMD_DELFAMILY)
+		return 0;
+	if (attrs(nlh, sizeof(*g), tb, CTRL_ATTR_MAX + 1) < 0 || !tb[CTRL_ATTR_FAMILY_NAME] ||
+	    mnl_attr_get_payload_len(tb[CTRL_ATTR_FAMILY_NAME]) < 8 ||
+	    memcmp(mnl_attr_get_payload(tb[CTRL_ATTR_FAMILY_NAME]), "nl80211", 8))
+		return 0;
+	if (g->cmd == CTRL_CMD_DELFAMILY) {
+		memset(ids, 0, sizeof(*ids));
+		return 1;
+	}
+	if (!get_u16(tb[CTRL_ATTR_FAMILY_ID], &id) || !id)
+		return 0;
+	n.family = id;
+	if ((grp = tb[CTRL_ATTR_MCAST_GROUPS]) && mnl_attr_get_payload_len(grp) >= 4) {
+		mnl_attr_for_each_nested(ga, grp) {
+			const struct nlattr *x, *name = NULL;
+			uint32_t gid = 0;
+
+			if (mnl_attr_get_payload_len(ga) < 4)
+				continue;
+			mnl_attr_for_each_nested(x, ga) {
+				if (mnl_attr_get_type(x) == CTRL_ATTR_MCAST_GRP_NAME)
+					name = x;
+				else if (mnl_attr_get_type(x) == CTRL_ATTR_MCAST_GRP_ID)
+					get_u32(x, &gid);
+			}
+			if (!name || !gid)
+				continue;
+#define GRP(s, field) if (mnl_attr_get_payload_len(name) == sizeof(s) && !memcmp(mnl_attr_get_payload(name), s, sizeof(s))) n.field = gid
+			GRP("mlme", grp_mlme);
+			GRP("config", grp_config);
+			GRP("scan", grp_scan);
+			GRP("regulatory", grp_regulatory);
+#undef GRP
+		}
+	}
+	*ids = n;
+	return 1;
+}
+
+int nl80211_ie_ssid(const uint8_t *ies, size_t len, struct nlh_ssid *ret)
+{
+	size_t off = 0;
+
+	while (off + 2 <= len) {
+		uint8_t id = ies[off], elen = ies[off + 1];
+
+		if (off + 2 + elen > len)
+			return -EBADMSG;	/* the element runs past the list */
+		if (id == 0) {
+			if (elen > NLH_SSID_MAX)
+				return -EBADMSG;
+			ret->len = elen;
+			memcpy(ret->b, ies + off + 2, elen);
+			return 0;
+		}
+		off += 2 + elen;
+	}
+	return off == len ? -ENODATA : -EBADMSG;
+}
+
+static void set_mac(struct nlh_hwaddr *h, const uint8_t *p)
+{
+	h->len = 6;
+	memcpy(h->a, p, 6);
+}
+
+/* MLME events carry the management frame: BSSID (addr3), status or reason in the body. */
+static void frame_fields(const struct nlattr *a, struct nlh_event *ev)
+{
+	const uint8_t *f;
+	size_t len;
+	uint16_t fc;
+
+	if (!a)
+		return;
+	f = mnl_attr_get_payload(a);
+	len = mnl_attr_get_payload_len(a);
+	if (len < 24)
+		return;
+	set_mac(&ev->wifi.bssid, f + 16);
+	NLH_SET(ev, WIFI, bssid);
+	fc = f[0] | f[1] << 8;
+	switch ((fc >> 4) & 0xf) {	/* management subtype */
+	case 0xb:	/* authentication: algorithm, sequence, status */
+		if (len >= 30) {
+			ev->wifi.status = f[28] | f[29] << 8;
+			NLH_SET(ev, WIFI, status);
+		}
+		break;
+	case 0x1:	/* association response: capabilities, status */
+	case 0x3:	/* reassociation response */
+		if (len >= 28) {
+			ev->wifi.status = f[26] | f[27] << 8;
+			NLH_SET(ev, WIFI, status);
+		}
+		break;
+	case 0xa:	/* disassociation: reason */
+	case 0xc:	/* deauthentication: reason */
+		if (len >= 26) {
+			ev->wifi.reason = f[24] | f[25] << 8;
+			NLH_SET(ev, WIFI, reason);
+		}
+		break;
+	}
+}
+
+int nl80211_parse(const struct nlmsghdr *nlh, const struct nl80211_ids *ids, struct nlh_event *ev)
+{
+	const struct nlattr *tb[TB_MAX];
+	const struct genlmsghdr *g;
+	enum nlh_event_type t;
+	struct nlh_wifi *w = &ev->wifi;
+	const struct nlattr *a;
+	uint32_t v;
+
+	if (!ids->family || nlh->nlmsg_type != ids->family || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*g)))
+		return -ENODATA;
+	g = mnl_nlmsg_get_payload(nlh);
+	switch (g->cmd) {
+	case NL80211_CMD_CONNECT: t = NLH_EV_WIFI_CONNECT; break;
+	case NL80211_CMD_DISCONNECT: t = NLH_EV_WIFI_DISCONNECT; break;
+	case NL80211_CMD_ROAM: t = NLH_EV_WIFI_ROAM; break;
+	case NL80211_CMD_AUTHENTICATE: t = NLH_EV_WIFI_AUTHENTICATE; break;
+	case NL80211_CMD_ASSOCIATE: t = NLH_EV_WIFI_ASSOCIATE; break;
+	case NL80211_CMD_DEAUTHENTICATE: t = NLH_EV_WIFI_DEAUTH; break;
+	case NL80211_CMD_DISASSOCIATE: t = NLH_EV_WIFI_DISASSOC; break;
+	case NL80211_CMD_PORT_AUTHORIZED: t = NLH_EV_WIFI_AUTHORIZED; break;
+	case NL80211_CMD_NEW_INTERFACE: t = NLH_EV_WIFI_IFACE_NEW; break;
+	case NL80211_CMD_DEL_INTERFACE: t = NLH_EV_WIFI_IFACE_DEL; break;
+	case NL80211_CMD_NEW_SCAN_RESULTS: t = NLH_EV_WIFI_SCAN_DONE; break;
+	case NL80211_CMD_REG_CHANGE: t = NLH_EV_WIFI_REG_CHANGE; break;
+	default:
+		return -ENODATA;
+	}
+	/*
+	 * Events are multicast, from the kernel (portid 0).  Requests and
+	 * replies to some program (a capture holds those too) are not.
+	 */
+	if (nlh->nlmsg_flags & (NLM_F_REQUEST | NLM_F_MULTI) || nlh->nlmsg_pid)
+		return -ENODATA;
+	nlh_event_init(ev, t);
+	if (attrs(nlh, sizeof(*g), tb, TB_MAX) < 0)
+		return -EBADMSG;
+	if (get_u32(tb[NL80211_ATTR_IFINDEX], &w->ifindex))
+		NLH_SET(ev, WIFI, ifindex);
+	else if (t != NLH_EV_WIFI_REG_CHANGE)
+		return -ENODATA;	/* a wdev without a netdev (P2P device): no interface to name */
+	if (get_u32(tb[NL80211_ATTR_WIPHY], &w->wiphy))
+		NLH_SET(ev, WIFI, wiphy);
+	if ((a = tb[NL80211_ATTR_IFNAME]) && mnl_attr_get_payload_len(a) > 0) {
+		size_t len = mnl_attr_get_payload_len(a);
+
+		if (len >= sizeof(w->ifname))
+			len = sizeof(w->ifname) - 1;
+		memcpy(w->ifname, mnl_attr_get_payload(a), len);
+		w->ifname[len] = '\0';
+		w->ifname[strnlen(w->ifname, len)] = '\0';
+		if (w->ifname[0])
+			NLH_SET(ev, WIFI, ifname);
+	}
+	if ((a = tb[NL80211_ATTR_MAC]) && mnl_attr_get_payload_len(a) == 6 && t != NLH_EV_WIFI_IFACE_NEW &&
+	    t != NLH_EV_WIFI_IFACE_DEL) {
+		set_mac(&w->bssid, mnl_attr_get_payload(a));
+		NLH_SET(ev, WIFI, bssid);
+	}
+	if (get_u32(tb[NL80211_ATTR_WIPHY_FREQ], &w->freq))
+		NLH_SET(ev, WIFI, freq);
+	if (get_u16(tb[NL80211_ATTR_STATUS_CODE], &w->status))
+		NLH_SET(ev, WIFI, status);
+	if (get_u16(tb[NL80211_ATTR_REASON_CODE], &w->reason))
+		NLH_SET(ev, WIFI, reason);
+	if (t == NLH_EV_WIFI_DISCONNECT) {
+		w->by_ap = !!tb[NL80211_ATTR_DISCONNECTED_BY_AP];
+		NLH_SET(ev, WIFI, by_ap);
+	}
+	if (t == NLH_EV_WIFI_AUTHENTICATE || t == NLH_EV_WIFI_ASSOCIATE || t == NLH_EV_WIFI_DEAUTH ||
+	    t == NLH_EV_WIFI_DISASSOC)
+		frame_fields(tb[NL80211_ATTR_FRAME], ev);
+	/* The SSID is not an attribute of these: it is in the elements. */
+	if ((a = tb[NL80211_ATTR_SSID]) && mnl_attr_get_payload_len(a) <= NLH_SSID_MAX) {
+		w->ssid.len = mnl_attr_get_payload_len(a);
+		memcpy(w->ssid.b, mnl_attr_get_payload(a), w->ssid.len);
+		NLH_SET(ev, WIFI, ssid);
+	}
+	for (int k = 0; k < 2 && !NLH_HAS(ev, WIFI, ssid); k++) {
+		a = tb[k ? NL80211_ATTR_RESP_IE : NL80211_ATTR_REQ_IE];
+		if (a && !nl80211_ie_ssid(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a), &w->ssid))
+			NLH_SET(ev, WIFI, ssid);
+	}
+	(void)v;
+	return 0;
+}
+
+static struct nl80211_if *track_if(struct nl80211_track *t, uint32_t ifindex, bool create)
+{
+	struct nl80211_if *free_slot = NULL;
+
+	for (size_t i = 0; i < NL80211_TRACK_MAX; i++) {
+		if (t->ifs[i].ifindex == ifindex)
+			return &t->ifs[i];
+		if (!t->ifs[i].ifindex && !free_slot)
+			free_slot = &t->ifs[i];
+	}
+	if (!create)
+		return NULL;
+	if (!free_slot)
+		free_slot = &t->ifs[ifindex % NL80211_TRACK_MAX];	/* full: reuse one */
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->ifindex = ifindex;
+	return free_slot;
+}
+
+int nl80211_track_wifi(struct nl80211_track *t, struct nlh_event *ev, struct nlh_event *extra)
+{
+	struct nlh_wifi *w = &ev->wifi;
+	struct nl80211_if *i;
+
+	if (!NLH_HAS(ev, WIFI, ifindex))
+		return 0;
+	if (ev->type == NLH_EV_WIFI_IFACE_DEL) {
+		i = track_if(t, w->ifindex, false);
+		if (i)
+			memset(i, 0, sizeof(*i));
+		return 0;
+	}
+	i = track_if(t, w->ifindex, true);
+	switch (ev->type) {
+	case NLH_EV_WIFI_CONNECT:
+	case NLH_EV_WIFI_ROAM:
+		if (!NLH_HAS(ev, WIFI, ssid) && i->ssid.len && ev->type == NLH_EV_WIFI_ROAM) {
+			w->ssid = i->ssid;
+			NLH_SET(ev, WIFI, ssid);
+		}
+		if (ev->type == NLH_EV_WIFI_CONNECT && (NLH_HAS(ev, WIFI, status) && w->status))
+			return 0;	/* a failed connect changes nothing */
+		if (ev->type == NLH_EV_WIFI_ROAM && i->bssid.len) {
+			w->prev_bssid = i->bssid;
+			NLH_SET(ev, WIFI, prev_bssid);
+		}
+		/* DISCONNECT then CONNECT elsewhere in the same ESS, quickly: a roam. */
+		if (ev->type == NLH_EV_WIFI_CONNECT && i->disconnect_time && ev->time - i->disconnect_time <= NL80211_ROAM_WINDOW &&
+		    NLH_HAS(ev, WIFI, bssid) && NLH_HAS(ev, WIFI, ssid) && i->disconnect_bssid.len &&
+		    memcmp(&i->disconnect_bssid, &w->bssid, sizeof(w->bssid)) &&
+		    i->disconnect_ssid.len == w->ssid.len && !memcmp(i->disconnect_ssid.b, w->ssid.b, w->ssid.len)) {
+			*extra = *ev;
+			extra->type = NLH_EV_WIFI_ROAM;
+			extra->wifi.prev_bssid = i->disconnect_bssid;
+			NLH_SET(extra, WIFI, prev_bssid);
+			i->disconnect_time = 0;
+			i->connected = true;
+			i->bssid = w->bssid;
+			i->ssid = w->ssid;
+			i->await_authorized = !i->oper_up;
+			return 1;
+		}
+		i->connected = true;
+		if (NLH_HAS(ev, WIFI, bssid))
+			i->bssid = w->bssid;
+		if (NLH_HAS(ev, WIFI, ssid))
+			i->ssid = w->ssid;
+		i->disconnect_time = 0;
+		/* Until the link is UP the port is closed (WPA handshake pending). */
+		i->await_authorized = !i->oper_up;
+		return 0;
+	case NLH_EV_WIFI_DISCONNECT:
+		if (!NLH_HAS(ev, WIFI, ssid) && i->ssid.len) {
+			w->ssid = i->ssid;
+			NLH_SET(ev, WIFI, ssid);
+		}
+		if (!NLH_HAS(ev, WIFI, bssid) && i->bssid.len) {
+			w->bssid = i->bssid;
+			NLH_SET(ev, WIFI, bssid);
+		}
+		i->disconnect_time = ev->time;
+		i->disconnect_bssid = i->bssid;
+		i->disconnect_ssid = i->ssid;
+		i->connected = false;
+		i->await_authorized = false;
+		return 0;
+	case NLH_EV_WIFI_AUTHORIZED:
+		i->await_authorized = false;
+		if (!NLH_HAS(ev, WIFI, ssid) && i->ssid.len) {
+			w->ssid = i->ssid;
+			NLH_SET(ev, WIFI, ssid);
+		}
+		return 0;
+	case NLH_EV_WIFI_ASSOCIATE:
+	case NLH_EV_WIFI_AUTHENTICATE:
+	case NLH_EV_WIFI_DEAUTH:
+	case NLH_EV_WIFI_DISASSOC:
+		if (!NLH_HAS(ev, WIFI, ssid) && i->connected && i->ssid.len) {
+			w->ssid = i->ssid;
+			NLH_SET(ev, WIFI, ssid);
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int nl80211_track_link(struct nl80211_track *t, const struct nlh_event *link, struct nlh_event *out)
+{
+	struct nl80211_if *i = track_if(t, link->link.ifindex, false);
+	bool up;
+
+	if (!i || !NLH_HAS(link, LINK, operstate))
+		return 0;
+	up = !strcmp(link->link.operstate, "up");
+	if (link->type == NLH_EV_LINK_DEL) {
+		memset(i, 0, sizeof(*i));
+		return 0;
+	}
+	nlh_strlcpy(i->ifname, link->link.ifname, IFNAMSIZ);
+	if (up && !i->oper_up && i->await_authorized && i->connected) {
+		i->oper_up = true;
+		i->await_authorized = false;
+		nlh_event_init(out, NLH_EV_WIFI_AUTHORIZED);
+		out->time = link->time;
+		out->wifi.ifindex = i->ifindex;
+		NLH_SET(out, WIFI, ifindex);
+		if (i->ifname[0]) {
+			nlh_strlcpy(out->wifi.ifname, i->ifname, IFNAMSIZ);
+			NLH_SET(out, WIFI, ifname);
+		}
+		out->wifi.bssid = i->bssid;
+		NLH_SET(out, WIFI, bssid);
+		if (i->ssid.len) {
+			out->wifi.ssid = i->ssid;
+			NLH_SET(out, WIFI, ssid);
+		}
+		return 1;
+	}
+	i->oper_up = up;
+	return 0;
+}
