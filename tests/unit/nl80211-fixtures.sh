@@ -48,5 +48,13 @@ check "basic: connect to 02:00:00:00:00:00 on wlan1, then authorized" \
 	'has "$tmp/basic.jsonl" ".type == \"wifi.connect\" and .ifname == \"wlan1\" and .bssid == \"02:00:00:00:00:00\"" &&
 	 has "$tmp/basic.jsonl" ".type == \"wifi.authorized\" and .ifname == \"wlan1\""'
 check "basic: nlmon copies folded" 'grep -qE "[1-9][0-9]* identical copies folded" "$tmp/basic.err"'
+# The hotspot example, dry-run over the roam capture: a login per usable
+# connection, a logout per disconnect, nothing run.
+mkdir -m 755 "$tmp/rules"
+install -m 644 "$SRCDIR/rules.d/20-hotspot.lua" "$tmp/rules/"
+"$NLHOOK" test --rules "$tmp/rules" --replay "$fixtures/roam.pcap" > "$tmp/dry.txt" 2>/dev/null
+check "hotspot example: 4 logins on wlan2, each with the AP" \
+	'[ "$(grep -c "^exec hotspot-login: /usr/local/sbin/nlhook-hotspot-login wlan2 02:00:00:00:0[01]:00$" "$tmp/dry.txt")" -eq 4 ]'
+check "hotspot example: 3 logouts" '[ "$(grep -c "^exec hotspot-logout: .* wlan2$" "$tmp/dry.txt")" -eq 3 ]'
 echo "$((n - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]
