@@ -126,6 +126,46 @@ else
 	not_ok "oversized request reply: $reply"
 fi
 
+# A client that says nothing is closed after 5 s; the loop serves others meanwhile.
+t0=$(date +%s.%N)
+nsx python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.recv(1)' "$TMP/control.sock" &
+SILENT=$!
+sleep 0.2
+if "${CTL[@]}" status >/dev/null; then ok "other clients served while one is silent"; else not_ok "status while a client is silent"; fi
+wait "$SILENT" || true
+dt=$(echo "$(date +%s.%N) - $t0" | bc)
+if [ "$(echo "$dt >= 4.5 && $dt < 8" | bc)" = 1 ] && grep -q "sent no request within 5 s" "$TMP/daemon.log"; then
+	ok "a silent client is closed after 5 s (${dt%.*} s)"
+else
+	not_ok "silent client: ${dt} s, log: $(grep -c 'no request' "$TMP/daemon.log")"
+fi
+
+# A monitor that never reads is dropped before its backlog grows past 4 MiB.
+nsx python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"{\"v\":1,\"cmd\":\"monitor\",\"types\":[\"link.*\"]}\n")
+time.sleep(60)' "$TMP/control.sock" &
+SLOW=$!
+CLEANUPS+=("kill $SLOW")
+sleep 0.3
+nsx ip link add vSlow type veth peer name pSlow
+for i in $(seq 15000); do echo "link set vSlow up"; echo "link set vSlow down"; done > "$TMP/flaps"
+rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$DAEMON_PID/status")
+nsx ip -batch "$TMP/flaps"
+if wait_for "grep -q 'fell .* behind, disconnecting' '$TMP/daemon.log'" 20; then
+	ok "the slow monitor was disconnected"
+else
+	not_ok "slow monitor still connected"
+fi
+rss1=$(awk '/VmRSS/ { print $2 }' "/proc/$DAEMON_PID/status")
+if [ $((rss1 - rss0)) -lt 20480 ]; then ok "memory bounded meanwhile ($rss0 -> $rss1 kB)"; else not_ok "RSS $rss0 -> $rss1 kB"; fi
+if "${CTL[@]}" status --json | jq -e '.monitor_drops >= 1' >/dev/null; then ok "the drop is counted in status"; else not_ok "monitor_drops not counted"; fi
+kill "$SLOW" 2>/dev/null || true
+
 # One daemon per network namespace.
 if ip netns exec "$NS" "$NLHOOKD" --rules "$RULES" --control "$TMP/control2.sock" > "$TMP/second.log" 2>&1; then
 	not_ok "a second nlhookd started in the same namespace"
