@@ -1086,6 +1086,9 @@ static void pattern_from_lua(lua_State *L, int idx, const struct nlh_field *fd, 
 			luaL_error(L, "nlhook.on: field '%s': %f is not an integer", fd->name, lua_tonumber(L, idx));
 		if (lua_tonumber(L, idx) < 0)
 			luaL_error(L, "nlhook.on: field '%s': %s is negative", fd->name, lua_tostring(L, idx));
+		/* 1e300 or inf passes the integer test; converting it would be undefined. */
+		if (!lua_isinteger(L, idx) && !(lua_tonumber(L, idx) < 18446744073709551616.0))
+			luaL_error(L, "nlhook.on: field '%s': %s is out of range", fd->name, lua_tostring(L, idx));
 		p->kind = NLH_PAT_NUM;
 		p->num = lua_isinteger(L, idx) ? (uint64_t)lua_tointeger(L, idx) : (uint64_t)lua_tonumber(L, idx);
 		return;

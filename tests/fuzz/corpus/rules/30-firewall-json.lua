@@ -1,0 +1,28 @@
+-- Firewall hits to JSON lines: every packet an nftables rule logs to group
+-- 10 becomes one line in the event log (--event-log FILE, or syslog), with
+-- the fields ulogd2's JSON output has.  In nftables:
+--
+--   nft add rule inet filter input tcp dport 22 log group 10 prefix '"SSH "'
+--
+-- nflog rules must name their group: the daemon binds exactly those.
+
+nlhook.on("nflog", { group = 10 }, function(ev)
+	nlhook.emit({
+		timestamp = ev.time,
+		prefix = ev.prefix,
+		["oob.in"] = ev.indev,
+		["oob.out"] = ev.outdev,
+		["src_ip"] = ev.src,
+		["dest_ip"] = ev.dst,
+		["src_port"] = ev.sport,
+		["dest_port"] = ev.dport,
+		["ip.protocol"] = ev.proto,
+		["ip.totlen"] = ev.len,
+		mark = ev.mark,
+	})
+end, { name = "firewall-json" })
+
+-- Hits the kernel could not queue to us are counted, never silent.
+nlhook.on("nlhook.drop", { source = "nflog" }, function(ev)
+	nlhook.log.warn("firewall log group %d lost %d hits", ev.group, ev.count)
+end)
