@@ -35,6 +35,8 @@ struct nlh_source_ops {
 
 /* Receive buffer for every netlink socket (--rcvbuf), SO_RCVBUFFORCE. */
 extern int nlh_rcvbuf;
+/* Size fd's receive buffer to nlh_rcvbuf, warn (as `who`) if capped; returns what the kernel reports. */
+int nlsock_set_rcvbuf(int fd, const char *who);
 
 /* Where sources deliver events: set by the program (daemon or CLI). */
 typedef void (*nlh_dispatch_fn)(struct nlh_event *ev);

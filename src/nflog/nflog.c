@@ -250,7 +250,6 @@ static void nflog_io(int fd, uint32_t events, void *data)
 
 static int nflog_open(void)
 {
-	socklen_t sl = sizeof(stats.rcvbuf);
 	int fd, r;
 
 	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -259,10 +258,7 @@ static int nflog_open(void)
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		goto fail;
 	fd = mnl_socket_get_fd(nl);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &nlh_rcvbuf, sizeof(nlh_rcvbuf)) < 0 &&
-	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &nlh_rcvbuf, sizeof(nlh_rcvbuf)) < 0)
-		log_warn("nflog: cannot set receive buffer: %m");
-	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &stats.rcvbuf, &sl);
+	stats.rcvbuf = nlsock_set_rcvbuf(fd, "nflog");
 	/* Before 3.17 a family had one logger; unbinding first takes it over. Newer kernels ignore both. */
 	admin = true;
 	for (int i = 0; i < 2; i++) {

@@ -196,10 +196,7 @@ static int nl80211_update(const struct nlh_want *want)
 	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		goto fail;
 	fd = mnl_socket_get_fd(nl);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &nlh_rcvbuf, sizeof(nlh_rcvbuf)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &nlh_rcvbuf, sizeof(nlh_rcvbuf));
-	socklen_t sl = sizeof(stats.rcvbuf);
-	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &stats.rcvbuf, &sl);
+	stats.rcvbuf = nlsock_set_rcvbuf(fd, "nl80211");
 	/*
 	 * The controller's "notify" group (its id is the controller's own,
 	 * GENL_ID_CTRL) says when nl80211 appears: cfg80211 loaded, a

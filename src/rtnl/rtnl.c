@@ -599,8 +599,6 @@ static int set_group(unsigned int group, bool on)
 	return 0;
 }
 
-int nlh_rcvbuf = 4 * 1024 * 1024;
-
 static bool wants_neigh(const struct nlh_want *want)
 {
 	return want->types & (NLH_TYPE_BIT(NLH_EV_NEIGH_ADD) | NLH_TYPE_BIT(NLH_EV_NEIGH_DEL));
@@ -612,7 +610,6 @@ static int rtnl_start(const struct nlh_want *want)
 		RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
 		RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
 	};
-	socklen_t sl = sizeof(stats.rcvbuf);
 	int r, fd;
 
 	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -622,14 +619,7 @@ static int rtnl_start(const struct nlh_want *want)
 		goto fail;
 	portid = mnl_socket_get_portid(nl);
 	fd = mnl_socket_get_fd(nl);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &nlh_rcvbuf, sizeof(nlh_rcvbuf)) < 0 &&
-	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &nlh_rcvbuf, sizeof(nlh_rcvbuf)) < 0)
-		log_warn("rtnl: cannot set receive buffer: %m");
-	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &stats.rcvbuf, &sl);
-	/* The kernel reports twice what it grants; less means rmem_max capped us. */
-	if (stats.rcvbuf / 2 < nlh_rcvbuf)
-		log_warn("rtnl: receive buffer is %d bytes, not the %d asked for "
-			 "(beyond net.core.rmem_max needs CAP_NET_ADMIN)", stats.rcvbuf / 2, nlh_rcvbuf);
+	stats.rcvbuf = nlsock_set_rcvbuf(fd, "rtnl");
 	/* Subscribe before dumping: nothing falls between dump and events. */
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		if (set_group(groups[i], true) < 0)
