@@ -172,7 +172,6 @@ int nl80211_parse(const struct nlmsghdr *nlh, const struct nl80211_ids *ids, str
 	enum nlh_event_type t;
 	struct nlh_wifi *w = &ev->wifi;
 	const struct nlattr *a;
-	uint32_t v;
 
 	if (!ids->family || nlh->nlmsg_type != ids->family || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*g)))
 		return -ENODATA;
@@ -248,7 +247,6 @@ int nl80211_parse(const struct nlmsghdr *nlh, const struct nl80211_ids *ids, str
 		if (a && !nl80211_ie_ssid(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a), &w->ssid))
 			NLH_SET(ev, WIFI, ssid);
 	}
-	(void)v;
 	return 0;
 }
 
