@@ -397,6 +397,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	nlh_dispatch = dispatch;
+	/* Event-log lines go out per loop iteration, not per event. */
+	evlog_set_batching(true);
+	loop_set_idle(evlog_flush);
 	for (size_t i = 0; i < N_SOURCES; i++) {
 		r = sources[i]->start(&want);
 		if (r < 0) {

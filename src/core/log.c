@@ -106,6 +106,7 @@ int evlog_open(const char *path)
 /* For logrotate: SIGHUP reopens the file by name. */
 int evlog_reopen(void)
 {
+	evlog_flush();
 	char *path = evlog_path;
 	int r;
 
@@ -122,16 +123,59 @@ int evlog_reopen(void)
 	return r;
 }
 
+/*
+ * Batching (the daemon turns it on): lines gather in one buffer written
+ * when it fills and whenever the loop is about to sleep, so a flood of
+ * hits costs a write per batch, not per line.  Lines stay whole.
+ */
+static bool evlog_batch;
+static char evlog_buf[64 * 1024];
+static size_t evlog_len;
+
+void evlog_flush(void)
+{
+	size_t off = 0;
+
+	while (off < evlog_len) {
+		ssize_t n = write(evlog_fd, evlog_buf + off, evlog_len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_debug("event log: %m, %zu bytes dropped", evlog_len - off);
+			break;
+		}
+		off += n;
+	}
+	evlog_len = 0;
+}
+
+void evlog_set_batching(bool on)
+{
+	if (!on)
+		evlog_flush();
+	evlog_batch = on;
+}
+
 void evlog_write(const char *line, size_t len)
 {
 	char buf[8192];
 	ssize_t n;
 
-	/* line + newline in one write(): lines from one daemon never interleave. */
 	if (evlog_sys >= 0) {
 		syslog_write(line, len);
 		return;
 	}
+	if (evlog_batch && len < sizeof(evlog_buf)) {
+		if (evlog_len + len + 1 > sizeof(evlog_buf))
+			evlog_flush();
+		memcpy(evlog_buf + evlog_len, line, len);
+		evlog_buf[evlog_len + len] = '\n';
+		evlog_len += len + 1;
+		return;
+	}
+	evlog_flush();
+	/* line + newline in one write(): lines from one daemon never interleave. */
 	if (len < sizeof(buf)) {
 		memcpy(buf, line, len);
 		buf[len] = '\n';
@@ -147,6 +191,7 @@ void evlog_write(const char *line, size_t len)
 
 void evlog_close(void)
 {
+	evlog_flush();
 	if (evlog_fd > STDOUT_FILENO)
 		close(evlog_fd);
 	evlog_fd = STDOUT_FILENO;

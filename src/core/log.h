@@ -28,6 +28,9 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 int evlog_open(const char *path);
 int evlog_reopen(void);
 void evlog_write(const char *line, size_t len);
+/* Gather lines and write them per batch; evlog_flush() writes what is gathered. */
+void evlog_set_batching(bool on);
+void evlog_flush(void);
 void evlog_close(void);
 
 /*

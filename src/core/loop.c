@@ -28,6 +28,12 @@ static int tfd = -1;
 static struct watch *watches;
 static struct loop_timer *timers;
 static bool quitting;
+static void (*idle_cb)(void);
+
+void loop_set_idle(void (*cb)(void))
+{
+	idle_cb = cb;
+}
 static int quit_code;
 
 double loop_now(void)
@@ -240,7 +246,11 @@ int loop_run(void)
 	struct epoll_event evs[32];
 
 	while (!quitting) {
-		int n = epoll_wait(epfd, evs, 32, -1);
+		int n;
+
+		if (idle_cb)
+			idle_cb();
+		n = epoll_wait(epfd, evs, 32, -1);
 
 		if (n < 0) {
 			if (errno == EINTR)

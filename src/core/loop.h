@@ -32,6 +32,9 @@ void loop_timer_free(struct loop_timer *t);
 /* Monotonic seconds. */
 double loop_now(void);
 
+/* Called each time the loop is about to wait (flush what a batch gathered). */
+void loop_set_idle(void (*cb)(void));
+
 /* Runs until loop_quit(); returns its code. */
 int loop_run(void);
 void loop_quit(int code);
