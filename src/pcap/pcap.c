@@ -183,6 +183,39 @@ void pcap_close(struct pcap_reader *r)
 	free(r);
 }
 
+bool pcap_fold_seen(struct pcap_fold *f, const struct pcap_record *rec)
+{
+	uint8_t *copy;
+
+	for (int i = 0; i < PCAP_FOLD_KEEP; i++) {
+		if (f->last[i].data && f->last[i].family == rec->family && f->last[i].len == rec->len &&
+		    rec->time - f->last[i].time <= PCAP_FOLD_WINDOW && !memcmp(f->last[i].data, rec->data, rec->len)) {
+			f->folded++;
+			return true;
+		}
+	}
+	/* Out of memory: nothing remembered, so a later copy passes as new. */
+	copy = malloc(rec->len ? rec->len : 1);
+	if (copy) {
+		memcpy(copy, rec->data, rec->len);
+		free(f->last[f->next].data);
+		f->last[f->next].data = copy;
+		f->last[f->next].len = rec->len;
+		f->last[f->next].family = rec->family;
+		f->last[f->next].time = rec->time;
+		f->next = (f->next + 1) % PCAP_FOLD_KEEP;
+	}
+	return false;
+}
+
+void pcap_fold_free(struct pcap_fold *f)
+{
+	for (int i = 0; i < PCAP_FOLD_KEEP; i++) {
+		free(f->last[i].data);
+		f->last[i].data = NULL;
+	}
+}
+
 int pcap_create(const char *path, struct pcap_writer **ret)
 {
 	/* magic, v2.4, thiszone, sigfigs, snaplen, NETLINK */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,30 @@ void pcap_close(struct pcap_reader *r);
 /* From memory (fuzzing, tests): the bytes must outlive the reader. */
 int pcap_open_mem(const void *buf, size_t len, const char *name, struct pcap_reader **ret,
 		  char *err, size_t errlen);
+
+/*
+ * nlmon records a multicast message once per listening socket, and other
+ * messages can fall between the copies: a record identical to one of the
+ * last PCAP_FOLD_KEEP, seen within PCAP_FOLD_WINDOW seconds, is a copy of
+ * one kernel event.  Zero-initialise; pcap_fold_free() at the end.
+ */
+#define PCAP_FOLD_KEEP 8
+#define PCAP_FOLD_WINDOW 0.010
+
+struct pcap_fold {
+	struct {
+		uint8_t *data;
+		size_t len;
+		uint16_t family;
+		double time;
+	} last[PCAP_FOLD_KEEP];
+	unsigned int next;
+	unsigned long folded;
+};
+
+/* true: a copy, skip it (counted in folded); false: a new message, remembered. */
+bool pcap_fold_seen(struct pcap_fold *f, const struct pcap_record *rec);
+void pcap_fold_free(struct pcap_fold *f);
 
 struct pcap_writer;
 

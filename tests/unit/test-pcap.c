@@ -131,12 +131,47 @@ static void test_big_endian(void **state)
 	pcap_close(r);
 }
 
+/* nlmon's copies of one multicast message: folded; a repeat later is an event again. */
+static void test_fold(void **state)
+{
+	static const uint8_t a[20] = { 20, 0, 0, 0, 16, 0, 1 }, b[20] = { 20, 0, 0, 0, 16, 0, 2 };
+	struct pcap_fold f = {};
+	struct pcap_record rec = { .family = 16, .len = 20 };
+
+	rec.time = 10.000, rec.data = a;
+	assert_false(pcap_fold_seen(&f, &rec));
+	rec.time = 10.001;
+	assert_true(pcap_fold_seen(&f, &rec));
+	rec.data = b;		/* another message between the copies */
+	assert_false(pcap_fold_seen(&f, &rec));
+	rec.data = a, rec.time = 10.002;
+	assert_true(pcap_fold_seen(&f, &rec));
+	rec.family = 0;		/* the same bytes from another netlink family */
+	assert_false(pcap_fold_seen(&f, &rec));
+	rec.family = 16, rec.len = 16;	/* a prefix of it */
+	assert_false(pcap_fold_seen(&f, &rec));
+	rec.len = 20, rec.time = 10.5;	/* the kernel said it again */
+	assert_false(pcap_fold_seen(&f, &rec));
+	assert_int_equal(f.folded, 2);
+	/* only the last PCAP_FOLD_KEEP are remembered */
+	for (int i = 0; i < PCAP_FOLD_KEEP; i++) {
+		uint8_t other[20] = { 20, 0, 0, 0, 16, 0, 100 + i };
+
+		rec.data = other;
+		assert_false(pcap_fold_seen(&f, &rec));
+	}
+	rec.data = a;
+	assert_false(pcap_fold_seen(&f, &rec));
+	pcap_fold_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_lies),
 		cmocka_unit_test(test_big_endian),
+		cmocka_unit_test(test_fold),
 	};
 	int fd = mkstemp(path), r;
 
