@@ -250,6 +250,71 @@ int nl80211_parse(const struct nlmsghdr *nlh, const struct nl80211_ids *ids, str
 	return 0;
 }
 
+bool nl80211_wants_iface(const struct nlh_event *ev)
+{
+	if (ev->type != NLH_EV_WIFI_CONNECT && ev->type != NLH_EV_WIFI_ROAM)
+		return false;
+	if (!NLH_HAS(ev, WIFI, ifindex) || (NLH_HAS(ev, WIFI, status) && ev->wifi.status))
+		return false;	/* a failed connect has no interface state to ask about */
+	return !NLH_HAS(ev, WIFI, ssid) || !NLH_HAS(ev, WIFI, freq);
+}
+
+int nl80211_build_get_interface(void *buf, size_t size, uint16_t family, uint32_t ifindex, uint32_t seq)
+{
+	struct nlmsghdr *nlh;
+	struct genlmsghdr *g;
+
+	if (size < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*g)) + MNL_ATTR_HDRLEN + 4)
+		return -ENOSPC;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = family;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = seq;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = NL80211_CMD_GET_INTERFACE;
+	g->version = 0;
+	mnl_attr_put_u32(nlh, NL80211_ATTR_IFINDEX, ifindex);
+	return nlh->nlmsg_len;
+}
+
+int nl80211_iface_parse(const struct nlmsghdr *nlh, const struct nl80211_ids *ids, struct nl80211_iface *ret)
+{
+	const struct nlattr *tb[TB_MAX], *a;
+	const struct genlmsghdr *g;
+	struct nl80211_iface i = {};
+
+	if (!ids->family || nlh->nlmsg_type != ids->family || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*g)))
+		return -ENODATA;
+	g = mnl_nlmsg_get_payload(nlh);
+	if (g->cmd != NL80211_CMD_NEW_INTERFACE)
+		return -ENODATA;
+	if (attrs(nlh, sizeof(*g), tb, TB_MAX) < 0 || !get_u32(tb[NL80211_ATTR_IFINDEX], &i.ifindex))
+		return -EBADMSG;
+	get_u32(tb[NL80211_ATTR_WIPHY_FREQ], &i.freq);
+	/* Present only while connected: taken from the current BSS's elements. */
+	if ((a = tb[NL80211_ATTR_SSID]) && mnl_attr_get_payload_len(a) <= NLH_SSID_MAX) {
+		i.has_ssid = true;
+		i.ssid.len = mnl_attr_get_payload_len(a);
+		memcpy(i.ssid.b, mnl_attr_get_payload(a), i.ssid.len);
+	}
+	*ret = i;
+	return 0;
+}
+
+void nl80211_iface_fill(struct nlh_event *ev, const struct nl80211_iface *iface)
+{
+	if (!NLH_HAS(ev, WIFI, ifindex) || ev->wifi.ifindex != iface->ifindex)
+		return;
+	if (!NLH_HAS(ev, WIFI, ssid) && iface->has_ssid) {
+		ev->wifi.ssid = iface->ssid;
+		NLH_SET(ev, WIFI, ssid);
+	}
+	if (!NLH_HAS(ev, WIFI, freq) && iface->freq) {
+		ev->wifi.freq = iface->freq;
+		NLH_SET(ev, WIFI, freq);
+	}
+}
+
 static struct nl80211_if *track_if(struct nl80211_track *t, uint32_t ifindex, bool create)
 {
 	struct nl80211_if *free_slot = NULL;
@@ -309,6 +374,7 @@ int nl80211_track_wifi(struct nl80211_track *t, struct nlh_event *ev, struct nlh
 			i->connected = true;
 			i->bssid = w->bssid;
 			i->ssid = w->ssid;
+			i->freq = NLH_HAS(ev, WIFI, freq) ? w->freq : 0;
 			i->await_authorized = !i->oper_up;
 			return 1;
 		}
@@ -317,6 +383,7 @@ int nl80211_track_wifi(struct nl80211_track *t, struct nlh_event *ev, struct nlh
 			i->bssid = w->bssid;
 		if (NLH_HAS(ev, WIFI, ssid))
 			i->ssid = w->ssid;
+		i->freq = NLH_HAS(ev, WIFI, freq) ? w->freq : 0;
 		i->disconnect_time = 0;
 		/* Until the link is UP the port is closed (WPA handshake pending). */
 		i->await_authorized = !i->oper_up;
@@ -329,6 +396,10 @@ int nl80211_track_wifi(struct nl80211_track *t, struct nlh_event *ev, struct nlh
 		if (!NLH_HAS(ev, WIFI, bssid) && i->bssid.len) {
 			w->bssid = i->bssid;
 			NLH_SET(ev, WIFI, bssid);
+		}
+		if (!NLH_HAS(ev, WIFI, freq) && i->freq) {
+			w->freq = i->freq;
+			NLH_SET(ev, WIFI, freq);
 		}
 		i->disconnect_time = ev->time;
 		i->disconnect_bssid = i->bssid;
@@ -362,13 +433,15 @@ int nl80211_track_link(struct nl80211_track *t, const struct nlh_event *link, st
 	struct nl80211_if *i = track_if(t, link->link.ifindex, false);
 	bool up;
 
-	if (!i || !NLH_HAS(link, LINK, operstate))
+	if (!i)
 		return 0;
-	up = !strcmp(link->link.operstate, "up");
 	if (link->type == NLH_EV_LINK_DEL) {
 		memset(i, 0, sizeof(*i));
 		return 0;
 	}
+	if (!NLH_HAS(link, LINK, operstate))
+		return 0;
+	up = !strcmp(link->link.operstate, "up");
 	nlh_strlcpy(i->ifname, link->link.ifname, IFNAMSIZ);
 	if (up && !i->oper_up && i->await_authorized && i->connected) {
 		i->oper_up = true;
@@ -386,6 +459,10 @@ int nl80211_track_link(struct nl80211_track *t, const struct nlh_event *link, st
 		if (i->ssid.len) {
 			out->wifi.ssid = i->ssid;
 			NLH_SET(out, WIFI, ssid);
+		}
+		if (i->freq) {
+			out->wifi.freq = i->freq;
+			NLH_SET(out, WIFI, freq);
 		}
 		return 1;
 	}

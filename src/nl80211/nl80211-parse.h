@@ -28,6 +28,28 @@ int nl80211_parse(const struct nlmsghdr *nlh, const struct nl80211_ids *ids, str
 int nl80211_ie_ssid(const uint8_t *ies, size_t len, struct nlh_ssid *ret);
 
 /*
+ * What only the kernel's interface state says: CONNECT and ROAM carry no
+ * NL80211_ATTR_SSID (mac80211 puts it in REQ_IE, other drivers may not)
+ * and no frequency.  The source asks with NL80211_CMD_GET_INTERFACE and
+ * holds the event until the answer.
+ */
+struct nl80211_iface {
+	uint32_t ifindex;
+	uint32_t freq;		/* 0: not said */
+	bool has_ssid;
+	struct nlh_ssid ssid;
+};
+
+/* A successful connect or roam lacking its SSID or frequency. */
+bool nl80211_wants_iface(const struct nlh_event *ev);
+/* The GET_INTERFACE request for ifindex into buf: its length, or -ENOSPC. */
+int nl80211_build_get_interface(void *buf, size_t size, uint16_t family, uint32_t ifindex, uint32_t seq);
+/* The answer (NL80211_CMD_NEW_INTERFACE): 0, -ENODATA when it is not one, -EBADMSG when malformed. */
+int nl80211_iface_parse(const struct nlmsghdr *nlh, const struct nl80211_ids *ids, struct nl80211_iface *ret);
+/* Fill what ev lacks from the answer about its interface. */
+void nl80211_iface_fill(struct nlh_event *ev, const struct nl80211_iface *iface);
+
+/*
  * What the kernel does not say, derived per interface:
  * - the SSID of a disconnect (the last connect's);
  * - wifi.roam when a connect to another BSSID of the same SSID follows a
@@ -46,6 +68,7 @@ struct nl80211_track {
 		struct nlh_ssid ssid;
 		struct nlh_hwaddr bssid;
 		uint32_t wiphy;
+		uint32_t freq;
 		bool connected;
 		bool await_authorized;
 		bool oper_up;

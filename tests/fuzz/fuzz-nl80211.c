@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The nl80211 parser, the controller parser and the IE walker on
- * arbitrary messages, with the derivation state carried across them.
+ * The nl80211 parser, the controller parser, the GET_INTERFACE answer
+ * parser and the IE walker on arbitrary messages, with the derivation
+ * state carried across them.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	void *buf = malloc(size ? size : 1);
 	const struct nlmsghdr *nlh;
 	struct nlh_event ev, extra;
+	struct nl80211_iface iface;
 	struct nlh_ssid ssid;
 	char out[4096];
 	size_t left;
@@ -29,7 +31,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nlmsg_for_each(nlh, buf, size, left) {
 		nl80211_ctrl_parse(nlh, &ids);
 		if (nl80211_parse(nlh, &ids, &ev) == 0) {
+			if (nl80211_wants_iface(&ev) && nl80211_iface_parse(nlh, &ids, &iface) == 0)
+				nl80211_iface_fill(&ev, &iface);
 			nl80211_track_wifi(&track, &ev, &extra);
+			nlh_event_json(&ev, out, sizeof(out));
+		} else if (nl80211_iface_parse(nlh, &ids, &iface) == 0) {
+			nlh_event_init(&ev, NLH_EV_WIFI_CONNECT);
+			ev.wifi.ifindex = iface.ifindex;
+			NLH_SET(&ev, WIFI, ifindex);
+			nl80211_iface_fill(&ev, &iface);
 			nlh_event_json(&ev, out, sizeof(out));
 		}
 	}

@@ -161,6 +161,118 @@ static void test_ctrl(void **state)
 	assert_int_equal(ids.family, 33);
 }
 
+/*
+ * A real answer to GET_INTERFACE, cut from basic.pcap (record 208: nl80211
+ * was family 32 there): wlan0, the access point of CafeNet on 2412 MHz.
+ */
+static const uint8_t iface_answer[156] __attribute__((aligned(8))) = {
+	0x9c, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0xf8, 0xc0, 0x02, 0x6b, 0x7c, 0x00, 0xc0, 0x5f,
+	0x07, 0x01, 0x00, 0x00, 0x08, 0x00, 0x03, 0x00, 0x03, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x04, 0x00,
+	0x77, 0x6c, 0x61, 0x6e, 0x30, 0x00, 0x00, 0x00, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x05, 0x00, 0x03, 0x00, 0x00, 0x00, 0x0c, 0x00, 0x99, 0x00, 0x01, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x06, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x2e, 0x00, 0x09, 0x00, 0x00, 0x00, 0x05, 0x00, 0x53, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x26, 0x00, 0x6c, 0x09, 0x00, 0x00, 0x08, 0x00, 0x22, 0x01, 0x00, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0x27, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x9f, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x08, 0x00, 0xa0, 0x00, 0x6c, 0x09, 0x00, 0x00, 0x08, 0x00, 0x62, 0x00, 0xd0, 0x07, 0x00, 0x00,
+	0x0b, 0x00, 0x34, 0x00, 0x43, 0x61, 0x66, 0x65, 0x4e, 0x65, 0x74, 0x00,
+};
+
+static void test_iface_query(void **state)
+{
+	static const uint8_t ap[6] = { 2, 0, 0, 0, 0, 0 };
+	struct nl80211_ids ids = { .family = 32 }, other = { .family = 30 };
+	struct nl80211_iface iface;
+	struct nl80211_track t = {};
+	struct nlh_event ev, extra, link;
+	struct nlmsghdr *nlh;
+	uint8_t copy[sizeof(iface_answer)] __attribute__((aligned(8)));
+	const struct nlattr *a;
+	int len;
+
+	/* the request: family, GET_INTERFACE, the ifindex, our sequence number */
+	len = nl80211_build_get_interface(buf, sizeof(buf), 32, 5, 77);
+	assert_int_equal(len, 28);
+	nlh = (struct nlmsghdr *)buf;
+	assert_int_equal(nlh->nlmsg_len, 28);
+	assert_int_equal(nlh->nlmsg_type, 32);
+	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST);
+	assert_int_equal(nlh->nlmsg_seq, 77);
+	assert_int_equal(((struct genlmsghdr *)mnl_nlmsg_get_payload(nlh))->cmd, NL80211_CMD_GET_INTERFACE);
+	a = mnl_nlmsg_get_payload_offset(nlh, sizeof(struct genlmsghdr));
+	assert_int_equal(mnl_attr_get_type(a), NL80211_ATTR_IFINDEX);
+	assert_int_equal(mnl_attr_get_u32(a), 5);
+	assert_int_equal(nl80211_build_get_interface(buf, 27, 32, 5, 77), -ENOSPC);
+
+	/* the kernel's answer */
+	assert_int_equal(nl80211_iface_parse((const struct nlmsghdr *)iface_answer, &ids, &iface), 0);
+	assert_int_equal(iface.ifindex, 3);
+	assert_int_equal(iface.freq, 2412);
+	assert_true(iface.has_ssid);
+	assert_int_equal(iface.ssid.len, 7);
+	assert_memory_equal(iface.ssid.b, "CafeNet", 7);
+	assert_int_equal(nl80211_iface_parse((const struct nlmsghdr *)iface_answer, &other, &iface), -ENODATA);
+	/* cut anywhere, with the header still claiming the whole: never read past */
+	for (size_t n = 16; n < sizeof(iface_answer); n++) {
+		memcpy(copy, iface_answer, n);
+		((struct nlmsghdr *)copy)->nlmsg_len = n;
+		len = nl80211_iface_parse((const struct nlmsghdr *)copy, &ids, &iface);
+		assert_true(len == 0 || len == -EBADMSG || len == -ENODATA);
+		if (len == 0)
+			assert_true(!iface.has_ssid || iface.ssid.len == 7);
+	}
+
+	/* a connect without SSID element nor frequency wants asking; a failed one does not */
+	nlh = msg(32, NL80211_CMD_CONNECT);
+	mnl_attr_put_u32(nlh, NL80211_ATTR_IFINDEX, 3);
+	mnl_attr_put(nlh, NL80211_ATTR_MAC, 6, ap);
+	mnl_attr_put_u16(nlh, NL80211_ATTR_STATUS_CODE, 0);
+	assert_int_equal(nl80211_parse(nlh, &ids, &ev), 0);
+	assert_false(NLH_HAS(&ev, WIFI, ssid));
+	assert_true(nl80211_wants_iface(&ev));
+	/* an answer to us is no event */
+	assert_int_equal(nl80211_parse((const struct nlmsghdr *)iface_answer, &ids, &extra), -ENODATA);
+	assert_int_equal(nl80211_iface_parse((const struct nlmsghdr *)iface_answer, &ids, &iface), 0);
+	nl80211_iface_fill(&ev, &iface);
+	assert_true(NLH_HAS(&ev, WIFI, ssid));
+	assert_memory_equal(ev.wifi.ssid.b, "CafeNet", 7);
+	assert_int_equal(ev.wifi.freq, 2412);
+	assert_false(nl80211_wants_iface(&ev));
+	/* the answer about another interface fills nothing */
+	iface.ifindex = 4;
+	ev.present &= ~(UINT64_C(1) << NLH_F_WIFI_freq);
+	nl80211_iface_fill(&ev, &iface);
+	assert_false(NLH_HAS(&ev, WIFI, freq));
+	iface.ifindex = 3;
+	nl80211_iface_fill(&ev, &iface);
+
+	/* the connect's frequency and SSID go on to authorized and disconnect */
+	assert_int_equal(nl80211_track_wifi(&t, &ev, &extra), 0);
+	nlh_event_init(&link, NLH_EV_LINK_NEW);
+	link.link.ifindex = 3;
+	strcpy(link.link.operstate, "up");
+	NLH_SET(&link, LINK, operstate);
+	assert_int_equal(nl80211_track_link(&t, &link, &extra), 1);
+	assert_int_equal(extra.type, NLH_EV_WIFI_AUTHORIZED);
+	assert_int_equal(extra.wifi.freq, 2412);
+	nlh = msg(32, NL80211_CMD_DISCONNECT);
+	mnl_attr_put_u32(nlh, NL80211_ATTR_IFINDEX, 3);
+	assert_int_equal(nl80211_parse(nlh, &ids, &ev), 0);
+	nl80211_track_wifi(&t, &ev, &extra);
+	assert_int_equal(ev.wifi.freq, 2412);
+	assert_int_equal(ev.wifi.ssid.len, 7);
+
+	nlh = msg(32, NL80211_CMD_CONNECT);
+	mnl_attr_put_u32(nlh, NL80211_ATTR_IFINDEX, 3);
+	mnl_attr_put_u16(nlh, NL80211_ATTR_STATUS_CODE, 17);
+	assert_int_equal(nl80211_parse(nlh, &ids, &ev), 0);
+	assert_false(nl80211_wants_iface(&ev));
+	nlh = msg(32, NL80211_CMD_DISCONNECT);
+	mnl_attr_put_u32(nlh, NL80211_ATTR_IFINDEX, 3);
+	assert_int_equal(nl80211_parse(nlh, &ids, &ev), 0);
+	assert_false(nl80211_wants_iface(&ev));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_connect_and_derivations),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_ctrl),
+		cmocka_unit_test(test_iface_query),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
