@@ -13,49 +13,6 @@
 #include "replay.h"
 #include "rtnl/rtnl.h"
 
-/*
- * nlmon records a multicast message once per listening socket, and other
- * messages can fall between the copies: a record identical to one of the
- * last few, seen within 10 ms, is a copy.
- */
-#define FOLD_KEEP 8
-#define FOLD_WINDOW 0.010
-
-struct fold {
-	struct {
-		uint8_t *data;
-		size_t len;
-		uint16_t family;
-		double time;
-	} last[FOLD_KEEP];
-	unsigned int next;
-	unsigned long folded;
-};
-
-static bool fold_seen(struct fold *f, const struct pcap_record *rec)
-{
-	uint8_t *copy;
-
-	for (int i = 0; i < FOLD_KEEP; i++) {
-		if (f->last[i].data && f->last[i].family == rec->family && f->last[i].len == rec->len &&
-		    rec->time - f->last[i].time <= FOLD_WINDOW && !memcmp(f->last[i].data, rec->data, rec->len)) {
-			f->folded++;
-			return true;
-		}
-	}
-	copy = malloc(rec->len ? rec->len : 1);
-	if (copy) {
-		memcpy(copy, rec->data, rec->len);
-		free(f->last[f->next].data);
-		f->last[f->next].data = copy;
-		f->last[f->next].len = rec->len;
-		f->last[f->next].family = rec->family;
-		f->last[f->next].time = rec->time;
-		f->next = (f->next + 1) % FOLD_KEEP;
-	}
-	return false;
-}
-
 static void replay_nflog(const struct nlmsghdr *nlh, void (*dispatch)(struct nlh_event *ev))
 {
 	struct nlh_event ev;
@@ -80,7 +37,7 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 	unsigned long other[32] = {}, records = 0;
 	struct pcap_reader *r;
 	struct pcap_record rec;
-	struct fold fold = {};
+	struct pcap_fold fold = {};
 	char err[512];
 	int ret = 0, n;
 
@@ -95,7 +52,7 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 		size_t left;
 
 		records++;
-		if (fold_seen(&fold, &rec))
+		if (pcap_fold_seen(&fold, &rec))
 			continue;
 		nlh_replay_time = rec.time;
 		switch (rec.family) {
@@ -128,8 +85,7 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 	nlh_replay_time = 0;
 	nl80211_replay_reset();
 	rtnl_replay_stop();
-	for (int i = 0; i < FOLD_KEEP; i++)
-		free(fold.last[i].data);
+	pcap_fold_free(&fold);
 	pcap_close(r);
 	return ret;
 }
