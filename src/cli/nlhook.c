@@ -444,6 +444,13 @@ static int cmd_reload(int argc, char **argv)
 
 static struct rules_set *test_rules;
 
+/* "match NAME", "exec NAME: COMMAND", "emit NAME: JSON", "after NAME: 5 s" */
+static void test_report(const char *what, const char *rule, const char *text, void *data)
+{
+	printf("%s %s%s%s\n", what, rule, text ? ": " : "", text ? text : "");
+	fflush(stdout);
+}
+
 static void test_dispatch(struct nlh_event *ev)
 {
 	char buf[16384];
@@ -536,6 +543,7 @@ static int cmd_test(int argc, char **argv)
 		free(defaults);
 		return 1;
 	}
+	rules_set_dry_run(test_rules, test_report, NULL);
 	r = event ? test_event(event) : replay_file(replay, test_dispatch, "nlhook test");
 	rules_set_free(test_rules);
 	loop_exit();

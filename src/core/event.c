@@ -112,6 +112,34 @@ void nlh_event_init(struct nlh_event *ev, enum nlh_event_type t)
 	ev->time = nlh_now();
 }
 
+struct nlh_event *nlh_event_copy(const struct nlh_event *ev)
+{
+	enum nlh_class c = nlh_event_type_class(ev->type);
+	size_t payload = 0, netns = 0;
+	struct nlh_event *copy;
+	char *p;
+
+	if (c == NLH_CLASS_NFLOG && ev->nflog.payload.p)
+		payload = ev->nflog.payload.len;
+	if (ev->netns)
+		netns = strlen(ev->netns) + 1;
+	copy = malloc(sizeof(*copy) + payload + netns);
+	if (!copy)
+		return NULL;
+	*copy = *ev;
+	p = (char *)(copy + 1);
+	if (payload) {
+		memcpy(p, ev->nflog.payload.p, payload);
+		copy->nflog.payload.p = (const uint8_t *)p;
+		p += payload;
+	}
+	if (netns) {
+		memcpy(p, ev->netns, netns);
+		copy->netns = p;
+	}
+	return copy;
+}
+
 void nlh_strlcpy(char *dst, const char *src, size_t size)
 {
 	size_t n;

@@ -69,37 +69,12 @@ bool nlh_filter_match(const struct nlh_filter *f, const struct nlh_event *ev)
 	return true;
 }
 
-void nlh_want_add_group(struct nlh_want *want, uint16_t group)
-{
-	size_t i;
-
-	for (i = 0; i < want->n_nflog_groups && want->nflog_groups[i] < group; i++)
-		;
-	if (i < want->n_nflog_groups && want->nflog_groups[i] == group)
-		return;
-	if (want->n_nflog_groups == sizeof(want->nflog_groups) / sizeof(want->nflog_groups[0]))
-		return;
-	memmove(&want->nflog_groups[i + 1], &want->nflog_groups[i],
-		(want->n_nflog_groups - i) * sizeof(want->nflog_groups[0]));
-	want->nflog_groups[i] = group;
-	want->n_nflog_groups++;
-}
-
-static void pattern_groups(const struct nlh_pattern *p, struct nlh_want *want)
-{
-	if (p->kind == NLH_PAT_NUM && p->num <= UINT16_MAX)
-		nlh_want_add_group(want, p->num);
-	else if (p->kind == NLH_PAT_ANY)
-		for (size_t i = 0; i < p->n_sub; i++)
-			pattern_groups(&p->sub[i], want);
-}
-
 void nlh_filter_want(const struct nlh_filter *f, struct nlh_want *want)
 {
 	want->types |= f->types ? f->types : ~(nlh_typeset)0;
 	for (size_t i = 0; i < f->n_terms; i++)
 		if (f->terms[i].has[NLH_CLASS_NFLOG] && !strcmp(f->terms[i].field, "group"))
-			pattern_groups(&f->terms[i].pat[NLH_CLASS_NFLOG], want);
+			nlh_pattern_want_groups(&f->terms[i].pat[NLH_CLASS_NFLOG], want);
 }
 
 void nlh_filter_clear(struct nlh_filter *f)

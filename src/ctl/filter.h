@@ -30,5 +30,3 @@ bool nlh_filter_match(const struct nlh_filter *f, const struct nlh_event *ev);
 void nlh_filter_want(const struct nlh_filter *f, struct nlh_want *want);
 void nlh_filter_clear(struct nlh_filter *f);
 
-/* Add a group to a want set (sorted, unique, bounded). */
-void nlh_want_add_group(struct nlh_want *want, uint16_t group);

@@ -214,3 +214,28 @@ bool nlh_match_terms(const struct nlh_match_term *terms, size_t n, const struct 
 			return false;
 	return true;
 }
+
+void nlh_want_add_group(struct nlh_want *want, uint16_t group)
+{
+	size_t i;
+
+	for (i = 0; i < want->n_nflog_groups && want->nflog_groups[i] < group; i++)
+		;
+	if (i < want->n_nflog_groups && want->nflog_groups[i] == group)
+		return;
+	if (want->n_nflog_groups == sizeof(want->nflog_groups) / sizeof(want->nflog_groups[0]))
+		return;
+	memmove(&want->nflog_groups[i + 1], &want->nflog_groups[i],
+		(want->n_nflog_groups - i) * sizeof(want->nflog_groups[0]));
+	want->nflog_groups[i] = group;
+	want->n_nflog_groups++;
+}
+
+void nlh_pattern_want_groups(const struct nlh_pattern *p, struct nlh_want *want)
+{
+	if (p->kind == NLH_PAT_NUM && p->num <= UINT16_MAX)
+		nlh_want_add_group(want, p->num);
+	else if (p->kind == NLH_PAT_ANY)
+		for (size_t i = 0; i < p->n_sub; i++)
+			nlh_pattern_want_groups(&p->sub[i], want);
+}

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "core/event.h"
+#include "core/source.h"
 
 /*
  * Field patterns, compiled once, matched in C.
@@ -52,3 +53,8 @@ void nlh_pattern_clear(struct nlh_pattern *p);
 /* C matching; FUNC patterns count as matched here (callers test them). */
 bool nlh_pattern_match(const struct nlh_pattern *p, const struct nlh_event *ev, const struct nlh_field *f);
 bool nlh_match_terms(const struct nlh_match_term *terms, size_t n, const struct nlh_event *ev);
+
+/* Add a group to a want set (sorted, unique, bounded). */
+void nlh_want_add_group(struct nlh_want *want, uint16_t group);
+/* The nflog groups a pattern on the group field names, into want. */
+void nlh_pattern_want_groups(const struct nlh_pattern *p, struct nlh_want *want);

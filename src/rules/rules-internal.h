@@ -9,15 +9,26 @@
 #include "rules.h"
 
 /*
- * Shared by rules.c (files, set, index, dispatch) and lua-api.c (the
- * lua_State of each file and the nlhook.* API).
+ * Shared by rules.c (files, set, index, dispatch) and the lua-*.c files
+ * (the lua_State of each file and the nlhook.* API).  The lua-*.c files
+ * never call into rules.c: a rule file knows nothing of the set it is in.
+ *
+ *   lua-file.c     a file's lua_State, budgets, the one way into Lua
+ *   lua-sandbox.c  the standard library rules get
+ *   lua-api.c      nlhook.on, nlhook.after, nlhook.log.*; rule objects
+ *   lua-exec.c     nlhook.exec, path actions, on_exit
+ *   lua-emit.c     nlhook.emit
+ *   lua-state.c    nlhook.links(), addrs(), routes()
  */
+
+#define RULES_EVENT_MT "nlhook.event"
 
 struct after;
 
 struct rules_file {
-	struct rules_set *rs;
 	unsigned int flags;		/* the set's RULES_* */
+	rules_dry_fn dry;		/* RULES_DRY_RUN: where "what it would do" goes */
+	void *dry_data;
 	char *path;
 	const char *base;		/* file name inside path */
 	lua_State *L;
@@ -63,19 +74,55 @@ struct rule {
 	struct rule_stats st;
 };
 
-/* lua-api.c */
-int rules_file_load(struct rules_file *f, const char *buf, size_t len, char *err, size_t errlen);
-/* Stops timers and exec queues, then closes the state. */
-void rules_file_close(struct rules_file *f);
-bool rule_predicates(struct rule *r, const struct nlh_event *ev);
-void rule_run(struct rule *r, const struct nlh_event *ev);
-
 static inline bool rules_dry_run(const struct rules_file *f)
 {
 	return f->flags & RULES_DRY_RUN;
 }
 
-/* rules.c */
+/* A dry run tells what it would do instead of doing it. */
+static inline void rules_dry(const struct rules_file *f, const char *what, const char *rule, const char *text)
+{
+	if (f->dry)
+		f->dry(what, rule, text, f->dry_data);
+}
+
+/* lua-file.c */
+int rules_file_load(struct rules_file *f, const char *buf, size_t len, char *err, size_t errlen);
+/* Stops timers and exec queues, then closes the state. */
+void rules_file_close(struct rules_file *f);
+struct rules_file *rules_file_of(lua_State *L);
+/* The rule running now, or the file's name while it loads: what logs name. */
+const char *rules_ctx_name(const struct rules_file *f);
+bool rule_predicates(struct rule *r, const struct nlh_event *ev);
+void rule_run(struct rule *r, const struct nlh_event *ev);
+/* The function at registry ref, under the rule's budget: with no arguments (after)... */
+int rule_call_ref(struct rule *r, int ref);
+/* ... or as on_exit(status, stdout, stderr). */
+int rule_call_on_exit(struct rule *r, int ref, int status, const char *out, size_t out_len,
+		      const char *err, size_t err_len);
+void rules_push_event(lua_State *L, const struct nlh_event *ev);
+/* A malloc'd block owned by a userdata on the stack, freed by the GC even if an error unwinds. */
+void **rules_box_new(lua_State *L);
+
+/* lua-sandbox.c */
+void rules_sandbox_open(lua_State *L);
+
+/* lua-api.c */
+void rules_api_open(lua_State *L);
+/* The rule whose handler runs now; a Lua error while the file loads. */
+struct rule *rules_handler_rule(lua_State *L, const char *what);
+void rules_afters_free(struct rules_file *f);
 void rule_free(struct rule *r);
-struct nlh_event *rules_event_copy(const struct nlh_event *ev);
-void rules_event_free(struct nlh_event *ev);
+
+/* lua-exec.c */
+int rules_api_exec(lua_State *L);
+/* A path action: the event in the environment. */
+void rule_exec_path(struct rule *r, const struct nlh_event *ev);
+
+/* lua-emit.c */
+int rules_api_emit(lua_State *L);
+
+/* lua-state.c */
+int rules_api_links(lua_State *L);
+int rules_api_addrs(lua_State *L);
+int rules_api_routes(lua_State *L);

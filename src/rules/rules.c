@@ -12,7 +12,6 @@
 
 #include "core/json.h"
 #include "core/log.h"
-#include "ctl/filter.h"
 #include "rules-internal.h"
 
 unsigned long rules_budget = 10000000;
@@ -25,6 +24,8 @@ double rules_exec_timeout = 60;
 
 struct rules_set {
 	unsigned int flags;
+	rules_dry_fn dry;
+	void *dry_data;
 	struct rules_file **files;
 	size_t n_files;
 	size_t n_rules;
@@ -250,63 +251,6 @@ out:
 	return r;
 }
 
-/* Events */
-
-struct nlh_event *rules_event_copy(const struct nlh_event *ev)
-{
-	enum nlh_class c = nlh_event_type_class(ev->type);
-	size_t payload = 0, netns = 0;
-	struct nlh_event *copy;
-	char *p;
-
-	/* Borrowed parts (payload, netns) go into the same allocation. */
-	if (c == NLH_CLASS_NFLOG && ev->nflog.payload.p)
-		payload = ev->nflog.payload.len;
-	if (ev->netns)
-		netns = strlen(ev->netns) + 1;
-	copy = malloc(sizeof(*copy) + payload + netns);
-	if (!copy)
-		return NULL;
-	*copy = *ev;
-	p = (char *)(copy + 1);
-	if (payload) {
-		memcpy(p, ev->nflog.payload.p, payload);
-		copy->nflog.payload.p = (const uint8_t *)p;
-		p += payload;
-	}
-	if (netns) {
-		memcpy(p, ev->netns, netns);
-		copy->netns = p;
-	}
-	return copy;
-}
-
-void rules_event_free(struct nlh_event *ev)
-{
-	free(ev);
-}
-
-/* Rules */
-
-void rule_free(struct rule *r)
-{
-	if (!r)
-		return;
-	if (r->q)
-		exec_queue_free(r->q);
-	loop_timer_free(r->debounce_timer);
-	rules_event_free(r->debounced);
-	for (int c = 0; c < _NLH_CLASS_MAX; c++) {
-		for (size_t i = 0; i < r->n_terms[c]; i++)
-			nlh_pattern_clear(&r->terms[c][i].pat);
-		free(r->terms[c]);
-	}
-	free(r->name);
-	free(r->where);
-	free(r->action_path);
-	free(r);
-}
-
 static void file_free(struct rules_file *f)
 {
 	if (!f)
@@ -335,8 +279,9 @@ static int load_file(struct rules_set *rs, const char *path, rules_report_fn rep
 		free(buf);
 		return -ENOMEM;
 	}
-	f->rs = rs;
 	f->flags = rs->flags;
+	f->dry = rs->dry;
+	f->dry_data = rs->dry_data;
 	f->base = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
 	r = rules_file_load(f, buf, len, err, sizeof(err));
 	free(buf);
@@ -454,6 +399,16 @@ fail:
 	return r;
 }
 
+void rules_set_dry_run(struct rules_set *rs, rules_dry_fn fn, void *data)
+{
+	rs->dry = fn;
+	rs->dry_data = data;
+	for (size_t i = 0; i < rs->n_files; i++) {
+		rs->files[i]->dry = fn;
+		rs->files[i]->dry_data = data;
+	}
+}
+
 void rules_set_free(struct rules_set *rs)
 {
 	if (!rs)
@@ -481,7 +436,7 @@ static void debounce_fire(void *data)
 	r->debounced = NULL;
 	if (ev && !r->st.disabled)
 		rule_run(r, ev);
-	rules_event_free(ev);
+	free(ev);
 }
 
 /* A token bucket: `rate` runs per second, bursts of up to max(rate, 1). */
@@ -501,22 +456,22 @@ static bool rate_allow(struct rule *r)
 
 static void rule_fire(struct rule *r, const struct nlh_event *ev)
 {
-	bool dry = r->file->rs->flags & RULES_DRY_RUN;
+	bool dry = rules_dry_run(r->file);
 
 	if (r->debounce > 0 && !dry) {
-		struct nlh_event *copy = rules_event_copy(ev);
+		struct nlh_event *copy = nlh_event_copy(ev);
 
 		if (!copy) {
 			log_err("rule %s: out of memory, event dropped", r->name);
 			return;
 		}
 		if (!r->debounce_timer && !(r->debounce_timer = loop_timer_new(debounce_fire, r))) {
-			rules_event_free(copy);
+			free(copy);
 			log_err("rule %s: out of memory, event dropped", r->name);
 			return;
 		}
 		/* Quiet for `debounce` seconds since the last event: run with that one. */
-		rules_event_free(r->debounced);
+		free(r->debounced);
 		r->debounced = copy;
 		loop_timer_arm(r->debounce_timer, r->debounce);
 		return;
@@ -547,24 +502,13 @@ void rules_set_dispatch(struct rules_set *rs, const struct nlh_event *ev)
 		if (r->st.disabled)
 			continue;
 		r->st.hits++;
-		if (rs->flags & RULES_DRY_RUN) {
-			printf("match %s\n", r->name);
-			fflush(stdout);
-		}
+		if (rs->flags & RULES_DRY_RUN)
+			rules_dry(r->file, "match", r->name, NULL);
 		rule_fire(r, ev);
 	}
 }
 
 /* What the set wants */
-
-static void pattern_groups(const struct nlh_pattern *p, struct nlh_want *want)
-{
-	if (p->kind == NLH_PAT_NUM && p->num <= UINT16_MAX)
-		nlh_want_add_group(want, p->num);
-	else if (p->kind == NLH_PAT_ANY)
-		for (size_t i = 0; i < p->n_sub; i++)
-			pattern_groups(&p->sub[i], want);
-}
 
 /*
  * nflog has one socket bound to chosen groups, so an nflog rule must name
@@ -580,7 +524,7 @@ void rules_set_want(const struct rules_set *rs, struct nlh_want *ret)
 
 		for (size_t j = 0; j < r->n_terms[NLH_CLASS_NFLOG]; j++)
 			if (!strcmp(r->terms[NLH_CLASS_NFLOG][j].field->name, "group"))
-				pattern_groups(&r->terms[NLH_CLASS_NFLOG][j].pat, ret);
+				nlh_pattern_want_groups(&r->terms[NLH_CLASS_NFLOG][j].pat, ret);
 	}
 	for (int t = 0; t < _NLH_EV_MAX; t++)
 		if (rs->n_index[t])

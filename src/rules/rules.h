@@ -18,8 +18,15 @@ struct rules_set;
 enum {
 	RULES_KEEP_GOING = 1 << 0,	/* skip broken files instead of failing */
 	RULES_CHECK_PERMS = 1 << 1,	/* refuse group/other-writable files (root) */
-	RULES_DRY_RUN = 1 << 2,		/* exec/emit/after are printed, not done; "match NAME" per hit */
+	RULES_DRY_RUN = 1 << 2,		/* exec/emit/after are reported, not done (rules_set_dry_run) */
 };
+
+/*
+ * What a dry run would do, reported instead of done: what is "match" (a
+ * rule matched; text NULL), "exec" (the command line, shell-quoted),
+ * "emit" (the JSON line) or "after" ("5 s").
+ */
+typedef void (*rules_dry_fn)(const char *what, const char *rule, const char *text, void *data);
 
 /* Each load error, "FILE:LINE: message". */
 typedef void (*rules_report_fn)(const char *msg, void *data);
@@ -31,6 +38,8 @@ typedef void (*rules_report_fn)(const char *msg, void *data);
 int rules_set_load(struct rules_set **ret, char *const *dirs, size_t n_dirs, unsigned int flags,
 		   rules_report_fn report, void *data);
 void rules_set_free(struct rules_set *rs);
+/* Where a RULES_DRY_RUN set reports; nowhere until this is called. */
+void rules_set_dry_run(struct rules_set *rs, rules_dry_fn fn, void *data);
 
 void rules_set_dispatch(struct rules_set *rs, const struct nlh_event *ev);
 

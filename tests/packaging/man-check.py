@@ -55,9 +55,9 @@ if len(types) < 20 or len(fields) < 6 or not class_names:
     sys.exit(f"man-check: could not read the event lists ({len(types)} types, {len(fields)} classes)")
 
 api = read("src/rules/lua-api.c")
-api_open = api[api.index("static void api_open("):]
+api_open = api[api.index("void rules_api_open("):]
 api_open = api_open[:api_open.index("\n}\n")]
-functions = ["nlhook." + n for n in re.findall(r'\{\s*"(\w+)",\s*api_\w+\s*\}', api_open)]
+functions = ["nlhook." + n for n in re.findall(r'\{\s*"(\w+)",\s*(?:rules_)?api_\w+\s*\}', api_open)]
 functions += ["nlhook.log." + n for n in re.findall(r'\{\s*"(\w+)",\s*LOG_\w+\s*\}', api_open)]
 nlhookd_c = read("src/nlhookd.c")
 options = re.findall(r'\{\s*"([\w-]+)",\s*(?:no|required|optional)_argument', nlhookd_c)

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "rules-internal.h"
+
+/* nlhook.emit: a Lua value as one JSON line to the event log. */
+
+#define EMIT_DEPTH_MAX 16
+
+static bool is_event_table(lua_State *L, int idx)
+{
+	bool r;
+
+	if (!lua_getmetatable(L, idx))
+		return false;
+	luaL_getmetatable(L, RULES_EVENT_MT);
+	r = lua_rawequal(L, -1, -2);
+	lua_pop(L, 2);
+	return r;
+}
+
+static void emit_value(lua_State *L, int idx, struct sbuf *b, int depth, const struct nlh_field *fd);
+
+static void emit_number(lua_State *L, int idx, struct sbuf *b, bool time)
+{
+	lua_Number n;
+
+	if (lua_isinteger(L, idx)) {
+		sbuf_printf(b, "%lld", (long long)lua_tointeger(L, idx));
+		return;
+	}
+	n = lua_tonumber(L, idx);
+	if (!isfinite(n))
+		sbuf_puts(b, "null");
+	else
+		sbuf_printf(b, time ? "%.6f" : "%.14g", n);
+}
+
+static void emit_key(struct sbuf *b, bool *first, const char *k, size_t len)
+{
+	if (!*first)
+		sbuf_puts(b, ",");
+	*first = false;
+	sbuf_json_str(b, k, len);
+	sbuf_puts(b, ":");
+}
+
+/* Fields of an event table in class order, with the event's renderings (SSID escaped, payload hex). */
+static void emit_event_table(lua_State *L, int idx, struct sbuf *b, int depth)
+{
+	static const char *const head[] = { "type", "time", "netns" };
+	const struct nlh_class_desc *d = NULL;
+	bool first = true;
+	int t;
+
+	lua_getfield(L, idx, "type");
+	if (lua_type(L, -1) == LUA_TSTRING && (t = nlh_event_type_from_name(lua_tostring(L, -1))) >= 0)
+		d = &nlh_classes[nlh_event_type_class(t)];
+	lua_pop(L, 1);
+	sbuf_puts(b, "{");
+	for (size_t i = 0; i < 3; i++) {
+		if (lua_getfield(L, idx, head[i]) != LUA_TNIL) {
+			emit_key(b, &first, head[i], strlen(head[i]));
+			if (i == 1 && lua_type(L, -1) == LUA_TNUMBER)
+				emit_number(L, -1, b, true);
+			else
+				emit_value(L, lua_gettop(L), b, depth + 1, NULL);
+		}
+		lua_pop(L, 1);
+	}
+	for (size_t i = 0; d && i < d->n_fields; i++) {
+		if (lua_getfield(L, idx, d->fields[i].name) != LUA_TNIL) {
+			emit_key(b, &first, d->fields[i].name, strlen(d->fields[i].name));
+			emit_value(L, lua_gettop(L), b, depth + 1, &d->fields[i]);
+		}
+		lua_pop(L, 1);
+	}
+	/* Whatever the rule added. */
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+		bool known = !k || !strcmp(k, "type") || !strcmp(k, "time") || !strcmp(k, "netns") ||
+			     (d && nlh_field_find(d - nlh_classes, k));
+
+		if (!known) {
+			emit_key(b, &first, k, strlen(k));
+			emit_value(L, lua_gettop(L), b, depth + 1, NULL);
+		}
+		lua_pop(L, 1);
+	}
+	sbuf_puts(b, "}");
+}
+
+static void emit_table(lua_State *L, int idx, struct sbuf *b, int depth)
+{
+	size_t n = lua_rawlen(L, idx), count = 0;
+	bool first = true;
+
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		count++;
+		lua_pop(L, 1);
+	}
+	if (n && n == count) {
+		sbuf_puts(b, "[");
+		for (size_t i = 1; i <= n; i++) {
+			if (i > 1)
+				sbuf_puts(b, ",");
+			lua_rawgeti(L, idx, i);
+			emit_value(L, lua_gettop(L), b, depth + 1, NULL);
+			lua_pop(L, 1);
+		}
+		sbuf_puts(b, "]");
+		return;
+	}
+	sbuf_puts(b, "{");
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		size_t kl;
+		const char *k;
+
+		if (lua_type(L, -2) == LUA_TSTRING || lua_type(L, -2) == LUA_TNUMBER) {
+			/* A copy: lua_tolstring on the key itself would confuse lua_next. */
+			lua_pushvalue(L, -2);
+			k = lua_tolstring(L, -1, &kl);
+			emit_key(b, &first, k, kl);
+			lua_pop(L, 1);
+			emit_value(L, lua_gettop(L), b, depth + 1, NULL);
+		}
+		lua_pop(L, 1);
+	}
+	sbuf_puts(b, "}");
+}
+
+static void emit_value(lua_State *L, int idx, struct sbuf *b, int depth, const struct nlh_field *fd)
+{
+	size_t len;
+	const char *s;
+	char tmp[4 * NLH_SSID_MAX + 1];
+
+	luaL_checkstack(L, 8, NULL);
+	switch (lua_type(L, idx)) {
+	case LUA_TSTRING:
+		s = lua_tolstring(L, idx, &len);
+		if (fd && fd->type == NLH_FT_SSID && len <= NLH_SSID_MAX) {
+			struct nlh_ssid ssid = { .len = len };
+
+			memcpy(ssid.b, s, len);
+			nlh_ssid_format(&ssid, tmp, sizeof(tmp));
+			sbuf_json_str(b, tmp, strlen(tmp));
+		} else if (fd && fd->type == NLH_FT_BYTES) {
+			sbuf_puts(b, "\"");
+			for (size_t i = 0; i < len; i++)
+				sbuf_printf(b, "%02x", (unsigned char)s[i]);
+			sbuf_puts(b, "\"");
+		} else {
+			sbuf_json_str(b, s, len);
+		}
+		return;
+	case LUA_TNUMBER:
+		emit_number(L, idx, b, false);
+		return;
+	case LUA_TBOOLEAN:
+		sbuf_puts(b, lua_toboolean(L, idx) ? "true" : "false");
+		return;
+	case LUA_TTABLE:
+		if (depth >= EMIT_DEPTH_MAX)
+			luaL_error(L, "nlhook.emit: tables nested deeper than %d", EMIT_DEPTH_MAX);
+		if (is_event_table(L, idx))
+			emit_event_table(L, idx, b, depth);
+		else
+			emit_table(L, idx, b, depth);
+		return;
+	default:
+		sbuf_puts(b, "null");
+		return;
+	}
+}
+
+static int sbuf_box_gc(lua_State *L)
+{
+	sbuf_free(lua_touserdata(L, 1));
+	return 0;
+}
+
+int rules_api_emit(lua_State *L)
+{
+	struct rules_file *f = rules_file_of(L);
+	struct sbuf *b;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	b = lua_newuserdatauv(L, sizeof(*b), 0);
+	memset(b, 0, sizeof(*b));
+	if (luaL_newmetatable(L, "nlhook.sbuf")) {
+		lua_pushcfunction(L, sbuf_box_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	if (f->cur_ev && lua_topointer(L, 1) == f->cur_ev_table) {
+		/* The event as the handler got it: the one rendering everyone uses. */
+		size_t size = 4096;
+		int n;
+
+		for (;;) {
+			char *p = realloc(b->p, size);
+
+			if (!p)
+				return luaL_error(L, "nlhook.emit: out of memory");
+			b->p = p;
+			b->cap = size;
+			n = nlh_event_json(f->cur_ev, b->p, size);
+			if (n != -ENOSPC || size >= JSON_MAX_SIZE * 16)
+				break;
+			size *= 4;
+		}
+		b->len = n < 0 ? strlen(b->p) : (size_t)n;
+	} else {
+		emit_value(L, 1, b, 0, NULL);
+	}
+	if (b->oom)
+		return luaL_error(L, "nlhook.emit: out of memory");
+	if (rules_dry_run(f)) {
+		rules_dry(f, "emit", rules_ctx_name(f), b->p ? b->p : "");
+	} else {
+		evlog_write(b->p ? b->p : "", b->len);
+	}
+	return 0;
+}

@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "core/log.h"
+#include "rules-internal.h"
+
+/*
+ * Every rule file gets its own lua_State behind a capped allocator, a
+ * sandboxed standard library and the nlhook table.  Every call into Lua
+ * goes through rule_pcall(): message handler, C trampoline, lua_pcall, so
+ * even building the event table is protected; a count hook enforces the
+ * instruction budget.
+ */
+
+/* The count hook fires this often; the budget is checked in these steps. */
+#define HOOK_STEP 1000
+
+static uint64_t lua_calls;
+
+uint64_t rules_lua_calls(void)
+{
+	return lua_calls;
+}
+
+struct rules_file *rules_file_of(lua_State *L)
+{
+	return *(struct rules_file **)lua_getextraspace(L);
+}
+
+const char *rules_ctx_name(const struct rules_file *f)
+{
+	return f->cur_rule ? f->cur_rule->name : f->base;
+}
+
+/* Memory and instruction budgets */
+
+static void *cap_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct rules_file *f = ud;
+	void *p;
+
+	/* With ptr NULL, osize is the type of the new object, not a size. */
+	if (!ptr)
+		osize = 0;
+	if (!nsize) {
+		free(ptr);
+		f->mem -= osize;
+		return NULL;
+	}
+	if (nsize > osize && f->mem + (nsize - osize) > f->mem_cap)
+		return NULL;
+	p = realloc(ptr, nsize);
+	if (!p)
+		return NULL;
+	f->mem = f->mem - osize + nsize;
+	return p;
+}
+
+static unsigned long hook_step(void)
+{
+	return rules_budget && rules_budget < HOOK_STEP ? rules_budget : HOOK_STEP;
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+	struct rules_file *f = rules_file_of(L);
+
+	if (!f->in_call || !rules_budget)
+		return;
+	if (!f->overrun) {
+		f->used += lua_gethookcount(L);
+		if (f->used < rules_budget)
+			return;
+		f->overrun = true;
+	}
+	/*
+	 * Fire on every instruction from now on: a pcall inside the rule that
+	 * catches this error gets the next one right away.
+	 */
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+	/* Level 0 in a hook is the running function: name its line, as luaL_error would for a caller. */
+	if (lua_getstack(L, 0, ar) && lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
+		lua_pushfstring(L, "%s:%d: instruction budget of %I exceeded", ar->short_src, ar->currentline,
+				(lua_Integer)rules_budget);
+	else
+		lua_pushfstring(L, "instruction budget of %I exceeded", (lua_Integer)rules_budget);
+	lua_error(L);
+}
+
+static int msgh(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+
+	if (!msg) {
+		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+			msg = lua_tostring(L, -1);
+		else
+			msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+	}
+	luaL_traceback(L, L, msg, 1);
+	return 1;
+}
+
+
+/* Event tables */
+
+static void push_field(lua_State *L, const struct nlh_event *ev, const struct nlh_field *fd)
+{
+	const void *p = nlh_event_field_ptr(ev, fd);
+	char buf[160];
+
+	switch (fd->type) {
+	case NLH_FT_STR:
+		lua_pushlstring(L, p, strnlen(p, fd->size));
+		return;
+	case NLH_FT_U32:
+	case NLH_FT_U64:
+		lua_pushinteger(L, (lua_Integer)nlh_field_uint(ev, fd));
+		return;
+	case NLH_FT_BOOL:
+		lua_pushboolean(L, *(const bool *)p);
+		return;
+	case NLH_FT_HWADDR:
+	case NLH_FT_ADDR:
+	case NLH_FT_PREFIX:
+		if (nlh_field_format(ev, fd, buf, sizeof(buf)) < 0)
+			buf[0] = '\0';
+		lua_pushstring(L, buf);
+		return;
+	case NLH_FT_SSID: {
+		const struct nlh_ssid *s = p;
+
+		lua_pushlstring(L, (const char *)s->b, s->len > NLH_SSID_MAX ? NLH_SSID_MAX : s->len);
+		return;
+	}
+	case NLH_FT_BYTES: {
+		const struct nlh_bytes *b = p;
+
+		lua_pushlstring(L, b->p ? (const char *)b->p : "", b->p ? b->len : 0);
+		return;
+	}
+	}
+	lua_pushnil(L);
+}
+
+void rules_push_event(lua_State *L, const struct nlh_event *ev)
+{
+	const struct nlh_class_desc *d = &nlh_classes[nlh_event_type_class(ev->type)];
+
+	lua_createtable(L, 0, d->n_fields + 3);
+	lua_pushstring(L, nlh_event_type_name(ev->type));
+	lua_setfield(L, -2, "type");
+	lua_pushnumber(L, ev->time);
+	lua_setfield(L, -2, "time");
+	if (ev->netns) {
+		lua_pushstring(L, ev->netns);
+		lua_setfield(L, -2, "netns");
+	}
+	for (size_t i = 0; i < d->n_fields; i++) {
+		if (!nlh_event_has(ev, &d->fields[i]))
+			continue;
+		push_field(L, ev, &d->fields[i]);
+		lua_setfield(L, -2, d->fields[i].name);
+	}
+	luaL_setmetatable(L, RULES_EVENT_MT);
+}
+
+
+/* The one way into Lua */
+
+enum call_kind {
+	CALL_PREDICATES,
+	CALL_ACTION,
+	CALL_FN,		/* ref(args): on_exit, after */
+};
+
+struct call {
+	enum call_kind kind;
+	struct rule *r;
+	const struct nlh_event *ev;
+	int ref;
+	/* CALL_FN with on_exit's arguments when has_status */
+	bool has_status;
+	int status;
+	const char *out, *err;
+	size_t out_len, err_len;
+	bool result;
+};
+
+static int tramp(lua_State *L)
+{
+	struct call *c = lua_touserdata(L, 1);
+	struct rules_file *f = c->r->file;
+	enum nlh_class cls;
+	int ev_idx;
+
+	switch (c->kind) {
+	case CALL_PREDICATES:
+		rules_push_event(L, c->ev);
+		ev_idx = lua_gettop(L);
+		f->cur_ev_table = lua_topointer(L, ev_idx);
+		cls = nlh_event_type_class(c->ev->type);
+		c->result = false;
+		for (size_t i = 0; i < c->r->n_terms[cls]; i++) {
+			const struct nlh_match_term *t = &c->r->terms[cls][i];
+
+			if (t->pat.kind != NLH_PAT_FUNC)
+				continue;
+			if (!nlh_event_has(c->ev, t->field))
+				return 0;
+			lua_rawgeti(L, LUA_REGISTRYINDEX, t->pat.func_ref);
+			push_field(L, c->ev, t->field);
+			lua_pushvalue(L, ev_idx);
+			lua_call(L, 2, 1);
+			if (!lua_toboolean(L, -1))
+				return 0;
+			lua_pop(L, 1);
+		}
+		c->result = true;
+		return 0;
+	case CALL_ACTION:
+		lua_rawgeti(L, LUA_REGISTRYINDEX, c->r->action_ref);
+		rules_push_event(L, c->ev);
+		f->cur_ev_table = lua_topointer(L, -1);
+		lua_call(L, 1, 0);
+		return 0;
+	case CALL_FN:
+		lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);
+		if (!c->has_status) {
+			lua_call(L, 0, 0);
+			return 0;
+		}
+		lua_pushinteger(L, c->status);
+		lua_pushlstring(L, c->out ? c->out : "", c->out ? c->out_len : 0);
+		lua_pushlstring(L, c->err ? c->err : "", c->err ? c->err_len : 0);
+		lua_call(L, 3, 0);
+		return 0;
+	}
+	return 0;
+}
+
+static void rule_failed(struct rule *r, int code, const char *msg)
+{
+	struct rules_file *f = r->file;
+	const char *tb = msg ? strstr(msg, "\nstack traceback:") : NULL;
+	int len = tb ? (int)(tb - msg) : msg ? (int)strlen(msg) : 0;
+	char who[256];
+
+	if (strcmp(r->name, r->where))
+		snprintf(who, sizeof(who), "rule %s (%s)", r->name, r->where);
+	else
+		snprintf(who, sizeof(who), "rule %s", r->where);
+
+	r->st.errors++;
+	r->consecutive_errors++;
+	switch (code) {
+	case LUA_ERRRUN:
+		log_err("%s: runtime error: %.*s", who, len, msg ? msg : "?");
+		break;
+	case LUA_ERRMEM:
+		log_err("%s: out of memory: the file's Lua state is capped at %zu KiB", who, f->mem_cap >> 10);
+		break;
+	case LUA_ERRERR:
+		log_err("%s: error in the error handler: %.*s", who, len, msg ? msg : "?");
+		break;
+	default:
+		log_err("%s: Lua error %d: %.*s", who, code, len, msg ? msg : "?");
+		break;
+	}
+	if (tb)
+		log_debug("%s: %s", who, tb + 1);
+	if (r->consecutive_errors >= rules_max_failures && !r->st.disabled) {
+		r->st.disabled = true;
+		log_err("%s: disabled after %u consecutive failures", who, r->consecutive_errors);
+	}
+}
+
+static int rule_pcall(struct call *c)
+{
+	struct rule *r = c->r;
+	struct rules_file *f = r->file;
+	lua_State *L = f->L;
+	struct rules_file saved = *f;
+	int top, ret;
+	double t0;
+
+	if (!lua_checkstack(L, 4)) {
+		rule_failed(r, LUA_ERRMEM, NULL);
+		return LUA_ERRMEM;
+	}
+	lua_calls++;
+	top = lua_gettop(L);
+	f->cur_rule = r;
+	f->cur_ev = c->ev;
+	f->cur_ev_table = NULL;
+	f->used = 0;
+	f->overrun = false;
+	f->in_call = true;
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, (int)hook_step());
+	lua_pushcfunction(L, msgh);
+	lua_pushcfunction(L, tramp);
+	lua_pushlightuserdata(L, c);
+	t0 = loop_now();
+	ret = lua_pcall(L, 1, 0, top + 1);
+	r->st.time += loop_now() - t0;
+	if (ret != LUA_OK) {
+		rule_failed(r, ret, lua_tostring(L, -1));
+		if (ret == LUA_ERRMEM)
+			lua_gc(L, LUA_GCCOLLECT);
+	} else {
+		r->consecutive_errors = 0;
+	}
+	lua_settop(L, top);
+	f->cur_rule = saved.cur_rule;
+	f->cur_ev = saved.cur_ev;
+	f->cur_ev_table = saved.cur_ev_table;
+	f->used = saved.used;
+	f->overrun = saved.overrun;
+	f->in_call = saved.in_call;
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, (int)hook_step());
+	return ret;
+}
+
+bool rule_predicates(struct rule *r, const struct nlh_event *ev)
+{
+	struct call c = { .kind = CALL_PREDICATES, .r = r, .ev = ev };
+
+	return rule_pcall(&c) == LUA_OK && c.result;
+}
+
+void rule_run(struct rule *r, const struct nlh_event *ev)
+{
+	r->st.runs++;
+	if (r->action_ref != LUA_NOREF) {
+		struct call c = { .kind = CALL_ACTION, .r = r, .ev = ev };
+
+		rule_pcall(&c);
+		return;
+	}
+	rule_exec_path(r, ev);
+}
+
+int rule_call_ref(struct rule *r, int ref)
+{
+	struct call c = { .kind = CALL_FN, .r = r, .ref = ref };
+
+	return rule_pcall(&c);
+}
+
+int rule_call_on_exit(struct rule *r, int ref, int status, const char *out, size_t out_len,
+		      const char *err, size_t err_len)
+{
+	struct call c = {
+		.kind = CALL_FN, .r = r, .ref = ref, .has_status = true, .status = status,
+		.out = out, .out_len = out_len, .err = err, .err_len = err_len,
+	};
+
+	return rule_pcall(&c);
+}
+
+static int box_gc(lua_State *L)
+{
+	void **b = lua_touserdata(L, 1);
+
+	free(*b);
+	*b = NULL;
+	return 0;
+}
+
+void **rules_box_new(lua_State *L)
+{
+	void **b = lua_newuserdatauv(L, sizeof(void *), 0);
+
+	*b = NULL;
+	if (luaL_newmetatable(L, "nlhook.box")) {
+		lua_pushcfunction(L, box_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	return b;
+}
+
+struct load_args {
+	struct rules_file *f;
+	const char *buf;
+	size_t len;
+};
+
+static int load_tramp(lua_State *L)
+{
+	struct load_args *a = lua_touserdata(L, 1);
+	char *chunkname;
+
+	rules_sandbox_open(L);
+	rules_api_open(L);
+	chunkname = lua_newuserdatauv(L, strlen(a->f->path) + 2, 0);
+	chunkname[0] = '@';
+	strcpy(chunkname + 1, a->f->path);
+	if (luaL_loadbufferx(L, a->buf, a->len, chunkname, "t") != LUA_OK)
+		return lua_error(L);
+	lua_call(L, 0, 0);
+	return 0;
+}
+
+int rules_file_load(struct rules_file *f, const char *buf, size_t len, char *err, size_t errlen)
+{
+	struct load_args a = { f, buf, len };
+	const char *msg, *tb;
+	lua_State *L;
+	size_t kept = 0;
+	int r;
+
+	f->mem_cap = rules_mem_cap;
+	f->L = L = lua_newstate(cap_alloc, f);
+	if (!L) {
+		snprintf(err, errlen, "%s: cannot create a Lua state", f->path);
+		return -ENOMEM;
+	}
+	*(struct rules_file **)lua_getextraspace(L) = f;
+	lua_calls++;
+	f->used = 0;
+	f->overrun = false;
+	f->in_call = true;
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, (int)hook_step());
+	lua_pushcfunction(L, msgh);
+	lua_pushcfunction(L, load_tramp);
+	lua_pushlightuserdata(L, &a);
+	r = lua_pcall(L, 1, 0, 1);
+	f->in_call = false;
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, (int)hook_step());
+	if (r != LUA_OK) {
+		msg = r == LUA_ERRMEM ? NULL : lua_tostring(L, -1);
+		if (!msg) {
+			snprintf(err, errlen, "%s: out of memory: the file's Lua state is capped at %zu KiB", f->path,
+				 f->mem_cap >> 10);
+		} else {
+			tb = strstr(msg, "\nstack traceback:");
+			/* Lua names the place as "PATH:LINE:" already, except for a few errors. */
+			if (strncmp(msg, f->path, strlen(f->path)))
+				snprintf(err, errlen, "%s: %.*s", f->path, tb ? (int)(tb - msg) : (int)strlen(msg), msg);
+			else
+				snprintf(err, errlen, "%.*s", tb ? (int)(tb - msg) : (int)strlen(msg), msg);
+		}
+		lua_settop(L, 0);
+		return -EINVAL;
+	}
+	lua_settop(L, 0);
+	/* Rules whose nlhook.on raised (and was caught by a pcall) are dropped. */
+	for (size_t i = 0; i < f->n_rules; i++) {
+		if (f->rules[i]->complete)
+			f->rules[kept++] = f->rules[i];
+		else
+			rule_free(f->rules[i]);
+	}
+	f->n_rules = kept;
+	f->loaded = true;
+	return 0;
+}
+
+void rules_file_close(struct rules_file *f)
+{
+	if (!f->L)
+		return;
+	/* Queues and timers hold registry refs: release them while the state lives. */
+	for (size_t i = 0; i < f->n_rules; i++) {
+		if (f->rules[i]->q)
+			exec_queue_free(f->rules[i]->q);
+		f->rules[i]->q = NULL;
+		loop_timer_free(f->rules[i]->debounce_timer);
+		f->rules[i]->debounce_timer = NULL;
+	}
+	rules_afters_free(f);
+	f->in_call = false;
+	lua_close(f->L);
+	f->L = NULL;
+}

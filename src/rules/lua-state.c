@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "rtnl/rtnl.h"
+#include "rules-internal.h"
+
+/* nlhook.links(), addrs(), routes(): snapshots of the state the daemon keeps. */
+
+struct state_list {
+	struct nlh_event *evs;
+	size_t n, max;
+};
+
+static void state_collect(const struct nlh_event *ev, void *data)
+{
+	struct state_list *s = data;
+
+	if (s->n < s->max)
+		s->evs[s->n++] = *ev;
+}
+
+static int push_state(lua_State *L, enum nlh_class c)
+{
+	struct state_list s = { .max = rtnl_state_count(c) };
+
+	void **box = rules_box_new(L);
+
+	/*
+	 * Copied first: no Lua error may unwind through the rtnl iteration.
+	 * Outside the capped heap, so that only the tables count against it.
+	 */
+	*box = s.evs = malloc((s.max ? s.max : 1) * sizeof(*s.evs));
+	if (!s.evs)
+		return luaL_error(L, "out of memory");
+	rtnl_state_foreach(c, state_collect, &s);
+	lua_createtable(L, s.n, 0);
+	for (size_t i = 0; i < s.n; i++) {
+		rules_push_event(L, &s.evs[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	free(*box);
+	*box = NULL;
+	return 1;
+}
+
+int rules_api_links(lua_State *L)
+{
+	return push_state(L, NLH_CLASS_LINK);
+}
+
+int rules_api_addrs(lua_State *L)
+{
+	return push_state(L, NLH_CLASS_ADDR);
+}
+
+int rules_api_routes(lua_State *L)
+{
+	return push_state(L, NLH_CLASS_ROUTE);
+}
