@@ -2,7 +2,8 @@
 # nlhookd needs no root: as an unprivileged user with CAP_NET_ADMIN as an
 # ambient capability (what a systemd unit with AmbientCapabilities= gives)
 # it starts, forces its receive buffer past rmem_max, and runs rules.
-# Without the capability it still runs rtnl rules, with a warning.
+# Without the capability it still runs rtnl rules, with a warning; with
+# an nflog rule it cannot serve, it does not start.
 . "$(dirname "$0")/lib.sh"
 
 rule_file 50-priv.lua <<'LUA'
@@ -50,6 +51,22 @@ if grep -q "receive buffer" "$TMP/daemon2.log"; then ok "warns that the receive 
 nsx ip link set vP0 down
 nsx ip link set vP0 up
 if wait_for "[ \$(count_events '.uid_ok') -ge 2 ]" 5; then ok "rtnl rules run without capabilities"; else not_ok "rtnl rules without capabilities"; fi
+
+stop_daemon
+
+# An nflog rule needs CAP_NET_ADMIN: without it the daemon says so and exits 1.
+rule_file 60-fw.lua <<'LUA'
+nlhook.on("nflog", { group = 40 }, function(ev) end)
+LUA
+rc=0
+ip netns exec "$NS" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	timeout 10 "$NLHOOKD" --rules "$RULES" --control "$run_dir/control.sock" 2> "$TMP/daemon3.log" || rc=$?
+if [ $rc -eq 1 ] && grep -q "CAP_NET_ADMIN" "$TMP/daemon3.log" && ! grep -q ready "$TMP/daemon3.log"; then
+	ok "with an nflog rule and no CAP_NET_ADMIN: exit 1, $(grep -m1 CAP_NET_ADMIN "$TMP/daemon3.log")"
+else
+	not_ok "nflog rule without CAP_NET_ADMIN: exit $rc: $(cat "$TMP/daemon3.log")"
+fi
+rm "$RULES/60-fw.lua"
 
 # As root, rule files others could write are refused, saying why.
 chmod 666 "$RULES/50-priv.lua"
