@@ -43,13 +43,44 @@ static struct {
 
 static struct rules_set *rules;
 static struct nlh_want want;
+static bool want_dirty;
 static double start_time;
+
+/*
+ * Events are dispatched one at a time.  Nothing should raise an event
+ * from inside a dispatch; if something does, it waits here for the
+ * outer one to finish instead of running under its feet.
+ */
+#define DEFERRED_MAX 64
+
+static struct nlh_event *deferred[DEFERRED_MAX];
+static unsigned int n_deferred;
+static bool dispatching;
 
 static void dispatch(struct nlh_event *ev)
 {
+	if (dispatching) {
+		struct nlh_event *copy = n_deferred < DEFERRED_MAX ? nlh_event_copy(ev) : NULL;
+
+		log_err("%s raised during another dispatch: %s", nlh_event_type_name(ev->type),
+			copy ? "deferred" : "dropped");
+		if (copy)
+			deferred[n_deferred++] = copy;
+		return;
+	}
+	dispatching = true;
 	if (rules)
 		rules_set_dispatch(rules, ev);
 	ctl_dispatch(ev);
+	dispatching = false;
+	for (unsigned int i = 0; i < n_deferred; i++) {
+		struct nlh_event *d = deferred[i];
+
+		deferred[i] = NULL;
+		dispatch(d);
+		free(d);
+	}
+	n_deferred = 0;
 }
 
 static void raise_self(enum nlh_event_type t)
@@ -105,13 +136,27 @@ static void sd_notify_msg(const char *msg)
 	close(fd);
 }
 
+/*
+ * Subscriptions change from the loop's idle step only: a monitor that
+ * leaves in the middle of a dispatch, or a reload, marks them, and the
+ * sources see the new set once nothing is on the stack.
+ */
 static void sources_update(void)
 {
-	rules_set_want(rules, &want);
-	ctl_want(&want);
-	for (size_t i = 0; i < N_SOURCES; i++)
-		if (sources[i]->update && sources[i]->update(&want) < 0)
-			log_err("%s: cannot update subscriptions", sources[i]->name);
+	want_dirty = true;
+}
+
+static void idle(void)
+{
+	if (want_dirty) {
+		want_dirty = false;
+		rules_set_want(rules, &want);
+		ctl_want(&want);
+		for (size_t i = 0; i < N_SOURCES; i++)
+			if (sources[i]->update && sources[i]->update(&want) < 0)
+				log_err("%s: cannot update subscriptions", sources[i]->name);
+	}
+	evlog_flush();
 }
 
 /* Build the new set whole, then swap: a failed load keeps the old rules. */
@@ -399,14 +444,13 @@ int main(int argc, char **argv)
 	nlh_dispatch = dispatch;
 	/* Event-log lines go out per loop iteration, not per event. */
 	evlog_set_batching(true);
-	loop_set_idle(evlog_flush);
+	loop_set_idle(idle);
+	/* A machine without wifi is no error (nl80211 waits for it); a source that cannot start is. */
 	for (size_t i = 0; i < N_SOURCES; i++) {
 		r = sources[i]->start(&want);
 		if (r < 0) {
-			/* rtnl is the backbone; the others may be missing (no wifi). */
-			log_err("%s: cannot start: %s", sources[i]->name, strerror(-r));
-			if (sources[i] == &rtnl_source)
-				return 1;
+			log_err("%s: cannot start: %s; exiting", sources[i]->name, strerror(-r));
+			return 1;
 		}
 	}
 
