@@ -92,7 +92,7 @@ static int cfg_send(struct nlmsghdr *req, uint16_t group, enum cfg_kind kind)
 
 static int cfg_cmd(uint16_t group, uint8_t family, uint8_t cmd, enum cfg_kind kind)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[256] __attribute__((aligned(8))) = {};
 	struct nlmsghdr *nlh = cfg_header(buf, group, family);
 	struct nfulnl_msg_config_cmd c = { .command = cmd };
 
@@ -102,7 +102,7 @@ static int cfg_cmd(uint16_t group, uint8_t family, uint8_t cmd, enum cfg_kind ki
 
 static int cfg_params(uint16_t group)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[256] __attribute__((aligned(8))) = {};
 	struct nlmsghdr *nlh = cfg_header(buf, group, AF_UNSPEC);
 	struct nfulnl_msg_config_mode mode = {
 		.copy_range = htonl(nflog_copy_range),
@@ -390,7 +390,7 @@ static int nflog_update(const struct nlh_want *want)
  */
 static int check_admin(void)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(8)));
+	char buf[8192] __attribute__((aligned(8))) = {};
 	struct nlmsghdr *req = cfg_header(buf, 0, AF_INET);
 	struct nfulnl_msg_config_cmd c = { .command = NFULNL_CFG_CMD_PF_UNBIND };
 	int fd = mnl_socket_get_fd(nl);
