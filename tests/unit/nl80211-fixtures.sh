@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The real captures in shared/fixtures/nl80211 through `nlhook replay`:
+# The real captures in tests/fixtures/nl80211 through `nlhook replay`:
 # pcap reader, nlmon copies folded, nl80211's family id learned from the
 # capture, the parser, SSIDs from the elements, the roam and authorized
 # derivations (the latter from rtnetlink operstate in the same capture).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The real captures in shared/fixtures/nl80211 through the pure parts
+ * The real captures in tests/fixtures/nl80211 through the pure parts
  * alone: pcap reader, nlmon copies folded, nl80211's family id learned from
  * the capture's CTRL_CMD_NEWFAMILY, the parser, and the derivations (roam,
  * SSID of a disconnect, authorized from the RTM_NEWLINK operstate in the
@@ -323,7 +323,7 @@ int main(void)
 	};
 
 	if (access(NLH_FIXTURES "/basic.pcap", R_OK) || access(NLH_FIXTURES "/roam.pcap", R_OK)) {
-		printf("SKIP: no captures in %s (shared/ beside the source tree)\n", NLH_FIXTURES);
+		printf("SKIP: no captures in %s (tests/fixtures/nl80211)\n", NLH_FIXTURES);
 		return 77;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
