@@ -477,7 +477,10 @@ static int test_event(const char *json)
 		json_doc_free(doc);
 		return 1;
 	}
+	/* Its timers (nlhook.after, debounce) run too, on the event's clock. */
+	replay_clock_start(ev.time);
 	test_dispatch(&ev);
+	replay_clock_finish("nlhook test");
 	json_doc_free(doc);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/loop.h"
 #include "core/nlmsg.h"
 #include "core/source.h"
 #include "nflog/nflog-parse.h"
@@ -31,8 +32,49 @@ static void replay_nflog(const struct nlmsghdr *nlh, void (*dispatch)(struct nlh
 	dispatch(&ev);
 }
 
+void replay_clock_start(double t)
+{
+	loop_replay_start(t);
+}
+
+/* What the replay left for later, up to REPLAY_HORIZON past its end. */
+void replay_clock_finish(const char *who)
+{
+	double end = loop_now() + REPLAY_HORIZON, t;
+	unsigned int fired = 0;
+
+	while ((t = loop_next_deadline()) && t <= end && fired < REPLAY_TIMERS_MAX) {
+		nlh_replay_time = t;
+		fired += loop_replay_advance(t, REPLAY_TIMERS_MAX - fired);
+	}
+	if (loop_next_deadline())
+		fprintf(stderr, "%s: timers due more than %d s after the end (or past %d firings) not run\n", who,
+			REPLAY_HORIZON, REPLAY_TIMERS_MAX);
+	nlh_replay_time = 0;
+	loop_replay_stop();
+}
+
+static void clock_to(double t, const char *who)
+{
+	static bool told;
+
+	/* Timers due before this record first, each at its own time. */
+	while (loop_next_deadline() && loop_next_deadline() <= t) {
+		nlh_replay_time = loop_next_deadline();
+		if (!loop_replay_advance(nlh_replay_time, 1))
+			break;
+	}
+	if (t < loop_now() && !told) {
+		told = true;
+		fprintf(stderr, "%s: records out of time order; timers follow the latest time\n", who);
+	}
+	loop_replay_advance(t, 0);
+	nlh_replay_time = t;
+}
+
 int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const char *who)
 {
+	bool clock = false;
 	struct nlh_want want = { .types = ~(nlh_typeset)0 };
 	unsigned long other[32] = {}, records = 0;
 	struct pcap_reader *r;
@@ -54,7 +96,11 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 		records++;
 		if (pcap_fold_seen(&fold, &rec))
 			continue;
-		nlh_replay_time = rec.time;
+		if (!clock) {
+			replay_clock_start(rec.time);
+			clock = true;
+		}
+		clock_to(rec.time, who);
 		switch (rec.family) {
 		case NETLINK_ROUTE:
 			nlmsg_for_each(nlh, rec.data, rec.len, left)
@@ -82,7 +128,8 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 			fprintf(stderr, "%s: %lu records of netlink family %d%s not decoded\n", who, other[i], i,
 				i == 31 ? " or above" : "");
 	fprintf(stderr, "%s: %lu records, %lu identical copies folded\n", who, records, fold.folded);
-	nlh_replay_time = 0;
+	if (clock)
+		replay_clock_finish(who);
 	nl80211_replay_reset();
 	rtnl_replay_stop();
 	pcap_fold_free(&fold);

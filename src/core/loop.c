@@ -25,6 +25,8 @@ struct loop_timer {
 
 static int epfd = -1;
 static int tfd = -1;
+static bool replaying;
+static double replay_now;
 static struct watch *watches;
 static struct loop_timer *timers;
 static bool quitting;
@@ -40,6 +42,8 @@ double loop_now(void)
 {
 	struct timespec ts;
 
+	if (replaying)
+		return replay_now;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
@@ -47,6 +51,9 @@ double loop_now(void)
 static void timerfd_rearm(void)
 {
 	struct itimerspec its = {};
+
+	if (replaying)
+		return;
 
 	if (timers) {
 		double d = timers->deadline;
@@ -239,6 +246,50 @@ void loop_timer_free(struct loop_timer *t)
 		return;
 	loop_timer_cancel(t);
 	free(t);
+}
+
+void loop_replay_start(double t)
+{
+	replaying = true;
+	replay_now = t;
+}
+
+unsigned int loop_replay_advance(double t, unsigned int max)
+{
+	unsigned int n = 0;
+
+	while (timers && timers->deadline <= t && n < max) {
+		struct loop_timer *tm = timers;
+
+		timers = tm->next;
+		tm->next = NULL;
+		if (tm->deadline > replay_now)
+			replay_now = tm->deadline;
+		tm->deadline = 0;
+		tm->cb(tm->data);
+		n++;
+	}
+	if (t > replay_now)
+		replay_now = t;
+	return n;
+}
+
+double loop_next_deadline(void)
+{
+	return timers ? timers->deadline : 0;
+}
+
+void loop_replay_stop(void)
+{
+	while (timers) {
+		struct loop_timer *tm = timers;
+
+		timers = tm->next;
+		tm->next = NULL;
+		tm->deadline = 0;
+	}
+	replaying = false;
+	timerfd_rearm();
 }
 
 int loop_run(void)

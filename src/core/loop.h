@@ -29,8 +29,21 @@ void loop_timer_cancel(struct loop_timer *t);
 bool loop_timer_armed(const struct loop_timer *t);
 void loop_timer_free(struct loop_timer *t);
 
-/* Monotonic seconds. */
+/* Monotonic seconds; during a replay, the capture's time (loop_replay_*). */
 double loop_now(void);
+
+/*
+ * Replays run timers on the capture's clock: from loop_replay_start(t)
+ * on, loop_now() is t, and loop_replay_advance(t) fires, in deadline
+ * order, every timer due by t (loop_now() is each one's deadline while
+ * it runs), at most max of them.  Returns how many fired; pending ones
+ * are dropped by loop_replay_stop(), which gives the real clock back.
+ */
+void loop_replay_start(double t);
+unsigned int loop_replay_advance(double t, unsigned int max);
+/* The deadline of the first timer, or 0 when none is armed. */
+double loop_next_deadline(void);
+void loop_replay_stop(void);
 
 /* Called each time the loop is about to wait (flush what a batch gathered). */
 void loop_set_idle(void (*cb)(void));

@@ -76,12 +76,12 @@ static int api_after(lua_State *L)
 
 	luaL_argcheck(L, s >= 0 && isfinite(s), 1, "seconds must be a number >= 0");
 	luaL_checktype(L, 2, LUA_TFUNCTION);
+	/* A dry run tells, and still runs the function when its time comes (replays have a clock). */
 	if (rules_dry_run(f)) {
 		char text[64];
 
 		snprintf(text, sizeof(text), "%g s", s);
 		rules_dry(f, "after", r->name, text);
-		return 0;
 	}
 	a = calloc(1, sizeof(*a));
 	if (!a || !(a->t = loop_timer_new(after_fire, a))) {

@@ -200,8 +200,10 @@ int rules_api_exec(lua_State *L)
 	if (n_base)
 		memcpy(env, base, n_base * sizeof(char *));
 	n_env = n_base;
+	/* Outside a handler (on_exit, after) there is no event: the base is PATH alone. */
 	if (!f->cur_ev)
 		env[n_env++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	n_base = n_env;
 	if (env_idx) {
 		luaL_checkstack(L, lua_gettop(L) + 16, NULL);
 		lua_createtable(L, 0, 0);	/* anchors the "K=V" strings */

@@ -456,9 +456,7 @@ static bool rate_allow(struct rule *r)
 
 static void rule_fire(struct rule *r, const struct nlh_event *ev)
 {
-	bool dry = rules_dry_run(r->file);
-
-	if (r->debounce > 0 && !dry) {
+	if (r->debounce > 0) {
 		struct nlh_event *copy = nlh_event_copy(ev);
 
 		if (!copy) {

@@ -48,13 +48,28 @@ check "basic: connect to 02:00:00:00:00:00 on wlan1, then authorized" \
 	'has "$tmp/basic.jsonl" ".type == \"wifi.connect\" and .ifname == \"wlan1\" and .bssid == \"02:00:00:00:00:00\"" &&
 	 has "$tmp/basic.jsonl" ".type == \"wifi.authorized\" and .ifname == \"wlan1\""'
 check "basic: nlmon copies folded" 'grep -qE "[1-9][0-9]* identical copies folded" "$tmp/basic.err"'
-# The hotspot example, dry-run over the roam capture: a login per usable
-# connection, a logout per disconnect, nothing run.
-mkdir -m 755 "$tmp/rules"
+# The hotspot example, dry-run over the roam capture, its grace timer on
+# the capture's clock: every disconnect there is followed by a connect
+# within 1.2 s, so with the shipped 10 s grace the one portal session
+# lasts the whole capture (no logout, not even after the end: the capture
+# ends connected); with a 1 s grace the first disconnect (1.17 s long)
+# logs out and the connect after it logs in again, while the 0.3 s drop
+# and the 17 ms roam keep the session.
+mkdir -m 755 "$tmp/rules" "$tmp/rules1"
 install -m 644 "$SRCDIR/rules.d/20-hotspot.lua" "$tmp/rules/"
+sed 's/^local GRACE = 10$/local GRACE = 1/' "$SRCDIR/rules.d/20-hotspot.lua" > "$tmp/rules1/20-hotspot.lua"
+chmod 644 "$tmp/rules1/20-hotspot.lua"
 "$NLHOOK" test --rules "$tmp/rules" --replay "$fixtures/roam.pcap" > "$tmp/dry.txt" 2>/dev/null
-check "hotspot example: 4 logins on wlan2, each with the AP" \
-	'[ "$(grep -c "^exec hotspot-login: /usr/local/sbin/nlhook-hotspot-login wlan2 02:00:00:00:0[01]:00$" "$tmp/dry.txt")" -eq 4 ]'
-check "hotspot example: 3 logouts" '[ "$(grep -c "^exec hotspot-logout: .* wlan2$" "$tmp/dry.txt")" -eq 3 ]'
+"$NLHOOK" test --rules "$tmp/rules1" --replay "$fixtures/roam.pcap" > "$tmp/dry1.txt" 2>/dev/null
+check "hotspot example: one login, on wlan2 with the AP" \
+	'[ "$(grep -c "^exec hotspot-login: /usr/local/sbin/nlhook-hotspot-login wlan2 02:00:00:00:00:00$" "$tmp/dry.txt")" -eq 1 ] &&
+	 [ "$(grep -c "^exec hotspot-login:" "$tmp/dry.txt")" -eq 1 ]'
+check "hotspot example: the roam and the short drops do not log out" '! grep -q "^exec hotspot-logout:" "$tmp/dry.txt"'
+check "hotspot example: each disconnect starts the grace timer" '[ "$(grep -c "^after hotspot-logout: 10 s$" "$tmp/dry.txt")" -eq 3 ]'
+check "hotspot example, 1 s grace: the 1.17 s disconnect logs out, once" \
+	'[ "$(grep -c "^exec hotspot-logout: /usr/local/sbin/nlhook-hotspot-logout wlan2$" "$tmp/dry1.txt")" -eq 1 ]'
+check "hotspot example, 1 s grace: logout after the first disconnect, before the next login" \
+	'[ "$(grep -E "^(exec hotspot-logout|event wifi.(disconnect|authorized))" "$tmp/dry1.txt" | cut -d" " -f1-2 | head -4 | paste -sd,)" = "event wifi.authorized,event wifi.disconnect,exec hotspot-logout:,event wifi.authorized" ]'
+check "hotspot example, 1 s grace: logged in again after it" '[ "$(grep -c "^exec hotspot-login:" "$tmp/dry1.txt")" -eq 2 ]'
 echo "$((n - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]

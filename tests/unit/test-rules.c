@@ -688,7 +688,12 @@ static void test_dry_run(void **state)
 	rs = load(RULES_DRY_RUN, NULL);
 	rules_set_dry_run(rs, dry_collect, &b);
 	link_up(&ev, "eth0", 1500);
+	/* Timers run on a replay clock: the debounce fires 3 s later, the after 5 s later. */
+	loop_replay_start(100);
 	rules_set_dispatch(rs, &ev);
+	assert_null(strstr(b.p, "exec 10-x.lua:6"));
+	assert_int_equal(loop_replay_advance(110, 10), 2);
+	loop_replay_stop();
 	out = b.p;
 	assert_non_null(strstr(out, "match dry\n"));
 	assert_non_null(strstr(out, "exec dry: /bin/echo 'hello world' eth0 env FOO=bar\n"));
