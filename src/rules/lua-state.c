@@ -40,6 +40,9 @@ static int push_state(lua_State *L, enum nlh_class c)
 	lua_createtable(L, s.n, 0);
 	for (size_t i = 0; i < s.n; i++) {
 		rules_push_event(L, &s.evs[i]);
+		/* A state entry is not an event: it has the fields, not a type. */
+		lua_pushnil(L);
+		lua_setfield(L, -2, "type");
 		lua_rawseti(L, -2, i + 1);
 	}
 	free(*box);

@@ -5,6 +5,27 @@
 
 rule_file 50-all.lua <<'LUA'
 nlhook.on({ "link.*", "addr.*", "route.*" }, {}, function(ev) nlhook.emit(ev) end)
+-- The state a rule can read: the link as it is now, the route list.
+nlhook.on("addr.add", { address = "10.78.0.1" }, function(ev)
+	for _, l in ipairs(nlhook.links()) do
+		if l.ifname == ev.ifname then
+			nlhook.emit({ state = "link", ifname = l.ifname, ifindex = l.ifindex, up = l.up,
+				mtu = l.mtu, has_type = l.type ~= nil })
+		end
+	end
+	for _, a in ipairs(nlhook.addrs()) do
+		if a.address == "10.78.0.1" then
+			nlhook.emit({ state = "addr", prefixlen = a.prefixlen, has_type = a.type ~= nil })
+		end
+	end
+end)
+nlhook.on("route.add", { dst = "default" }, function(ev)
+	for _, r in ipairs(nlhook.routes()) do
+		if r.dst == "10.78.0.0/24" then
+			nlhook.emit({ state = "route", ifname = r.ifname, has_type = r.type ~= nil })
+		end
+	end
+end)
 LUA
 
 nsx ip link add vA type veth peer name vB
@@ -40,9 +61,13 @@ nsx ip addr del 10.77.0.1/24 dev vA
 expect_event '.type == "addr.del" and .address == "10.77.0.1" and .ifname == "vA"' "addr.del 10.77.0.1/24"
 
 nsx ip addr add 10.78.0.1/24 dev vA
+expect_event '.state == "link" and .ifname == "vA" and .mtu == 1400 and .up == true and .has_type == false' \
+	"nlhook.links(): the link as it is now, no type"
+expect_event '.state == "addr" and .prefixlen == 24 and .has_type == false' "nlhook.addrs(): the address, no type"
 nsx ip link set vRenamed up
 nsx ip route add default via 10.78.0.2 dev vA
 expect_event '.type == "route.add" and .dst == "default" and .gateway == "10.78.0.2" and .ifname == "vA" and .table == 254' "default route add"
+expect_event '.state == "route" and .ifname == "vA" and .has_type == false' "nlhook.routes(): the prefix route, no type"
 nsx ip route replace default via 10.78.0.3 dev vA
 expect_event '.type == "route.add" and .dst == "default" and .gateway == "10.78.0.3"' "default route replace"
 nsx ip route del default
