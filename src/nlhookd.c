@@ -169,7 +169,7 @@ static int reload(struct sbuf *errs)
 	log_info("reloading rules");
 	if (evlog_reopen() < 0)
 		log_err("event log: cannot reopen: %m");
-	r = rules_set_load(&rs, arg.rules_dirs, arg.n_rules_dirs, load_flags(), report, errs);
+	r = rules_set_reload(&rs, rules, arg.rules_dirs, arg.n_rules_dirs, load_flags(), report, errs);
 	if (r < 0) {
 		log_err("reload failed, keeping the %zu rules running", rules_set_count(rules));
 	} else {
@@ -231,6 +231,13 @@ static void signal_cb(int fd, uint32_t events, void *data)
 			break;
 		case SIGHUP:
 			reload(NULL);
+			break;
+		case SIGUSR1:
+			/* Log rotation: the event log file again, the rules untouched. */
+			if (evlog_reopen() < 0)
+				log_err("event log: cannot reopen: %m");
+			else
+				log_info("event log reopened");
 			break;
 		}
 	}
@@ -426,6 +433,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -465,6 +473,7 @@ int main(int argc, char **argv)
 		sources[i]->stop();
 	exec_shutdown();
 	rules_set_free(rules);
+	rules_shutdown();
 	evlog_close();
 	loop_exit();
 	free(arg.rules_dirs);

@@ -49,6 +49,7 @@ static void job_destroy(void *data)
 
 	if (j->ref != LUA_NOREF)
 		luaL_unref(j->r->file->L, LUA_REGISTRYINDEX, j->ref);
+	rules_file_job_done(j->r->file);
 	free(j);
 }
 
@@ -69,6 +70,7 @@ static int rule_exec(struct rule *r, const struct exec_opts *o, int ref)
 	}
 	j->r = r;
 	j->ref = ref;
+	r->file->jobs++;
 	ret = exec_queue_push(r->q, o, job_done, j, job_destroy);
 	if (ret < 0) {
 		/* A push that failed did not take the job. */

@@ -481,3 +481,83 @@ void rules_file_close(struct rules_file *f)
 	lua_close(f->L);
 	f->L = NULL;
 }
+
+void rules_file_free(struct rules_file *f)
+{
+	if (!f)
+		return;
+	rules_file_close(f);
+	for (size_t i = 0; i < f->n_rules; i++)
+		rule_free(f->rules[i]);
+	free(f->rules);
+	free(f->text);
+	free(f->path);
+	free(f);
+}
+
+/*
+ * Retired files whose execs still run.  Their last job ends deep inside
+ * the exec code, which still holds the rule's queue: they are freed from
+ * a timer, not from there.
+ */
+static struct rules_file *retired;
+static struct loop_timer *reaper;
+
+static void reap(void *data)
+{
+	for (struct rules_file **pp = &retired; *pp;) {
+		struct rules_file *f = *pp;
+
+		if (f->jobs) {
+			pp = &f->next_retired;
+			continue;
+		}
+		*pp = f->next_retired;
+		rules_file_free(f);
+	}
+}
+
+void rules_file_retire(struct rules_file *f)
+{
+	for (size_t i = 0; i < f->n_rules; i++) {
+		struct rule *r = f->rules[i];
+
+		loop_timer_free(r->debounce_timer);
+		r->debounce_timer = NULL;
+		free(r->debounced);
+		r->debounced = NULL;
+	}
+	rules_afters_free(f);
+	if (!f->jobs) {
+		rules_file_free(f);
+		return;
+	}
+	f->retired = true;
+	f->next_retired = retired;
+	retired = f;
+}
+
+void rules_file_job_done(struct rules_file *f)
+{
+	if (f->jobs)
+		f->jobs--;
+	if (f->jobs || !f->retired)
+		return;
+	if (!reaper)
+		reaper = loop_timer_new(reap, NULL);
+	if (reaper)
+		loop_timer_arm(reaper, 0);
+}
+
+void rules_shutdown(void)
+{
+	while (retired) {
+		struct rules_file *f = retired;
+
+		retired = f->next_retired;
+		f->retired = false;
+		rules_file_free(f);
+	}
+	loop_timer_free(reaper);
+	reaper = NULL;
+}

@@ -47,6 +47,13 @@ struct rules_file {
 	struct rule **rules;		/* defined by this file, in order */
 	size_t n_rules;
 	struct after *afters;		/* pending nlhook.after timers */
+
+	/* Reloads keep a file whose source is the same; a replaced one waits for its jobs. */
+	char *text;
+	size_t text_len;
+	unsigned int jobs;		/* exec jobs of its rules, queued or running */
+	bool retired;			/* out of every set: no events, no timers */
+	struct rules_file *next_retired;
 };
 
 struct rule {
@@ -90,6 +97,16 @@ static inline void rules_dry(const struct rules_file *f, const char *what, const
 int rules_file_load(struct rules_file *f, const char *buf, size_t len, char *err, size_t errlen);
 /* Stops timers and exec queues, then closes the state. */
 void rules_file_close(struct rules_file *f);
+/* Closes and frees the file and its rules. */
+void rules_file_free(struct rules_file *f);
+/*
+ * Out of its set (a reload replaced it, or the set is freed): its timers
+ * stop now, and it is freed once the execs its rules started are done,
+ * after they delivered their output and on_exit to its state.
+ */
+void rules_file_retire(struct rules_file *f);
+/* An exec job of one of its rules is done (or dropped). */
+void rules_file_job_done(struct rules_file *f);
 struct rules_file *rules_file_of(lua_State *L);
 /* The rule running now, or the file's name while it loads: what logs name. */
 const char *rules_ctx_name(const struct rules_file *f);

@@ -24,6 +24,8 @@ double rules_exec_timeout = 60;
 
 struct rules_set {
 	unsigned int flags;
+	struct rules_set *old;		/* a reload's: the files it lends are not ours until it succeeds */
+	size_t n_kept;
 	rules_dry_fn dry;
 	void *dry_data;
 	struct rules_file **files;
@@ -251,19 +253,35 @@ out:
 	return r;
 }
 
-static void file_free(struct rules_file *f)
+/* The file of old with this path and source, to keep instead of loading again. */
+static struct rules_file *same_file(const struct rules_set *old, unsigned int flags, const char *path,
+				    const char *buf, size_t len)
 {
-	if (!f)
-		return;
-	rules_file_close(f);
-	for (size_t i = 0; i < f->n_rules; i++)
-		rule_free(f->rules[i]);
-	free(f->rules);
-	free(f->path);
-	free(f);
+	for (size_t i = 0; old && i < old->n_files; i++) {
+		struct rules_file *f = old->files[i];
+
+		if (f && f->flags == flags && !strcmp(f->path, path) && f->text_len == len &&
+		    !memcmp(f->text, buf, len))
+			return f;
+	}
+	return NULL;
 }
 
-static int load_file(struct rules_set *rs, const char *path, rules_report_fn report, void *data)
+static int add_file(struct rules_set *rs, struct rules_file *f)
+{
+	if (rs->n_files % 16 == 0) {
+		struct rules_file **nf = realloc(rs->files, (rs->n_files + 16) * sizeof(*nf));
+
+		if (!nf)
+			return -ENOMEM;
+		rs->files = nf;
+	}
+	rs->files[rs->n_files++] = f;
+	return 0;
+}
+
+static int load_file(struct rules_set *rs, const struct rules_set *old, const char *path,
+		     rules_report_fn report, void *data)
 {
 	struct rules_file *f;
 	char err[1024], *buf = NULL;
@@ -273,6 +291,15 @@ static int load_file(struct rules_set *rs, const char *path, rules_report_fn rep
 	r = read_rule_file(path, rs->flags & RULES_CHECK_PERMS, &buf, &len, report, data);
 	if (r < 0)
 		return r;
+	f = same_file(old, rs->flags, path, buf, len);
+	if (f) {
+		free(buf);
+		/* Borrowed until the new set is complete: a failed reload leaves old whole. */
+		r = add_file(rs, f);
+		if (r == 0)
+			rs->n_kept++;
+		return r;
+	}
 	f = calloc(1, sizeof(*f));
 	if (!f || !(f->path = strdup(path))) {
 		free(f);
@@ -283,24 +310,18 @@ static int load_file(struct rules_set *rs, const char *path, rules_report_fn rep
 	f->dry = rs->dry;
 	f->dry_data = rs->dry_data;
 	f->base = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
+	f->text = buf;
+	f->text_len = len;
 	r = rules_file_load(f, buf, len, err, sizeof(err));
-	free(buf);
 	if (r < 0) {
 		report_fmt(report, data, "%s", err);
-		file_free(f);
+		rules_file_free(f);
 		return r;
 	}
-	if (rs->n_files % 16 == 0) {
-		struct rules_file **nf = realloc(rs->files, (rs->n_files + 16) * sizeof(*nf));
-
-		if (!nf) {
-			file_free(f);
-			return -ENOMEM;
-		}
-		rs->files = nf;
-	}
-	rs->files[rs->n_files++] = f;
-	return 0;
+	r = add_file(rs, f);
+	if (r < 0)
+		rules_file_free(f);
+	return r;
 }
 
 static int index_rule(struct rules_set *rs, struct rule *r)
@@ -334,8 +355,35 @@ static bool dir_perms_ok(const char *dir, rules_report_fn report, void *data)
 	return false;
 }
 
-int rules_set_load(struct rules_set **ret, char *const *dirs, size_t n_dirs, unsigned int flags,
-		   rules_report_fn report, void *data)
+static bool lent_by(const struct rules_set *old, const struct rules_file *f)
+{
+	for (size_t i = 0; old && i < old->n_files; i++)
+		if (old->files[i] == f)
+			return true;
+	return false;
+}
+
+/* The files the new set kept from old are its own now; their rules start afresh where they had failed. */
+static void take_kept(struct rules_set *rs)
+{
+	struct rules_set *old = rs->old;
+
+	rs->old = NULL;
+	for (size_t i = 0; old && i < old->n_files; i++) {
+		struct rules_file *f = old->files[i];
+
+		if (!lent_by(rs, f))
+			continue;
+		old->files[i] = NULL;
+		for (size_t j = 0; j < f->n_rules; j++) {
+			f->rules[j]->st.disabled = false;
+			f->rules[j]->consecutive_errors = 0;
+		}
+	}
+}
+
+static int load_set(struct rules_set **ret, struct rules_set *old, char *const *dirs, size_t n_dirs,
+		    unsigned int flags, rules_report_fn report, void *data)
 {
 	char **good_dirs = NULL, **paths = NULL;
 	size_t n_good = 0, n_paths = 0;
@@ -350,6 +398,7 @@ int rules_set_load(struct rules_set **ret, char *const *dirs, size_t n_dirs, uns
 		goto fail;
 	}
 	rs->flags = flags;
+	rs->old = old;
 	for (size_t i = 0; i < n_dirs; i++) {
 		if ((flags & RULES_CHECK_PERMS) && !dir_perms_ok(dirs[i], report, data)) {
 			failed = true;
@@ -361,7 +410,7 @@ int rules_set_load(struct rules_set **ret, char *const *dirs, size_t n_dirs, uns
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < n_paths; i++) {
-		r = load_file(rs, paths[i], report, data);
+		r = load_file(rs, old, paths[i], report, data);
 		if (r == -ENOMEM)
 			goto fail;
 		if (r < 0)
@@ -385,6 +434,7 @@ int rules_set_load(struct rules_set **ret, char *const *dirs, size_t n_dirs, uns
 		free(paths[i]);
 	free(paths);
 	free(good_dirs);
+	take_kept(rs);
 	*ret = rs;
 	return 0;
 
@@ -396,6 +446,23 @@ fail:
 	free(paths);
 	free(good_dirs);
 	rules_set_free(rs);
+	return r;
+}
+
+int rules_set_load(struct rules_set **ret, char *const *dirs, size_t n_dirs, unsigned int flags,
+		   rules_report_fn report, void *data)
+{
+	return load_set(ret, NULL, dirs, n_dirs, flags, report, data);
+}
+
+int rules_set_reload(struct rules_set **ret, struct rules_set *old, char *const *dirs, size_t n_dirs,
+		     unsigned int flags, rules_report_fn report, void *data)
+{
+	int r = load_set(ret, old, dirs, n_dirs, flags, report, data);
+
+	if (r == 0 && (*ret)->n_kept)
+		log_info("reload: %zu of %zu rule files unchanged, kept with their state", (*ret)->n_kept,
+			 (*ret)->n_files);
 	return r;
 }
 
@@ -413,8 +480,10 @@ void rules_set_free(struct rules_set *rs)
 {
 	if (!rs)
 		return;
+	/* A failed reload's set gives back what old lent it; the rest retires. */
 	for (size_t i = 0; i < rs->n_files; i++)
-		file_free(rs->files[i]);
+		if (rs->files[i] && !lent_by(rs->old, rs->files[i]))
+			rules_file_retire(rs->files[i]);
 	free(rs->files);
 	for (int t = 0; t < _NLH_EV_MAX; t++)
 		free(rs->index[t]);

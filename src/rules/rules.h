@@ -38,6 +38,19 @@ typedef void (*rules_report_fn)(const char *msg, void *data);
 int rules_set_load(struct rules_set **ret, char *const *dirs, size_t n_dirs, unsigned int flags,
 		   rules_report_fn report, void *data);
 void rules_set_free(struct rules_set *rs);
+
+/*
+ * A reload: like rules_set_load, but a file whose path and source are
+ * those of a file of old is not loaded again: it moves to the new set with
+ * its Lua state, timers, debounce, rate and counters (its disabled rules
+ * are enabled again).  Only on success are files taken from old; the
+ * caller then frees old, whose other files are retired (see
+ * rules_file_retire).
+ */
+int rules_set_reload(struct rules_set **ret, struct rules_set *old, char *const *dirs, size_t n_dirs,
+		     unsigned int flags, rules_report_fn report, void *data);
+/* Files retired by reloads whose execs still run: freed now (the daemon stops). */
+void rules_shutdown(void);
 /* Where a RULES_DRY_RUN set reports; nowhere until this is called. */
 void rules_set_dry_run(struct rules_set *rs, rules_dry_fn fn, void *data);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where nlhook.emit lines go: RFC 5424 syslog datagrams to a socket this
 # test binds (and rebinds, as a restarted syslog daemon would), a JSON-lines
-# file reopened on SIGHUP as logrotate needs, and the <N> journal prefixes.
+# file reopened on the signal the logrotate snippet sends (without a reload), and the <N> journal prefixes.
 set -euo pipefail
 
 : "${NLHOOKD:?NLHOOKD must point at the built nlhookd}" "${SRCDIR:?}"
@@ -137,30 +137,34 @@ ip netns exec "$NS" env NLHOOK_SYSLOG_SOCKET="$TMP/nosuch.sock" "$NLHOOKD" --rul
 check "no syslog socket: exit 1 (got $rc)" [ "$rc" -eq 1 ]
 check "no syslog socket: the error names it" grep -q "syslog: $TMP/nosuch.sock: No such file" "$TMP/daemon.log"
 
-### JSON-lines file, reopened on SIGHUP ###
+### JSON-lines file, reopened for logrotate ###
 
 ip netns exec "$NS" "$NLHOOKD" --rules "$TMP/rules" --control "$TMP/ctl.sock" \
 	--event-log "$TMP/events.jsonl" 2>"$TMP/daemon.log" &
 DAEMON=$!
 check "the file gets nlhook.start" wait_for 10 grep -qs '"type":"nlhook.start"' "$TMP/events.jsonl"
 # Rotate with the shipped logrotate snippet, pointed at this file and at
-# this daemon (the snippet sends the HUP through systemctl).
+# this daemon (the snippet sends its signal through systemctl).
+sig=$(sed -n 's/.*--signal=\([A-Z0-9]*\).*/\1/p' "$SRCDIR/packaging/logrotate/nlhook")
+check "the snippet sends SIGUSR1, which reopens without reloading (got '$sig')" [ "$sig" = USR1 ]
 if ! command -v logrotate >/dev/null; then
 	not_ok "logrotate is missing (apt-get install logrotate)"
 	exit 1
 fi
-awk -v dir="$TMP" -v pid="$DAEMON" '
+awk -v dir="$TMP" -v pid="$DAEMON" -v sig="$sig" '
 	/^\/var\/log\/nlhook\// { sub(/^\/var\/log\/nlhook/, dir) }
 	/^[ \t]*endscript/ { skip = 0 }
 	skip { next }
-	/^[ \t]*postrotate/ { print; print "\t\tkill -HUP " pid; skip = 1; next }
+	/^[ \t]*postrotate/ { print; print "\t\tkill -" sig " " pid; skip = 1; next }
 	{ print }' "$SRCDIR/packaging/logrotate/nlhook" > "$TMP/logrotate.conf"
 check "the logrotate snippet was adapted" grep -q "^$TMP/\*.jsonl {" "$TMP/logrotate.conf"
 logrotate -f -s "$TMP/logrotate.state" "$TMP/logrotate.conf" > "$TMP/logrotate.log" 2>&1 && rc=0 || rc=$?
 check "logrotate runs the snippet: exit 0 (got $rc: $(head -c 300 "$TMP/logrotate.log"))" [ $rc -eq 0 ]
 check "the old file is now events.jsonl.1" grep -q '"type":"nlhook.start"' "$TMP/events.jsonl.1"
-check "the daemon has reopened events.jsonl after the SIGHUP" \
+check "the daemon has reopened events.jsonl after the SIG$sig" \
 	wait_for 10 sh -c "ls -l /proc/$DAEMON/fd | grep -q '$TMP/events.jsonl\$'"
+check "the rotation reopened the log and did not reload the rules" \
+	sh -c "grep -q 'event log reopened' '$TMP/daemon.log' && ! grep -q 'reloading rules' '$TMP/daemon.log'"
 ip -n "$NS" link set nlhp0 up
 check "the next event goes to the new file" wait_for 10 grep -qs '"type":"link.up"' "$TMP/events.jsonl"
 check "the rotated file keeps its line and gets no more" \
