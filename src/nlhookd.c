@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/source.h"
+#include "core/watchdog.h"
 #include "ctl/ctl.h"
 #include "exec/exec.h"
 #include "nflog/nflog.h"
@@ -42,6 +43,7 @@ static struct {
 };
 
 static struct rules_set *rules;
+static char *stuck_path;
 static struct nlh_want want;
 static bool want_dirty;
 static double start_time;
@@ -148,6 +150,7 @@ static void sources_update(void)
 
 static void idle(void)
 {
+	watchdog_idle();
 	if (want_dirty) {
 		want_dirty = false;
 		rules_set_want(rules, &want);
@@ -175,6 +178,7 @@ static int reload(struct sbuf *errs)
 	} else {
 		rules_set_free(rules);
 		rules = rs;
+		rules_stuck_forget();
 		sources_update();
 		log_info("loaded %zu rules", rules_set_count(rules));
 		raise_self(NLH_EV_NLHOOK_RELOAD);
@@ -241,6 +245,47 @@ static void signal_cb(int fd, uint32_t events, void *data)
 			break;
 		}
 	}
+}
+
+/* systemd's watchdog (WatchdogSec=): the loop says it still turns. */
+static struct loop_timer *watchdog_timer;
+static double watchdog_period;
+
+static void watchdog_ping(void *data)
+{
+	sd_notify_msg("WATCHDOG=1");
+	loop_timer_arm(watchdog_timer, watchdog_period / 2);
+}
+
+/*
+ * Limits for tests and the curious: NLHOOKD_LUA_BUDGET (instructions per
+ * call, 0 for none) and NLHOOKD_STUCK_TIMEOUT (seconds before a call
+ * stuck in C aborts the daemon; a fifth of it interrupts the call).
+ */
+static int limits_from_env(void)
+{
+	const char *b = getenv("NLHOOKD_LUA_BUDGET"), *t = getenv("NLHOOKD_STUCK_TIMEOUT");
+	char *end;
+
+	if (b) {
+		errno = 0;
+		rules_budget = strtoul(b, &end, 10);
+		if (errno || end == b || *end) {
+			log_err("NLHOOKD_LUA_BUDGET: '%s' is not a number of instructions", b);
+			return -EINVAL;
+		}
+	}
+	if (t) {
+		double v = strtod(t, &end);
+
+		if (end == t || *end || !(v >= 0.5 && v <= 86400)) {
+			log_err("NLHOOKD_STUCK_TIMEOUT: '%s' is not a number of seconds from 0.5 to 86400", t);
+			return -EINVAL;
+		}
+		rules_stuck_hard = v;
+		rules_stuck_soft = v / 5;
+	}
+	return 0;
 }
 
 /*
@@ -391,9 +436,12 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	int r, sfd, ifd;
 
-	if (parse_args(argc, argv) < 0)
+	if (parse_args(argc, argv) < 0 || limits_from_env() < 0)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* The record of a rule that got stuck, beside the daemon's control socket. */
+	if (!arg.check && asprintf(&stuck_path, "%s.stuck", arg.control) > 0)
+		rules_stuck_path = stuck_path;
 
 	r = rules_set_load(&rules, arg.rules_dirs, arg.n_rules_dirs, load_flags(), report, NULL);
 	if (arg.check) {
@@ -407,6 +455,7 @@ int main(int argc, char **argv)
 		log_err("rules failed to load; not starting (--keep-going skips broken files)");
 		return 1;
 	}
+	rules_set_apply_stuck(rules);
 	rules_set_want(rules, &want);
 
 	ifd = single_instance();
@@ -453,6 +502,15 @@ int main(int argc, char **argv)
 	/* Event-log lines go out per loop iteration, not per event. */
 	evlog_set_batching(true);
 	loop_set_idle(idle);
+	log_prefix(LOG_CRIT);
+	if (watchdog_start(rules_watchdog_probe) < 0) {
+		log_err("cannot set up the watchdog: %m");
+		return 1;
+	}
+	loop_set_wake(watchdog_busy);
+	watchdog_period = watchdog_systemd_period();
+	if (watchdog_period > 0 && (watchdog_timer = loop_timer_new(watchdog_ping, NULL)))
+		watchdog_ping(NULL);
 	/* A machine without wifi is no error (nl80211 waits for it); a source that cannot start is. */
 	for (size_t i = 0; i < N_SOURCES; i++) {
 		r = sources[i]->start(&want);
@@ -472,10 +530,13 @@ int main(int argc, char **argv)
 	for (size_t i = N_SOURCES; i-- > 0;)
 		sources[i]->stop();
 	exec_shutdown();
+	watchdog_stop();
+	loop_timer_free(watchdog_timer);
 	rules_set_free(rules);
 	rules_shutdown();
 	evlog_close();
 	loop_exit();
 	free(arg.rules_dirs);
+	free(stuck_path);
 	return r < 0 ? 1 : 0;
 }

@@ -412,10 +412,13 @@ static int cmd_status(int argc, char **argv)
 		printf("\n%-40s %8s %8s %10s %6s\n", "RULE", "HITS", "ERRORS", "TIME(s)", "EXECS");
 		for (v = v ? v->child : NULL; v; v = v->next) {
 			const struct json_value *dis = json_get(v, "disabled");
+			const char *why = json_get_str(v, "disabled_reason");
 
-			printf("%-40s %8.0f %8.0f %10.4f %6.0f%s\n", json_get_str(v, "name") ?: "?",
-			       num(v, "hits"), num(v, "errors"), num(v, "time"), num(v, "execs_running"),
-			       dis && dis->b ? "  (disabled)" : "");
+			printf("%-40s %8.0f %8.0f %10.4f %6.0f", json_get_str(v, "name") ?: "?",
+			       num(v, "hits"), num(v, "errors"), num(v, "time"), num(v, "execs_running"));
+			if (dis && dis->b)
+				printf("  (disabled%s%s)", why ? ": " : "", why ? why : "");
+			putchar('\n');
 		}
 	}
 	free(reply);

@@ -55,6 +55,21 @@ static bool stderr_is_journal(void)
 	return st.st_dev == dev && st.st_ino == ino;
 }
 
+const char *log_prefix(int level)
+{
+	static const char *const journal_prefix[] = { "<0>", "<1>", "<2>", "<3>", "<4>", "<5>", "<6>", "<7>" };
+	static const char *const plain[] = {
+		"nlhookd: emerg: ", "nlhookd: alert: ", "nlhookd: crit: ", "nlhookd: err: ",
+		"nlhookd: warn: ", "nlhookd: notice: ", "nlhookd: info: ", "nlhookd: debug: ",
+	};
+
+	if (journal < 0)
+		journal = stderr_is_journal();
+	if (level < 0 || level > 7)
+		level = LOG_ERR;
+	return journal ? journal_prefix[level] : plain[level];
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
 	char buf[2048];

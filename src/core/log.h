@@ -11,6 +11,12 @@ extern int log_max_level;
 int log_level_from_name(const char *name);
 void log_set_level(int level);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * What starts a log line of this level ("<2>" for the journal,
+ * "nlhookd: crit: " otherwise), for a writer that cannot use log_msg (a
+ * signal handler).  Call it once outside one first: it looks at stderr.
+ */
+const char *log_prefix(int level);
 
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)

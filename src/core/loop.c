@@ -31,10 +31,16 @@ static struct watch *watches;
 static struct loop_timer *timers;
 static bool quitting;
 static void (*idle_cb)(void);
+static void (*wake_cb)(void);
 
 void loop_set_idle(void (*cb)(void))
 {
 	idle_cb = cb;
+}
+
+void loop_set_wake(void (*cb)(void))
+{
+	wake_cb = cb;
 }
 static int quit_code;
 
@@ -309,6 +315,8 @@ int loop_run(void)
 			log_err("epoll_wait: %m");
 			return -errno;
 		}
+		if (wake_cb)
+			wake_cb();
 		for (int i = 0; i < n && !quitting; i++) {
 			struct watch *w = evs[i].data.ptr;
 

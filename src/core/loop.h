@@ -45,8 +45,10 @@ unsigned int loop_replay_advance(double t, unsigned int max);
 double loop_next_deadline(void);
 void loop_replay_stop(void);
 
-/* Called each time the loop is about to wait (flush what a batch gathered). */
+/* Called each time the loop is about to wait (flush what a batch gathered)... */
 void loop_set_idle(void (*cb)(void));
+/* ... and each time it wakes up with work. */
+void loop_set_wake(void (*cb)(void));
 
 /* Runs until loop_quit(); returns its code. */
 int loop_run(void);

@@ -132,6 +132,7 @@ void rule_free(struct rule *r)
 	free(r->name);
 	free(r->where);
 	free(r->action_path);
+	free(r->disabled_reason);
 	free(r);
 }
 

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -92,6 +96,135 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 	else
 		lua_pushfstring(L, "instruction budget of %I exceeded", (lua_Integer)rules_budget);
 	lua_error(L);
+}
+
+/* FNV-1a: enough to tell a changed file from the same one in a stuck-rule record. */
+uint64_t rules_text_hash(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+	return h;
+}
+
+/* Watchdog: what runs now, read from a signal handler */
+
+double rules_stuck_soft = 2;
+double rules_stuck_hard = 10;
+const char *rules_stuck_path;
+
+struct running {
+	struct rules_file *f;
+	const char *name;		/* the rule, or NULL while the file loads */
+	const char *where;
+	lua_State *L;
+	double start;			/* loop_now() */
+	volatile sig_atomic_t stuck;	/* seconds, once interrupted */
+	volatile sig_atomic_t stuck_said;
+};
+
+static struct running *volatile running;
+
+static void running_push(struct running *run, struct running **prev)
+{
+	*prev = running;
+	atomic_signal_fence(memory_order_seq_cst);
+	running = run;
+}
+
+static void running_pop(struct running *prev)
+{
+	running = prev;
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
+/* After the soft limit: the next Lua instruction raises, and every one after it (pcall cannot swallow it). */
+static void stuck_hook(lua_State *L, lua_Debug *ar)
+{
+	struct running *run = running;
+	int secs = run ? (int)run->stuck : 0;
+
+	lua_sethook(L, stuck_hook, LUA_MASKCOUNT, 1);
+	if (lua_getstack(L, 0, ar) && lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
+		lua_pushfstring(L, "%s:%d: stuck: still running after %d s (wall clock)", ar->short_src,
+				ar->currentline, secs);
+	else
+		lua_pushfstring(L, "stuck: still running after %d s (wall clock)", secs);
+	lua_error(L);
+}
+
+/* Async-signal-safe output: no stdio, no malloc. */
+static void put(int fd, const char *s)
+{
+	ssize_t n = write(fd, s, strlen(s));
+
+	(void)n;
+}
+
+static void put_num(int fd, unsigned long long v)
+{
+	char b[24], *p = b + sizeof(b);
+
+	*--p = '\0';
+	do
+		*--p = '0' + v % 10;
+	while (v /= 10);
+	put(fd, p);
+}
+
+static void stuck_record(const struct running *run, double secs)
+{
+	int fd;
+
+	if (!rules_stuck_path)
+		return;
+	fd = open(rules_stuck_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	/* path, source hash, seconds, rule */
+	put(fd, run->f->path);
+	put(fd, "\n");
+	put_num(fd, run->f->text_hash);
+	put(fd, "\n");
+	put_num(fd, (unsigned long long)secs);
+	put(fd, "\n");
+	put(fd, run->name ? run->name : "(loading)");
+	put(fd, "\n");
+	fsync(fd);
+	close(fd);
+}
+
+void rules_watchdog_probe(void)
+{
+	struct running *run = running;
+	double secs;
+
+	if (!run)
+		return;
+	secs = loop_now() - run->start;
+	if (secs >= rules_stuck_hard) {
+		put(2, log_prefix(LOG_CRIT));
+		put(2, run->name ? "rule " : "loading ");
+		put(2, run->name ? run->name : run->f->path);
+		if (run->where && strcmp(run->where, run->name)) {
+			put(2, " (");
+			put(2, run->where);
+			put(2, ")");
+		}
+		put(2, " has been running for ");
+		put_num(2, (unsigned long long)secs);
+		put(2, " s inside C code that does not return: aborting; ");
+		put(2, run->f->path);
+		put(2, " stays disabled until it changes or the rules are reloaded\n");
+		stuck_record(run, secs);
+		abort();
+	}
+	if (secs >= rules_stuck_soft && !run->stuck) {
+		run->stuck = (sig_atomic_t)secs;
+		/* lua_sethook is safe from a signal handler (lua.c stops scripts on SIGINT this way). */
+		lua_sethook(run->L, stuck_hook, LUA_MASKCOUNT, 1);
+	}
 }
 
 static int msgh(lua_State *L)
@@ -288,6 +421,7 @@ static int rule_pcall(struct call *c)
 	struct rules_file *f = r->file;
 	lua_State *L = f->L;
 	struct rules_file saved = *f;
+	struct running run, *prev;
 	int top, ret;
 	double t0;
 
@@ -308,8 +442,13 @@ static int rule_pcall(struct call *c)
 	lua_pushcfunction(L, tramp);
 	lua_pushlightuserdata(L, c);
 	t0 = loop_now();
+	run = (struct running){ .f = f, .name = r->name, .where = r->where, .L = L, .start = t0 };
+	running_push(&run, &prev);
 	ret = lua_pcall(L, 1, 0, top + 1);
+	running_pop(prev);
 	r->st.time += loop_now() - t0;
+	if (run.stuck)
+		r->st.stuck++;
 	if (ret != LUA_OK) {
 		rule_failed(r, ret, lua_tostring(L, -1));
 		if (ret == LUA_ERRMEM)
@@ -412,11 +551,13 @@ static int load_tramp(lua_State *L)
 int rules_file_load(struct rules_file *f, const char *buf, size_t len, char *err, size_t errlen)
 {
 	struct load_args a = { f, buf, len };
+	struct running run, *prev;
 	const char *msg, *tb;
 	lua_State *L;
 	size_t kept = 0;
 	int r;
 
+	f->text_hash = rules_text_hash(buf, len);
 	f->mem_cap = rules_mem_cap;
 	f->L = L = lua_newstate(cap_alloc, f);
 	if (!L) {
@@ -432,7 +573,10 @@ int rules_file_load(struct rules_file *f, const char *buf, size_t len, char *err
 	lua_pushcfunction(L, msgh);
 	lua_pushcfunction(L, load_tramp);
 	lua_pushlightuserdata(L, &a);
+	run = (struct running){ .f = f, .L = L, .start = loop_now() };
+	running_push(&run, &prev);
 	r = lua_pcall(L, 1, 0, 1);
+	running_pop(prev);
 	f->in_call = false;
 	lua_sethook(L, budget_hook, LUA_MASKCOUNT, (int)hook_step());
 	if (r != LUA_OK) {

@@ -51,6 +51,7 @@ struct rules_file {
 	/* Reloads keep a file whose source is the same; a replaced one waits for its jobs. */
 	char *text;
 	size_t text_len;
+	uint64_t text_hash;		/* what a stuck-rule record names */
 	unsigned int jobs;		/* exec jobs of its rules, queued or running */
 	bool retired;			/* out of every set: no events, no timers */
 	struct rules_file *next_retired;
@@ -78,6 +79,7 @@ struct rule {
 
 	struct exec_queue *q;		/* created at the first exec */
 	unsigned int consecutive_errors;
+	char *disabled_reason;		/* why st.disabled; NULL: repeated failures */
 	struct rule_stats st;
 };
 
@@ -108,6 +110,7 @@ void rules_file_retire(struct rules_file *f);
 /* An exec job of one of its rules is done (or dropped). */
 void rules_file_job_done(struct rules_file *f);
 struct rules_file *rules_file_of(lua_State *L);
+uint64_t rules_text_hash(const char *s, size_t len);
 /* The rule running now, or the file's name while it loads: what logs name. */
 const char *rules_ctx_name(const struct rules_file *f);
 bool rule_predicates(struct rule *r, const struct nlh_event *ev);

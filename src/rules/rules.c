@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -378,6 +379,8 @@ static void take_kept(struct rules_set *rs)
 		for (size_t j = 0; j < f->n_rules; j++) {
 			f->rules[j]->st.disabled = false;
 			f->rules[j]->consecutive_errors = 0;
+			free(f->rules[j]->disabled_reason);
+			f->rules[j]->disabled_reason = NULL;
 		}
 	}
 }
@@ -603,6 +606,7 @@ void rules_set_want(const struct rules_set *rs, struct nlh_want *ret)
 static void rule_stats_get(const struct rule *r, struct rule_stats *st)
 {
 	*st = r->st;
+	st->disabled_reason = r->st.disabled ? r->disabled_reason : NULL;
 	st->name = r->name;
 	st->where = r->where;
 	st->file = r->file->path;
@@ -652,11 +656,19 @@ static void status_one(const struct rule_stats *st, void *data)
 		sbuf_printf(s->out, "%s\"%s\"", first_type ? "" : ",", nlh_event_type_name(t));
 		first_type = false;
 	}
-	sbuf_printf(s->out, "],\"hits\":%llu,\"runs\":%llu,\"rate_dropped\":%llu,\"errors\":%llu,\"time\":%.6f,"
-		    "\"execs_running\":%u,\"execs_pending\":%u,\"disabled\":%s}",
+	sbuf_printf(s->out, "],\"hits\":%llu,\"runs\":%llu,\"rate_dropped\":%llu,\"errors\":%llu,\"stuck\":%llu,"
+		    "\"time\":%.6f,\"execs_running\":%u,\"execs_pending\":%u,\"disabled\":%s",
 		    (unsigned long long)st->hits, (unsigned long long)st->runs,
-		    (unsigned long long)st->rate_dropped, (unsigned long long)st->errors, st->time,
-		    st->execs_running, st->execs_pending, st->disabled ? "true" : "false");
+		    (unsigned long long)st->rate_dropped, (unsigned long long)st->errors,
+		    (unsigned long long)st->stuck, st->time, st->execs_running, st->execs_pending,
+		    st->disabled ? "true" : "false");
+	if (st->disabled) {
+		const char *why = st->disabled_reason ? st->disabled_reason : "repeated failures";
+
+		sbuf_puts(s->out, ",\"disabled_reason\":");
+		sbuf_json_str(s->out, why, strlen(why));
+	}
+	sbuf_puts(s->out, "}");
 }
 
 void rules_set_status(const struct rules_set *rs, struct sbuf *out)
@@ -666,4 +678,62 @@ void rules_set_status(const struct rules_set *rs, struct sbuf *out)
 	sbuf_puts(out, ",\"rules\":[");
 	rules_set_foreach_rule(rs, status_one, &s);
 	sbuf_puts(out, "]");
+}
+
+/* Stuck rules from a previous run */
+
+struct stuck_record {
+	char path[4096];
+	uint64_t hash;
+	unsigned long secs;
+	char rule[512];
+};
+
+static int stuck_read(struct stuck_record *ret)
+{
+	FILE *f;
+	int n;
+
+	if (!rules_stuck_path || !(f = fopen(rules_stuck_path, "re")))
+		return -ENOENT;
+	n = fscanf(f, "%4095[^\n]\n%" SCNu64 "\n%lu\n%511[^\n]", ret->path, &ret->hash, &ret->secs, ret->rule);
+	fclose(f);
+	return n == 4 ? 0 : -EBADMSG;
+}
+
+void rules_set_apply_stuck(struct rules_set *rs)
+{
+	struct stuck_record rec;
+	bool applied = false;
+
+	if (stuck_read(&rec) < 0)
+		return;
+	for (size_t i = 0; rs && i < rs->n_files; i++) {
+		struct rules_file *f = rs->files[i];
+		char *why;
+
+		if (strcmp(f->path, rec.path) || f->text_hash != rec.hash)
+			continue;
+		if (asprintf(&why, "stuck: rule %s ran for %lu s in the previous run and the daemon was aborted; "
+			     "change the file or reload the rules to enable it", rec.rule, rec.secs) < 0)
+			why = NULL;
+		for (size_t j = 0; j < f->n_rules; j++) {
+			f->rules[j]->st.disabled = true;
+			free(f->rules[j]->disabled_reason);
+			f->rules[j]->disabled_reason = why ? strdup(why) : NULL;
+		}
+		log_err("%s: disabled: rule %s ran for %lu s in the previous run and the daemon was aborted "
+			"(change the file or reload the rules to enable it)", f->path, rec.rule, rec.secs);
+		free(why);
+		applied = true;
+	}
+	/* The file changed or went away: the record has done its job. */
+	if (!applied)
+		rules_stuck_forget();
+}
+
+void rules_stuck_forget(void)
+{
+	if (rules_stuck_path)
+		unlink(rules_stuck_path);
 }

@@ -81,6 +81,26 @@ extern size_t rules_mem_cap;			/* bytes per rule file's lua_State, 32 MiB */
 extern unsigned int rules_max_failures;		/* consecutive failures that disable a rule, 10 */
 extern double rules_exec_timeout;		/* seconds, for path actions and nlhook.exec, 60 */
 
+/*
+ * Wall-clock limits of one call into a rule, for what the instruction
+ * budget cannot see (C code that does not return): past rules_stuck_soft
+ * the call is interrupted at its next Lua instruction and counted as an
+ * error ("stuck"); past rules_stuck_hard the daemon names the rule in the
+ * log, writes it to rules_stuck_path (when set) and aborts.  Checked by
+ * rules_watchdog_probe(), from a signal handler.
+ */
+extern double rules_stuck_soft;			/* 2 s */
+extern double rules_stuck_hard;			/* 10 s */
+extern const char *rules_stuck_path;
+void rules_watchdog_probe(void);
+/*
+ * After a restart: the file that rules_stuck_path names, if its source is
+ * unchanged, is loaded with its rules disabled, saying why.  A reload
+ * enables them again and forgets it.
+ */
+void rules_set_apply_stuck(struct rules_set *rs);
+void rules_stuck_forget(void);
+
 struct rule_stats {
 	const char *name;	/* opts.name, or FILE:LINE of the nlhook.on call */
 	const char *where;	/* FILE:LINE */
@@ -90,10 +110,12 @@ struct rule_stats {
 	uint64_t runs;		/* actions run (after debounce and rate) */
 	uint64_t rate_dropped;	/* matches over the rate limit */
 	uint64_t errors;	/* failed Lua calls */
+	uint64_t stuck;		/* calls interrupted past rules_stuck_soft */
 	double time;		/* seconds spent in Lua */
 	unsigned int execs_running;
 	unsigned int execs_pending;
 	bool disabled;		/* after rules_max_failures consecutive failures */
+	const char *disabled_reason;
 };
 
 void rules_set_foreach_rule(const struct rules_set *rs, void (*cb)(const struct rule_stats *st, void *data),

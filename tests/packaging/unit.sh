@@ -75,7 +75,7 @@ check "systemd-analyze verify reports a misspelt key (the check above can fail)"
 check "systemd-analyze security: exposure at most 3 ($(grep -o 'exposure level.*' "$TMP/security" || echo '?'))" [ $rc -eq 0 ]
 for key in Type=notify "ExecReload=$(dirname "$NLHOOK")/nlhook reload" CapabilityBoundingSet=CAP_NET_ADMIN \
 	NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
-	"RestrictAddressFamilies=AF_NETLINK AF_UNIX" RuntimeDirectory=nlhook; do
+	"RestrictAddressFamilies=AF_NETLINK AF_UNIX" RuntimeDirectory=nlhook WatchdogSec=30s Restart=on-failure; do
 	check "the unit sets $key" grep -qxF "$key" "$TMP/nlhookd.service"
 done
 
@@ -121,6 +121,27 @@ wait "$DAEMON" && rc=0 || rc=$?
 DAEMON=
 check "SIGTERM: exit 0 (got $rc)" [ $rc -eq 0 ]
 check "SIGTERM: STOPPING=1 last" [ "$(tail -n 1 "$TMP/notify")" = STOPPING=1 ]
+check "no WATCHDOG=1 without WATCHDOG_USEC" sh -c "! grep -q WATCHDOG=1 '$TMP/notify'"
+
+# With the watchdog on (WatchdogSec=0.4s gives WATCHDOG_USEC=400000), the
+# loop pings every half period, and stops pinging when it stops turning.
+: > "$TMP/notify"
+rm -f "$TMP/rules/20-bad.lua"
+ip netns exec "$NS" env NOTIFY_SOCKET="$TMP/notify.sock" WATCHDOG_USEC=400000 "$NLHOOKD" --rules "$TMP/rules" \
+	--control "$TMP/ctl.sock" 2>"$TMP/daemon.log" &
+DAEMON=$!
+check "READY=1 with the watchdog on" wait_for 10 grep -qx READY=1 "$TMP/notify"
+sleep 1
+n=$(grep -cx WATCHDOG=1 "$TMP/notify")
+check "WATCHDOG=1 every 0.2 s (got $n in about 1 s)" [ "$n" -ge 4 -a "$n" -le 8 ]
+kill -STOP "$DAEMON"
+n=$(grep -cx WATCHDOG=1 "$TMP/notify")
+sleep 0.6
+check "no WATCHDOG=1 while the loop is stopped" [ "$(grep -cx WATCHDOG=1 "$TMP/notify")" -le $((n + 1)) ]
+kill -CONT "$DAEMON"
+kill -TERM "$DAEMON"
+wait "$DAEMON" || true
+DAEMON=
 
 ### least privilege ###
 
@@ -134,7 +155,7 @@ fi
 printf 'nlhook.on("link.up", { ifname = "nlhu*" }, function(ev) nlhook.log.info("saw %%s up", ev.ifname) end)\n' \
 	> "$TMP/rules/30-log.lua"
 chmod 644 "$TMP/rules/30-log.lua"
-rm "$TMP/rules/20-bad.lua"
+rm -f "$TMP/rules/20-bad.lua"
 ip netns exec "$NS" setpriv --bounding-set -all,+net_admin --no-new-privs --groups nlhook \
 	"$NLHOOKD" --rules "$TMP/rules" --control "$TMP/ctl.sock" --rcvbuf 8388608 2>"$TMP/daemon.log" &
 DAEMON=$!
