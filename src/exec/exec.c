@@ -99,34 +99,6 @@ static const char *queue_name(const struct job *j)
 	return j->q ? j->q->name : "(unloaded rule)";
 }
 
-/* argv[0] as given when it has a slash, else found on the child's PATH. */
-static int resolve(const struct job *j, char *path, size_t size)
-{
-	const char *p = NULL;
-	char *dirs, *save = NULL;
-	int r = -ENOENT;
-
-	if (strchr(j->argv[0], '/')) {
-		snprintf(path, size, "%s", j->argv[0]);
-		return 0;
-	}
-	for (char **e = j->env; *e; e++)
-		if (!strncmp(*e, "PATH=", 5))
-			p = *e + 5;
-	dirs = strdup(p ? p : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	if (!dirs)
-		return -ENOMEM;
-	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		snprintf(path, size, "%s/%s", d, j->argv[0]);
-		if (access(path, X_OK) == 0) {
-			r = 0;
-			break;
-		}
-	}
-	free(dirs);
-	return r;
-}
-
 static void stream_read(struct job *j, struct stream *s)
 {
 	char buf[4096];
@@ -353,12 +325,8 @@ static int spawn(struct job *j)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, r;
-	char path[4096];
 	sigset_t none, all;
 
-	r = resolve(j, path, sizeof(path));
-	if (r < 0)
-		return r;
 	/*
 	 * O_NONBLOCK on our read ends only: it is a flag of the open file, so
 	 * pipe2(O_NONBLOCK) would hand the child a non-blocking stdout and
@@ -384,7 +352,7 @@ static int spawn(struct job *j)
 	posix_spawn_file_actions_addchdir_np(&fa, j->cwd ? j->cwd : "/");
 	/* Everything is CLOEXEC already; this also covers fds a library leaked. */
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	r = -posix_spawn(&j->pid, path, &fa, &attr, j->argv, j->env);
+	r = -posix_spawn(&j->pid, j->argv[0], &fa, &attr, j->argv, j->env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(out[1]);
@@ -498,7 +466,8 @@ int exec_queue_push(struct exec_queue *q, const struct exec_opts *o,
 {
 	struct job *j;
 
-	if (!o->argv || !o->argv[0])
+	/* No PATH lookup: what runs is what the rule names. */
+	if (!o->argv || !o->argv[0] || o->argv[0][0] != '/')
 		return -EINVAL;
 	j = calloc(1, sizeof(*j));
 	if (!j)

@@ -14,7 +14,7 @@
 struct exec_queue;
 
 struct exec_opts {
-	char *const *argv;	/* argv[0] is the path */
+	char *const *argv;	/* argv[0] is the path, absolute: no PATH lookup */
 	char *const *env;	/* full environment, NULL-terminated */
 	const char *cwd;	/* NULL: / */
 	double timeout;		/* seconds; 0: none.  SIGTERM, then SIGKILL 2 s later, to the group */
@@ -36,7 +36,10 @@ struct exec_queue *exec_queue_new(const char *name);
  */
 void exec_queue_free(struct exec_queue *q);
 
-/* The options are copied. done and destroy may be NULL. */
+/*
+ * The options are copied.  done and destroy may be NULL.  -EINVAL when
+ * argv[0] is not an absolute path.
+ */
 int exec_queue_push(struct exec_queue *q, const struct exec_opts *o,
 		    exec_done_fn done, void *data, void (*destroy)(void *data));
 

@@ -173,6 +173,8 @@ int rules_api_exec(lua_State *L)
 					  luaL_typename(L, -1));
 	}
 	argv[n_argv] = NULL;
+	/* What runs is what the rule names: no PATH lookup. */
+	luaL_argcheck(L, argv[0][0] == '/', 1, "argv[1] must be an absolute path");
 	o.argv = argv;
 
 	/* env: the event's, then opts.env over it. */

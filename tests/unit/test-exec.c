@@ -132,18 +132,33 @@ static void test_missing_program(void **state)
 {
 	struct exec_queue *q = exec_queue_new("t");
 	char *argv[] = { "/nonexistent/nlhook-action", NULL };
-	char *argv2[] = { "no-such-program-on-path", NULL };
 	char *env[] = { "PATH=/bin", NULL };
-	struct result r = {}, r2 = {};
-	int pending = 2;
+	struct result r = {};
+	int pending = 1;
 
 	push(q, argv, env, 0, &r, &pending);
-	push(q, argv2, env, 0, &r2, &pending);
 	/* Reported from the loop, never from inside push. */
 	assert_false(r.done);
 	run(&pending, 5);
 	assert_int_equal(r.status, -ENOENT);
-	assert_int_equal(r2.status, -ENOENT);
+	exec_queue_free(q);
+}
+
+/* No PATH lookup: a program named without its absolute path is refused at the push. */
+static void test_relative_path_refused(void **state)
+{
+	struct exec_queue *q = exec_queue_new("t");
+	char *bare[] = { "true", NULL }, *dotted[] = { "./bin/true", NULL };
+	char *env[] = { "PATH=/bin:/usr/bin", NULL };
+	struct exec_opts o = { .argv = bare, .env = env };
+	struct result r = {};
+
+	assert_int_equal(exec_queue_push(q, &o, done_cb, &r, destroy_cb), -EINVAL);
+	o.argv = dotted;
+	assert_int_equal(exec_queue_push(q, &o, done_cb, &r, destroy_cb), -EINVAL);
+	/* Not taken: neither told nor destroyed. */
+	assert_false(r.done || r.destroyed);
+	assert_int_equal(exec_queue_running(q) + exec_queue_pending(q), 0);
 	exec_queue_free(q);
 }
 
@@ -270,6 +285,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_output_and_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_fds_cwd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_program, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relative_path_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout_kills_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_order_and_parallel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_cap, setup, teardown),

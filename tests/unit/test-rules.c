@@ -920,6 +920,39 @@ static void test_exec(void **state)
 	rules_set_free(rs);
 }
 
+/* nlhook.exec runs the path it is given: a bare name is an error at the call, not a PATH search. */
+static void test_exec_absolute_only(void **state)
+{
+	struct capture cap;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct stats_list sl;
+	char *log, *err;
+
+	write_file(rules_dir, "10-rel.lua",
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  local ok, e = pcall(function() return nlhook.exec({ 'true' }) end)\n"
+		   "  nlhook.emit({ ok = ok, e = e })\n"
+		   "  nlhook.exec({ 'sh', '-c', 'exit 0' })\n"
+		   "end)\n");
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	capture_start(&cap, 2);
+	rules_set_dispatch(rs, &ev);
+	run_loop(0.1);
+	err = capture_end(&cap);
+	log = read_all(evlog_path);
+	assert_non_null(strstr(log, "\"ok\":false"));
+	assert_non_null(strstr(log, "10-rel.lua:2: bad argument #1 to 'exec' (argv[1] must be an absolute path)"));
+	assert_non_null(strstr(err, "10-rel.lua:4: bad argument #1 to 'exec' (argv[1] must be an absolute path)"));
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].errors, 1);
+	assert_int_equal(sl.st[0].execs_running + sl.st[0].execs_pending, 0);
+	free(err);
+	free(log);
+	rules_set_free(rs);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -940,6 +973,7 @@ int main(void)
 		T(test_status),
 		T(test_api_misuse),
 		T(test_exec),
+		T(test_exec_absolute_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
