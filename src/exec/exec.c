@@ -173,17 +173,13 @@ static void running_remove(struct job *j)
 	}
 }
 
-static void job_finish(struct job *j, int status)
+/* err: what the owner is told the program wrote on stderr. */
+static void job_finish(struct job *j, int status, const char *err, size_t err_len)
 {
 	struct exec_queue *q = j->q;
 
-	if (j->out.buf)
-		stream_log(j, &j->out, "stdout");
-	if (j->err.buf)
-		stream_log(j, &j->err, "stderr");
 	if (j->done)
-		j->done(status, j->out.buf ? j->out.buf : "", j->out.len,
-			j->err.buf ? j->err.buf : "", j->err.len, j->data);
+		j->done(status, j->out.buf ? j->out.buf : "", j->out.len, err, err_len, j->data);
 	if (q) {
 		q->running = NULL;
 		j->q = NULL;
@@ -209,8 +205,22 @@ static void job_exited(struct job *j, int status)
 			 j->term_sent ? " (timeout)" : "");
 	else if (WEXITSTATUS(status))
 		log_info("rule %s: %s exited with status %d", queue_name(j), j->argv[0], WEXITSTATUS(status));
+	if (j->out.buf)
+		stream_log(j, &j->out, "stdout");
+	if (j->err.buf)
+		stream_log(j, &j->err, "stderr");
 	running_remove(j);
-	job_finish(j, status);
+	job_finish(j, status, j->err.buf ? j->err.buf : "", j->err.len);
+}
+
+/* The program did not start: logged here, whoever owns the job, and the owner is told why. */
+static void job_failed(struct job *j, int err)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "cannot run %s: %s", j->argv[0], strerror(-err));
+	log_err("rule %s: %s", queue_name(j), msg);
+	job_finish(j, err, msg, strlen(msg));
 }
 
 static void child_exit_cb(int fd, uint32_t events, void *data)
@@ -303,10 +313,7 @@ static void timeout_cb(void *data)
 	struct job *j = data;
 
 	if (j->spawn_error) {
-		int r = j->spawn_error;
-
-		j->spawn_error = 0;
-		job_finish(j, r);
+		job_failed(j, j->spawn_error);
 		return;
 	}
 	if (!j->term_sent) {
@@ -408,8 +415,6 @@ static void queue_next(struct exec_queue *q)
 		r = spawn(j);
 		if (r == 0)
 			return;
-		if (!j->done)
-			log_err("rule %s: cannot run %s: %s", q->name, j->argv[0], strerror(-r));
 		/* Tell the owner from the loop, not from inside its own call. */
 		j->spawn_error = r;
 		loop_timer_arm(j->timer, 0);

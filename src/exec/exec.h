@@ -22,8 +22,9 @@ struct exec_opts {
 };
 
 /*
- * status: a wait status (WIFEXITED...) or, when the spawn failed, a negative
- * errno.  The buffers are valid during the call only.
+ * status: a wait status (WIFEXITED...) or, when the program could not be
+ * started, a negative errno; then err holds the line logged about it
+ * ("cannot run PATH: REASON").  The buffers are valid during the call only.
  */
 typedef void (*exec_done_fn)(int status, const char *out, size_t out_len,
 			     const char *err, size_t err_len, void *data);

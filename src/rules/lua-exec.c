@@ -22,10 +22,15 @@ struct job {
 	int ref;		/* on_exit, or LUA_NOREF */
 };
 
-static int wait_status_code(int status)
+/*
+ * on_exit's status: the exit code, or 128 plus the signal; for a program
+ * that did not start, what shells give: 127 when it is not there, 126 for
+ * any other reason.
+ */
+static int on_exit_status(int status)
 {
 	if (status < 0)
-		return -1;
+		return status == -ENOENT || status == -ENOTDIR ? 127 : 126;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	if (WIFSIGNALED(status))
@@ -37,10 +42,14 @@ static int wait_status_code(int status)
 static void job_done(int status, const char *out, size_t out_len, const char *err, size_t err_len, void *data)
 {
 	struct job *j = data;
-	int code = wait_status_code(status);
+	struct rule *r = j->r;
 
-	if (j->ref != LUA_NOREF && !j->r->st.disabled)
-		rule_call_on_exit(j->r, j->ref, code, out, out_len, err, err_len);
+	if (status < 0)
+		rule_count_failure(r);
+	else if (r->action_ref == LUA_NOREF)
+		r->consecutive_errors = 0;	/* a path action's run: it started */
+	if (j->ref != LUA_NOREF && !r->st.disabled)
+		rule_call_on_exit(r, j->ref, on_exit_status(status), out, out_len, err, err_len);
 }
 
 static void job_destroy(void *data)
@@ -74,12 +83,14 @@ static int rule_exec(struct rule *r, const struct exec_opts *o, int ref)
 		/* A push that failed did not take the job. */
 		log_err("rule %s: cannot queue %s: %s", r->name, o->argv[0], strerror(-ret));
 		job_destroy(j);
+		rule_count_failure(r);
 	}
 	return ret;
 fail:
 	if (ref != LUA_NOREF)
 		luaL_unref(r->file->L, LUA_REGISTRYINDEX, ref);
 	log_err("rule %s: cannot queue %s: %s", r->name, o->argv[0], strerror(-ret));
+	rule_count_failure(r);
 	return ret;
 }
 
@@ -113,6 +124,7 @@ void rule_exec_path(struct rule *r, const struct nlh_event *ev)
 	env = nlh_event_env(ev);
 	if (!env) {
 		log_err("rule %s: out of memory, %s not run", r->name, r->action_path);
+		rule_count_failure(r);
 		return;
 	}
 	o.env = env;

@@ -100,6 +100,8 @@ int rule_call_ref(struct rule *r, int ref);
 /* ... or as on_exit(status, stdout, stderr). */
 int rule_call_on_exit(struct rule *r, int ref, int status, const char *out, size_t out_len,
 		      const char *err, size_t err_len);
+/* A failure of the rule (a Lua error, a program that did not start): counted; enough in a row disable it. */
+void rule_count_failure(struct rule *r);
 void rules_push_event(lua_State *L, const struct nlh_event *ev);
 /* A malloc'd block owned by a userdata on the stack, freed by the GC even if an error unwinds. */
 void **rules_box_new(lua_State *L);

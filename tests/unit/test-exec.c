@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -141,6 +142,32 @@ static void test_missing_program(void **state)
 	assert_false(r.done);
 	run(&pending, 5);
 	assert_int_equal(r.status, -ENOENT);
+	/* The owner is told what was logged. */
+	assert_string_equal(r.err, "cannot run /nonexistent/nlhook-action: No such file or directory");
+	exec_queue_free(q);
+}
+
+/* There, but without an execute bit: EACCES, even for root. */
+static void test_not_executable(void **state)
+{
+	struct exec_queue *q = exec_queue_new("t");
+	char path[] = "/tmp/nlh-test-exec-XXXXXX", msg[128];
+	char *argv[] = { path, NULL };
+	char *env[] = { NULL };
+	struct result r = {};
+	int pending = 1, fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "#!/bin/sh\n", 10), 10);
+	close(fd);
+	assert_int_equal(chmod(path, 0644), 0);
+	push(q, argv, env, 0, &r, &pending);
+	run(&pending, 5);
+	unlink(path);
+	assert_int_equal(r.status, -EACCES);
+	snprintf(msg, sizeof(msg), "cannot run %s: Permission denied", path);
+	assert_string_equal(r.err, msg);
+	assert_true(r.destroyed);
 	exec_queue_free(q);
 }
 
@@ -286,6 +313,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_env_fds_cwd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_program, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relative_path_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_executable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout_kills_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_order_and_parallel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_cap, setup, teardown),

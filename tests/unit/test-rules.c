@@ -899,7 +899,7 @@ static void test_exec(void **state)
 	assert_string_equal(json_get_str(root, "err"), "oops\n");
 	json_doc_free(doc);
 	assert_non_null(strstr(nl + 1, "{\"n\":2,\"status\":143}") ?: strstr(nl + 1, "{\"status\":143,\"n\":2}"));
-	assert_non_null(strstr(nl + 1, "\"status\":-1"));
+	assert_non_null(strstr(nl + 1, "\"status\":127"));
 	free(log);
 
 	/* The path action got the event in its environment, and nothing else. */
@@ -917,6 +917,88 @@ static void test_exec(void **state)
 	assert_non_null(strstr(env, "NLHOOK_EVENT={\"type\":\"link.up\""));
 	assert_null(strstr(env, "HOME="));
 	free(env);
+	rules_set_free(rs);
+}
+
+/*
+ * A program that does not start is never silent: logged with the rule, the
+ * path and the reason, counted as an error of the rule (enough in a row
+ * disable it), and on_exit gets what a shell would give: 127 not there,
+ * 126 not runnable, with the reason as its stderr.
+ */
+static void test_exec_failures(void **state)
+{
+	const struct json_value *root;
+	struct json_doc *doc;
+	struct capture cap;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct stats_list sl;
+	char noexec[256], rule[1024], msg[512], jerr[128], *log, *err, *nl;
+
+	snprintf(noexec, sizeof(noexec), "%s/noexec", tmp);
+	write_file(tmp, "noexec", "#!/bin/sh\nexit 0\n");	/* 0644 */
+	snprintf(rule, sizeof(rule),
+		 "nlhook.on('link.up', { ifname = 'p*' }, '/nonexistent/action')\n"
+		 "nlhook.on('link.up', { ifname = 'l*' }, function(ev)\n"
+		 "  local function report(status, out, err) nlhook.emit({ status = status, err = err }) end\n"
+		 "  assert(nlhook.exec({ '/nonexistent/program' }, { on_exit = report }))\n"
+		 "  assert(nlhook.exec({ '%s' }, { on_exit = report }))\n"
+		 "end)\n", noexec);
+	write_file(rules_dir, "10-fail.lua", rule);
+	rules_max_failures = 3;
+	rs = load(0, NULL);
+
+	capture_start(&cap, 2);
+	link_up(&ev, "p0", 1500);
+	rules_set_dispatch(rs, &ev);
+	link_up(&ev, "l0", 1500);
+	rules_set_dispatch(rs, &ev);
+	run_until_lines(2, 5);
+	run_loop(0.05);
+	err = capture_end(&cap);
+	assert_non_null(strstr(err, "rule 10-fail.lua:1: cannot run /nonexistent/action: No such file or directory\n"));
+	assert_non_null(strstr(err, "rule 10-fail.lua:2: cannot run /nonexistent/program: No such file or directory\n"));
+	snprintf(msg, sizeof(msg), "rule 10-fail.lua:2: cannot run %s: Permission denied\n", noexec);
+	assert_non_null(strstr(err, msg));
+	free(err);
+
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 2);
+	nl = strchr(log, '\n');
+	*nl = '\0';
+	assert_int_equal(json_parse(log, strlen(log), &doc, jerr, sizeof(jerr)), 0);
+	root = json_root(doc);
+	assert_int_equal((int)json_get(root, "status")->num, 127);
+	assert_string_equal(json_get_str(root, "err"), "cannot run /nonexistent/program: No such file or directory");
+	json_doc_free(doc);
+	assert_int_equal(json_parse(nl + 1, strlen(nl + 1), &doc, jerr, sizeof(jerr)), 0);
+	root = json_root(doc);
+	assert_int_equal((int)json_get(root, "status")->num, 126);
+	snprintf(msg, sizeof(msg), "cannot run %s: Permission denied", noexec);
+	assert_string_equal(json_get_str(root, "err"), msg);
+	json_doc_free(doc);
+	free(log);
+
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].errors, 1);
+	assert_false(sl.st[0].disabled);
+	assert_int_equal(sl.st[1].errors, 2);
+
+	/* Failures in a row disable the rule, as Lua errors do. */
+	capture_start(&cap, 2);
+	for (int i = 0; i < 3; i++) {
+		link_up(&ev, "p0", 1500);
+		rules_set_dispatch(rs, &ev);
+		run_loop(0.05);
+	}
+	err = capture_end(&cap);
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].errors, 3);
+	assert_true(sl.st[0].disabled);
+	assert_int_equal(sl.st[0].hits, 3);
+	assert_non_null(strstr(err, "rule 10-fail.lua:1: disabled after 3 consecutive failures"));
+	free(err);
 	rules_set_free(rs);
 }
 
@@ -974,6 +1056,7 @@ int main(void)
 		T(test_api_misuse),
 		T(test_exec),
 		T(test_exec_absolute_only),
+		T(test_exec_failures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
