@@ -21,6 +21,11 @@
 
 #define KILL_GRACE 2.0		/* seconds between SIGTERM and SIGKILL */
 #define OUTPUT_MAX_DEFAULT (64 * 1024)
+/* Out of descriptors, processes or memory: retried this long (or the job's timeout if shorter)... */
+#define RETRY_MAX 5.0
+/* ... every 10 ms at first, twice as long each time, up to 250 ms. */
+#define RETRY_FIRST 0.01
+#define RETRY_STEP_MAX 0.25
 
 struct stream {
 	int fd;
@@ -46,6 +51,10 @@ struct job {
 	struct loop_timer *timer;
 	bool term_sent;
 	int spawn_error;	/* reported from a timer, never from inside push */
+	bool retrying;		/* the start failed for want of resources, the timer retries */
+	bool unwatched;		/* started, but could not be watched and was killed: never run it twice */
+	double retry_since;
+	double retry_delay;
 	struct job *next;	/* queue order, or the running list */
 };
 
@@ -273,11 +282,13 @@ static void sigchld_cb(int fd, uint32_t events, void *data)
 	}
 }
 
-static int watch_child(struct job *j)
+/* reserve: a descriptor held for the pidfd, closed here. */
+static int watch_child(struct job *j, int reserve)
 {
 	sigset_t mask;
 	int r;
 
+	close(reserve);
 	j->pidfd = syscall(SYS_pidfd_open, j->pid, 0);
 	if (j->pidfd >= 0) {
 		fcntl(j->pidfd, F_SETFD, FD_CLOEXEC);
@@ -308,12 +319,18 @@ static int watch_child(struct job *j)
 	return 0;
 }
 
+static void job_start(struct job *j);
+
 static void timeout_cb(void *data)
 {
 	struct job *j = data;
 
 	if (j->spawn_error) {
 		job_failed(j, j->spawn_error);
+		return;
+	}
+	if (j->retrying) {
+		job_start(j);
 		return;
 	}
 	if (!j->term_sent) {
@@ -331,16 +348,25 @@ static int spawn(struct job *j)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, r;
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, reserve = -1, r;
 	sigset_t none, all;
+	pid_t pid;
 
+	/* Everything that can run out is taken before the child starts: after, the only way back is to kill it. */
+	if (!j->out.buf)
+		j->out.buf = malloc(j->output_max);
+	if (!j->err.buf)
+		j->err.buf = malloc(j->output_max);
+	if (!j->out.buf || !j->err.buf)
+		return -ENOMEM;
 	/*
 	 * O_NONBLOCK on our read ends only: it is a flag of the open file, so
 	 * pipe2(O_NONBLOCK) would hand the child a non-blocking stdout and
 	 * its writes would fail with EAGAIN whenever we fall behind.
 	 */
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
-	    fcntl(out[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(err[0], F_SETFL, O_NONBLOCK) < 0) {
+	    fcntl(out[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(err[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    (reserve = fcntl(out[0], F_DUPFD_CLOEXEC, 0)) < 0) {
 		r = -errno;
 		goto fail_pipes;
 	}
@@ -359,7 +385,7 @@ static int spawn(struct job *j)
 	posix_spawn_file_actions_addchdir_np(&fa, j->cwd ? j->cwd : "/");
 	/* Everything is CLOEXEC already; this also covers fds a library leaked. */
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	r = -posix_spawn(&j->pid, j->argv[0], &fa, &attr, j->argv, j->env);
+	r = -posix_spawn(&pid, j->argv[0], &fa, &attr, j->argv, j->env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(out[1]);
@@ -368,15 +394,16 @@ static int spawn(struct job *j)
 	if (r < 0)
 		goto fail_pipes;
 
+	j->pid = pid;
 	j->out.fd = out[0];
 	j->err.fd = err[0];
-	j->out.buf = malloc(j->output_max);
-	j->err.buf = malloc(j->output_max);
-	r = j->out.buf && j->err.buf ? watch_child(j) : -ENOMEM;
+	r = watch_child(j, reserve);
 	if (r < 0) {
 		/* Cannot watch it: do not leave it running unwatched. */
 		kill(-j->pid, SIGKILL);
 		waitpid(j->pid, NULL, 0);
+		j->pid = 0;
+		j->unwatched = true;
 		stream_close(&j->out);
 		stream_close(&j->err);
 		return r;
@@ -398,28 +425,64 @@ fail_pipes:
 		if (err[i] >= 0)
 			close(err[i]);
 	}
+	if (reserve >= 0)
+		close(reserve);
 	return r;
+}
+
+/* Out of descriptors, processes or memory: what other parts of the system give back soon. */
+static bool transient(int r)
+{
+	return r == -EMFILE || r == -ENFILE || r == -EAGAIN || r == -ENOMEM;
+}
+
+/*
+ * Starts the queue's running job, or retries it from the timer (the job
+ * keeps its place: the rule's later jobs wait behind it, in order).
+ */
+static void job_start(struct job *j)
+{
+	double now = loop_now(), limit = j->timeout > 0 && j->timeout < RETRY_MAX ? j->timeout : RETRY_MAX;
+	int r = spawn(j);
+
+	if (r == 0) {
+		if (j->retrying)
+			log_info("rule %s: %s started after %.2f s of retries", queue_name(j), j->argv[0],
+				 now - j->retry_since);
+		j->retrying = false;
+		return;
+	}
+	if (transient(r) && !j->unwatched && (!j->retrying || now - j->retry_since < limit)) {
+		if (!j->retrying) {
+			log_warn("rule %s: cannot run %s yet: %s; retrying for up to %g s", queue_name(j),
+				 j->argv[0], strerror(-r), limit);
+			j->retrying = true;
+			j->retry_since = now;
+			j->retry_delay = RETRY_FIRST;
+		} else {
+			j->retry_delay = j->retry_delay * 2 < RETRY_STEP_MAX ? j->retry_delay * 2 : RETRY_STEP_MAX;
+		}
+		loop_timer_arm(j->timer, j->retry_delay);
+		return;
+	}
+	j->retrying = false;
+	/* Tell the owner from the loop, not from inside its own call. */
+	j->spawn_error = r;
+	loop_timer_arm(j->timer, 0);
 }
 
 static void queue_next(struct exec_queue *q)
 {
-	while (!q->running && q->head) {
-		struct job *j = q->head;
-		int r;
+	struct job *j = q->head;
 
-		q->head = j->next;
-		if (!q->head)
-			q->tail = NULL;
-		j->next = NULL;
-		q->running = j;
-		r = spawn(j);
-		if (r == 0)
-			return;
-		/* Tell the owner from the loop, not from inside its own call. */
-		j->spawn_error = r;
-		loop_timer_arm(j->timer, 0);
+	if (q->running || !j)
 		return;
-	}
+	q->head = j->next;
+	if (!q->head)
+		q->tail = NULL;
+	j->next = NULL;
+	q->running = j;
+	job_start(j);
 }
 
 struct exec_queue *exec_queue_new(const char *name)
@@ -457,10 +520,9 @@ void exec_queue_free(struct exec_queue *q)
 		if (j->destroy)
 			j->destroy(j->data);
 		j->destroy = NULL;
-		if (j->spawn_error) {
-			loop_timer_cancel(j->timer);
+		/* Not started (failed, or waiting to retry): nothing runs, nothing is left. */
+		if (!j->pid)
 			job_free(j);
-		}
 	}
 	free(q->name);
 	free(q);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -306,6 +307,136 @@ static void test_free_while_running(void **state)
 	loop_timer_free(t);
 }
 
+/* Descriptors taken until none is left, given back by free_fds (from a loop timer). */
+static int hogs[8192];
+static int n_hogs;
+
+static void hog_fds(void)
+{
+	int base = open("/dev/null", O_RDONLY | O_CLOEXEC), fd;
+
+	assert_true(base >= 0);
+	hogs[n_hogs++] = base;
+	while (n_hogs < 8192 && (fd = dup(base)) >= 0)
+		hogs[n_hogs++] = fd;
+	assert_int_equal(errno, EMFILE);
+}
+
+static void free_fds(void *data)
+{
+	while (n_hogs)
+		close(hogs[--n_hogs]);
+}
+
+/* stderr into a file while the test runs: what exec logs. */
+static int stderr_to(const char *path)
+{
+	int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	assert_true(saved >= 0 && fd >= 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	close(fd);
+	return saved;
+}
+
+static size_t stderr_back(int saved, const char *path, const char *needle)
+{
+	char buf[8192], *p = buf;
+	size_t n = 0;
+	FILE *f;
+
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
+	fclose(f);
+	unlink(path);
+	while ((p = strstr(p, needle))) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+static void set_nofile(rlim_t n, struct rlimit *old)
+{
+	struct rlimit rl;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, old), 0);
+	rl = *old;
+	rl.rlim_cur = n;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
+/*
+ * Out of descriptors when the job comes: it waits (the loop runs on) and
+ * starts once they are back, with its real exit status; the rule's next
+ * job still runs after it.  Logged once, not per retry.
+ */
+static void test_retry_out_of_fds(void **state)
+{
+	struct exec_queue *q = exec_queue_new("t");
+	char *argv[] = { "/bin/sh", "-c", "echo ran; exit 7", NULL };
+	char *argv2[] = { "/bin/echo", "second", NULL };
+	char *env[] = { NULL };
+	struct loop_timer *give_back = loop_timer_new(free_fds, NULL);
+	struct result r = {}, r2 = {};
+	struct rlimit old;
+	double t0 = loop_now();
+	int pending = 2, saved;
+
+	saved = stderr_to("/tmp/nlh-test-exec.log");
+	set_nofile(256, &old);
+	hog_fds();
+	push(q, argv, env, 5, &r, &pending);
+	push(q, argv2, env, 5, &r2, &pending);
+	assert_int_equal(exec_running_total(), 0);
+	assert_int_equal(exec_queue_running(q), 1);
+	loop_timer_arm(give_back, 0.1);
+	run(&pending, 5);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(stderr_back(saved, "/tmp/nlh-test-exec.log", "retrying for up to 5 s"), 1);
+	assert_true(r.done && r2.done);
+	assert_true(r.at - t0 >= 0.1);
+	if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 7)
+		fail_msg("status %d, stderr '%s'", r.status, r.err);
+	assert_string_equal(r.out, "ran\n");
+	assert_string_equal(r2.out, "second\n");
+	assert_true(r2.at >= r.at);
+	loop_timer_free(give_back);
+	exec_queue_free(q);
+}
+
+/* Descriptors that never come back: after the retry time (here the job's timeout), EMFILE is reported. */
+static void test_retry_gives_up(void **state)
+{
+	struct exec_queue *q = exec_queue_new("t");
+	char *argv[] = { "/bin/true", NULL };
+	char *env[] = { NULL };
+	struct result r = {};
+	struct rlimit old;
+	double t0 = loop_now();
+	int pending = 1, saved;
+
+	saved = stderr_to("/tmp/nlh-test-exec.log");
+	set_nofile(256, &old);
+	hog_fds();
+	push(q, argv, env, 0.3, &r, &pending);
+	run(&pending, 5);
+	free_fds(NULL);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(stderr_back(saved, "/tmp/nlh-test-exec.log", "rule t: cannot run /bin/true"), 2);
+	assert_true(r.done && r.destroyed);
+	assert_int_equal(r.status, -EMFILE);
+	assert_string_equal(r.err, "cannot run /bin/true: Too many open files");
+	assert_true(loop_now() - t0 >= 0.3);
+	assert_true(loop_now() - t0 < 1.5);
+	exec_queue_free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +449,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queue_order_and_parallel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_while_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_out_of_fds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_gives_up, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
