@@ -61,6 +61,7 @@ struct job {
 struct exec_queue {
 	char *name;
 	struct job *head, *tail;	/* pending */
+	unsigned int n_pending;
 	struct job *running;
 };
 
@@ -477,6 +478,7 @@ static void queue_next(struct exec_queue *q)
 
 	if (q->running || !j)
 		return;
+	q->n_pending--;
 	q->head = j->next;
 	if (!q->head)
 		q->tail = NULL;
@@ -536,6 +538,8 @@ int exec_queue_push(struct exec_queue *q, const struct exec_opts *o,
 	/* No PATH lookup: what runs is what the rule names. */
 	if (!o->argv || !o->argv[0] || o->argv[0][0] != '/')
 		return -EINVAL;
+	if (q->n_pending >= EXEC_PENDING_MAX)
+		return -ENOBUFS;
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
@@ -560,6 +564,7 @@ int exec_queue_push(struct exec_queue *q, const struct exec_opts *o,
 	else
 		q->head = j;
 	q->tail = j;
+	q->n_pending++;
 	queue_next(q);
 	return 0;
 }
@@ -571,11 +576,7 @@ unsigned int exec_queue_running(const struct exec_queue *q)
 
 unsigned int exec_queue_pending(const struct exec_queue *q)
 {
-	unsigned int n = 0;
-
-	for (const struct job *j = q ? q->head : NULL; j; j = j->next)
-		n++;
-	return n;
+	return q ? q->n_pending : 0;
 }
 
 unsigned int exec_running_total(void)

@@ -37,9 +37,13 @@ struct exec_queue *exec_queue_new(const char *name);
  */
 void exec_queue_free(struct exec_queue *q);
 
+/* Jobs a queue holds waiting behind its running one: a push over that is refused. */
+#define EXEC_PENDING_MAX 64
+
 /*
  * The options are copied.  done and destroy may be NULL.  -EINVAL when
- * argv[0] is not an absolute path.
+ * argv[0] is not an absolute path, -ENOBUFS when EXEC_PENDING_MAX jobs
+ * wait already; a push that fails takes nothing (destroy is not called).
  */
 int exec_queue_push(struct exec_queue *q, const struct exec_opts *o,
 		    exec_done_fn done, void *data, void (*destroy)(void *data));

@@ -79,6 +79,14 @@ static int rule_exec(struct rule *r, const struct exec_opts *o, int ref)
 	j->r = r;
 	j->ref = ref;
 	ret = exec_queue_push(r->q, o, job_done, j, job_destroy);
+	if (ret == -ENOBUFS) {
+		job_destroy(j);
+		r->st.exec_dropped++;
+		if (rule_drop_log_due(&r->exec_drop_logged))
+			log_warn("rule %s: %d execs waiting already, %s dropped (%llu dropped so far)", r->name,
+				 EXEC_PENDING_MAX, o->argv[0], (unsigned long long)r->st.exec_dropped);
+		return ret;
+	}
 	if (ret < 0) {
 		/* A push that failed did not take the job. */
 		log_err("rule %s: cannot queue %s: %s", r->name, o->argv[0], strerror(-ret));
@@ -144,7 +152,7 @@ int rules_api_exec(lua_State *L)
 	struct exec_opts o = { .timeout = rules_exec_timeout };
 	char **argv, **env, **base = NULL;
 	size_t n_argv, n_base = 0, n_env;
-	int ref = LUA_NOREF, env_idx = 0;
+	int ref = LUA_NOREF, env_idx = 0, ret;
 	void **box;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -272,9 +280,13 @@ int rules_api_exec(lua_State *L)
 	}
 	if (lua_isfunction(L, -1))
 		ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	if (rule_exec(r, &o, ref) < 0) {
+	ret = rule_exec(r, &o, ref);
+	if (ret < 0) {
 		lua_pushnil(L);
-		lua_pushstring(L, "cannot queue the command");
+		if (ret == -ENOBUFS)
+			lua_pushfstring(L, "dropped: %d execs of this rule are waiting already", EXEC_PENDING_MAX);
+		else
+			lua_pushfstring(L, "cannot queue the command: %s", strerror(-ret));
 		return 2;
 	}
 	lua_pushboolean(L, 1);

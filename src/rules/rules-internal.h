@@ -70,9 +70,26 @@ struct rule {
 	double tokens_time;
 
 	struct exec_queue *q;		/* created at the first exec */
+	unsigned int n_afters;		/* nlhook.after timers pending */
+	double exec_drop_logged;	/* when a drop was last logged, 0: never */
+	double after_drop_logged;
 	unsigned int consecutive_errors;
 	struct rule_stats st;
 };
+
+/*
+ * Something a rule asked for was dropped, over a bound: whether to log it.
+ * The first time, then at most once a second (a flood would flood the log).
+ */
+static inline bool rule_drop_log_due(double *logged)
+{
+	double now = loop_now();
+
+	if (*logged && now - *logged < 1)
+		return false;
+	*logged = now;
+	return true;
+}
 
 static inline bool rules_dry_run(const struct rules_file *f)
 {

@@ -585,10 +585,12 @@ static void status_one(const struct rule_stats *st, void *data)
 		sbuf_printf(s->out, "%s\"%s\"", first_type ? "" : ",", nlh_event_type_name(t));
 		first_type = false;
 	}
-	sbuf_printf(s->out, "],\"hits\":%llu,\"runs\":%llu,\"rate_dropped\":%llu,\"errors\":%llu,\"time\":%.6f,"
+	sbuf_printf(s->out, "],\"hits\":%llu,\"runs\":%llu,\"rate_dropped\":%llu,\"exec_dropped\":%llu,"
+		    "\"after_dropped\":%llu,\"errors\":%llu,\"time\":%.6f,"
 		    "\"execs_running\":%u,\"execs_pending\":%u,\"disabled\":%s}",
 		    (unsigned long long)st->hits, (unsigned long long)st->runs,
-		    (unsigned long long)st->rate_dropped, (unsigned long long)st->errors, st->time,
+		    (unsigned long long)st->rate_dropped, (unsigned long long)st->exec_dropped,
+		    (unsigned long long)st->after_dropped, (unsigned long long)st->errors, st->time,
 		    st->execs_running, st->execs_pending, st->disabled ? "true" : "false");
 }
 

@@ -54,8 +54,9 @@ int rules_dirs_resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size
 struct sbuf;
 /*
  * Status of every rule as a JSON member appended to out:
- *   ,"rules":[{"name":..,"file":..,"types":[..],"hits":N,"errors":N,
- *              "time":seconds,"execs_running":N,"disabled":bool},...]
+ *   ,"rules":[{"name":..,"where":..,"file":..,"types":[..],"hits":N,"runs":N,
+ *              "rate_dropped":N,"exec_dropped":N,"after_dropped":N,"errors":N,
+ *              "time":seconds,"execs_running":N,"execs_pending":N,"disabled":bool},...]
  */
 void rules_set_status(const struct rules_set *rs, struct sbuf *out);
 
@@ -68,6 +69,9 @@ extern size_t rules_mem_cap;			/* bytes per rule file's lua_State, 32 MiB */
 extern unsigned int rules_max_failures;		/* consecutive failures that disable a rule, 10 */
 extern double rules_exec_timeout;		/* seconds, for path actions and nlhook.exec, 60 */
 
+/* nlhook.after timers a rule may have pending; more are refused and counted. */
+#define RULES_AFTER_MAX 1024
+
 struct rule_stats {
 	const char *name;	/* opts.name, or FILE:LINE of the nlhook.on call */
 	const char *where;	/* FILE:LINE */
@@ -76,7 +80,9 @@ struct rule_stats {
 	uint64_t hits;		/* events that matched */
 	uint64_t runs;		/* actions run (after debounce and rate) */
 	uint64_t rate_dropped;	/* matches over the rate limit */
-	uint64_t errors;	/* failed Lua calls */
+	uint64_t exec_dropped;	/* execs refused: EXEC_PENDING_MAX waiting already */
+	uint64_t after_dropped;	/* nlhook.after calls refused: RULES_AFTER_MAX pending already */
+	uint64_t errors;	/* failed Lua calls, programs that did not start */
 	double time;		/* seconds spent in Lua */
 	unsigned int execs_running;
 	unsigned int execs_pending;

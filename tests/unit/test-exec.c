@@ -307,6 +307,38 @@ static void test_free_while_running(void **state)
 	loop_timer_free(t);
 }
 
+/* A queue holds EXEC_PENDING_MAX jobs behind its running one; a push over that takes nothing. */
+static void test_queue_bound(void **state)
+{
+	struct exec_queue *q = exec_queue_new("t");
+	char *slow[] = { "/bin/sh", "-c", "sleep 0.2", NULL };
+	char *fast[] = { "/bin/true", NULL };
+	char *env[] = { NULL };
+	struct exec_opts o = { .argv = fast, .env = env };
+	static struct result r[EXEC_PENDING_MAX + 2];
+	int pending = EXEC_PENDING_MAX + 1;
+
+	memset(r, 0, sizeof(r));
+	push(q, slow, env, 0, &r[0], &pending);
+	for (int i = 1; i <= EXEC_PENDING_MAX; i++)
+		push(q, fast, env, 0, &r[i], &pending);
+	assert_int_equal(exec_queue_pending(q), EXEC_PENDING_MAX);
+	assert_int_equal(exec_queue_push(q, &o, done_cb, &r[EXEC_PENDING_MAX + 1], destroy_cb), -ENOBUFS);
+	assert_false(r[EXEC_PENDING_MAX + 1].destroyed);
+	assert_int_equal(exec_queue_pending(q), EXEC_PENDING_MAX);
+	/* Those taken all run, in order. */
+	run(&pending, 10);
+	for (int i = 1; i <= EXEC_PENDING_MAX; i++) {
+		assert_true(r[i].done && r[i].status == 0);
+		assert_true(r[i].at >= r[i - 1].at);
+	}
+	assert_int_equal(exec_queue_pending(q), 0);
+	/* Room again. */
+	assert_int_equal(exec_queue_push(q, &o, done_cb, &r[EXEC_PENDING_MAX + 1], destroy_cb), 0);
+	exec_queue_free(q);
+	assert_true(r[EXEC_PENDING_MAX + 1].destroyed);
+}
+
 /* Descriptors taken until none is left, given back by free_fds (from a loop timer). */
 static int hogs[8192];
 static int n_hogs;
@@ -449,6 +481,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queue_order_and_parallel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_while_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_out_of_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_gives_up, setup, teardown),
 	};

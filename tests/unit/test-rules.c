@@ -1002,6 +1002,90 @@ static void test_exec_failures(void **state)
 	rules_set_free(rs);
 }
 
+/*
+ * What a rule can make the daemon hold outside its Lua memory cap is
+ * bounded: 64 execs waiting behind the running one, 1024 nlhook.after
+ * timers.  Over that, the call returns nil and a message, the drop is
+ * counted per rule, and logged at most once a second.
+ */
+static void test_exec_after_bounds(void **state)
+{
+	const struct json_value *root, *rule;
+	struct json_doc *doc;
+	struct sbuf b = {};
+	struct capture cap;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct stats_list sl;
+	char jerr[128], *log, *err, *text;
+
+	write_file(rules_dir, "10-flood.lua",
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  local n = { exec = 0, exec_nil = 0, after = 0, after_nil = 0 }\n"
+		   "  for i = 1, 100 do\n"
+		   "    local ok, msg = nlhook.exec({ '/bin/sh', '-c', 'sleep 0.2' })\n"
+		   "    if ok then n.exec = n.exec + 1 else n.exec_nil = n.exec_nil + 1; n.exec_msg = msg end\n"
+		   "  end\n"
+		   "  for i = 1, 1100 do\n"
+		   "    local ok, msg = nlhook.after(60, function() end)\n"
+		   "    if ok then n.after = n.after + 1 else n.after_nil = n.after_nil + 1; n.after_msg = msg end\n"
+		   "  end\n"
+		   "  nlhook.emit(n)\n"
+		   "end, { name = 'flood' })\n");
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	capture_start(&cap, 2);
+	rules_set_dispatch(rs, &ev);
+	err = capture_end(&cap);
+
+	log = read_all(evlog_path);
+	assert_int_equal(json_parse(log, strlen(log), &doc, jerr, sizeof(jerr)), 0);
+	root = json_root(doc);
+	assert_int_equal((int)json_get(root, "exec")->num, 65);
+	assert_int_equal((int)json_get(root, "exec_nil")->num, 35);
+	assert_string_equal(json_get_str(root, "exec_msg"), "dropped: 64 execs of this rule are waiting already");
+	assert_int_equal((int)json_get(root, "after")->num, 1024);
+	assert_int_equal((int)json_get(root, "after_nil")->num, 76);
+	assert_string_equal(json_get_str(root, "after_msg"), "dropped: 1024 timers of this rule are pending already");
+	json_doc_free(doc);
+	free(log);
+
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].exec_dropped, 35);
+	assert_int_equal(sl.st[0].after_dropped, 76);
+	assert_int_equal(sl.st[0].execs_running, 1);
+	assert_int_equal(sl.st[0].execs_pending, 64);
+	assert_int_equal(sl.st[0].errors, 0);	/* a drop is not a failure */
+	/* One line for each kind, not one per drop. */
+	assert_non_null(strstr(err, "rule flood: 64 execs waiting already, /bin/sh dropped (1 dropped so far)\n"));
+	assert_null(strstr(err, "(2 dropped so far)"));
+	assert_non_null(strstr(err, "rule flood: 1024 nlhook.after timers pending already, one more dropped "
+				    "(1 dropped so far)\n"));
+	free(err);
+
+	sbuf_puts(&b, "{\"ok\":true");
+	rules_set_status(rs, &b);
+	sbuf_puts(&b, "}");
+	text = strndup(b.p, b.len);
+	assert_int_equal(json_parse(text, strlen(text), &doc, jerr, sizeof(jerr)), 0);
+	rule = json_get(json_root(doc), "rules")->child;
+	assert_int_equal((int)json_get(rule, "exec_dropped")->num, 35);
+	assert_int_equal((int)json_get(rule, "after_dropped")->num, 76);
+	json_doc_free(doc);
+	free(text);
+	sbuf_free(&b);
+
+	/* A second later, the next drop is logged again, with the total. */
+	run_loop(1.05);
+	capture_start(&cap, 2);
+	rules_set_dispatch(rs, &ev);
+	err = capture_end(&cap);
+	assert_non_null(strstr(err, "/bin/sh dropped (36 dropped so far)\n"));
+	assert_non_null(strstr(err, "one more dropped (77 dropped so far)\n"));
+	free(err);
+	rules_set_free(rs);
+}
+
 /* nlhook.exec runs the path it is given: a bare name is an error at the call, not a PATH search. */
 static void test_exec_absolute_only(void **state)
 {
@@ -1057,6 +1141,7 @@ int main(void)
 		T(test_exec),
 		T(test_exec_absolute_only),
 		T(test_exec_failures),
+		T(test_exec_after_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
