@@ -539,6 +539,7 @@ static void rule_stats_get(const struct rule *r, struct rule_stats *st)
 	st->name = r->name;
 	st->where = r->where;
 	st->file = r->file->path;
+	st->action = r->action_path;
 	st->types = r->types;
 	st->execs_running = r->q ? exec_queue_running(r->q) : 0;
 	st->execs_pending = r->q ? exec_queue_pending(r->q) : 0;

@@ -76,6 +76,7 @@ struct rule_stats {
 	const char *name;	/* opts.name, or FILE:LINE of the nlhook.on call */
 	const char *where;	/* FILE:LINE */
 	const char *file;	/* path */
+	const char *action;	/* the executable of a path action; NULL for a function */
 	nlh_typeset types;
 	uint64_t hits;		/* events that matched */
 	uint64_t runs;		/* actions run (after debounce and rate) */

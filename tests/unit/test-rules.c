@@ -984,6 +984,9 @@ static void test_exec_failures(void **state)
 	assert_int_equal(sl.st[0].errors, 1);
 	assert_false(sl.st[0].disabled);
 	assert_int_equal(sl.st[1].errors, 2);
+	/* What nlhook check looks at. */
+	assert_string_equal(sl.st[0].action, "/nonexistent/action");
+	assert_null(sl.st[1].action);
 
 	/* Failures in a row disable the rule, as Lua errors do. */
 	capture_start(&cap, 2);
