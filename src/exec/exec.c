@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -50,6 +51,7 @@ struct job {
 	struct stream out, err;
 	struct loop_timer *timer;
 	bool term_sent;
+	bool reaped;		/* at shutdown: the leader waited for */
 	int spawn_error;	/* reported from a timer, never from inside push */
 	bool retrying;		/* the start failed for want of resources, the timer retries */
 	bool unwatched;		/* started, but could not be watched and was killed: never run it twice */
@@ -584,13 +586,107 @@ unsigned int exec_running_total(void)
 	return n_running;
 }
 
+/*
+ * A member of the group that is not a zombie.  kill(-pgid, 0) counts
+ * zombies too, and an orphaned grandchild stays one until init gets to
+ * it: without /proc, every member counts.
+ */
+static bool group_has_live(pid_t pgid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	bool live = false;
+
+	if (!d)
+		return true;
+	while (!live && (de = readdir(d))) {
+		char path[300], buf[512], *p, state;
+		int fd, pgrp;
+		ssize_t n;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "pid (comm) state ppid pgrp ...": comm may hold anything, the last ')' ends it. */
+		p = strrchr(buf, ')');
+		if (p && sscanf(p + 1, " %c %*d %d", &state, &pgrp) == 2)
+			live = pgrp == pgid && state != 'Z' && state != 'X';
+	}
+	closedir(d);
+	return live;
+}
+
+/*
+ * Whether anything is left of the job's process group, reaping its leader
+ * on the way.  The leader's pid names the group and is not handed out
+ * again while any member lives, so kill(-pid, 0) asks after the rest.
+ */
+static bool group_alive(struct job *j)
+{
+	if (!j->reaped) {
+		pid_t r = waitpid(j->pid, NULL, WNOHANG);
+
+		if (r == j->pid || (r < 0 && errno == ECHILD))
+			j->reaped = true;
+	}
+	if (!j->reaped)
+		return true;
+	if (kill(-j->pid, 0) < 0 && errno == ESRCH)
+		return false;
+	return group_has_live(j->pid);
+}
+
+/* Until no group in the list is alive or `until` (monotonic) passes; how many are left. */
+static unsigned int groups_wait(double until)
+{
+	unsigned int left;
+
+	/*
+	 * Polling, at 10 ms: the loop is over, the daemon exits after this,
+	 * and a grandchild left alone in its group has no descriptor to wait on.
+	 */
+	for (;;) {
+		left = 0;
+		for (struct job *j = running; j; j = j->next)
+			left += group_alive(j);
+		if (!left || loop_now() >= until)
+			return left;
+		usleep(10000);
+	}
+}
+
 void exec_shutdown(void)
 {
+	unsigned int left;
+
+	if (!running)
+		return;
+	log_info("stopping %u running program%s: SIGTERM to their process groups", n_running,
+		 n_running == 1 ? "" : "s");
+	for (struct job *j = running; j; j = j->next)
+		kill(-j->pid, SIGTERM);
+	left = groups_wait(loop_now() + KILL_GRACE);
+	if (left) {
+		log_warn("%u process group%s still alive %g s after SIGTERM, sending SIGKILL", left,
+			 left == 1 ? "" : "s", KILL_GRACE);
+		for (struct job *j = running; j; j = j->next)
+			if (group_alive(j))
+				kill(-j->pid, SIGKILL);
+		/* SIGKILL takes effect at once but for a process stuck in the kernel: do not wait on that. */
+		groups_wait(loop_now() + 0.2);
+	}
 	while (running) {
 		struct job *j = running;
 
 		running = j->next;
-		kill(-j->pid, SIGTERM);
 		if (j->pidfd >= 0) {
 			loop_del_fd(j->pidfd);
 			close(j->pidfd);

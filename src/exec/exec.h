@@ -52,5 +52,9 @@ unsigned int exec_queue_running(const struct exec_queue *q);
 unsigned int exec_queue_pending(const struct exec_queue *q);
 unsigned int exec_running_total(void);
 
-/* Kill every child's group (SIGTERM) and stop watching them. */
+/*
+ * At exit: SIGTERM to every child's process group, wait (blocking, up to
+ * the 2 s grace of a timeout) for the groups to empty, reaping the
+ * children; SIGKILL to the groups still alive, reap, forget them all.
+ */
 void exec_shutdown(void);

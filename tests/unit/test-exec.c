@@ -307,6 +307,76 @@ static void test_free_while_running(void **state)
 	loop_timer_free(t);
 }
 
+/* The pids a script wrote to `path` ("SH SLEEP"), once it has. */
+static void wait_pids(const char *path, pid_t *sh, pid_t *child)
+{
+	struct loop_timer *t = loop_timer_new(quit_cb, NULL);
+	FILE *f = NULL;
+
+	for (int i = 0; i < 250 && !f; i++) {
+		loop_timer_arm(t, 0.02);
+		loop_run();
+		f = fopen(path, "r");
+		if (f && fscanf(f, "%d %d", sh, child) != 2) {
+			fclose(f);
+			f = NULL;
+		}
+	}
+	loop_timer_free(t);
+	assert_non_null(f);
+	fclose(f);
+	unlink(path);
+}
+
+static bool pid_dead(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	return dead(path);
+}
+
+/*
+ * At exit, a script that ignores SIGTERM, and the grandchild it started
+ * (ignoring it too), are killed after the grace period, not left behind;
+ * children that heed SIGTERM do not make the exit wait.
+ */
+static void test_shutdown(void **state)
+{
+	struct exec_queue *q = exec_queue_new("t");
+	char *stubborn[] = { "/bin/sh", "-c", "trap '' TERM; sleep 100 & echo $$ $! > /tmp/nlh-test-exec.pids; wait",
+			     NULL };
+	char *meek[] = { "/bin/sh", "-c", "sleep 100 & echo $$ $! > /tmp/nlh-test-exec.pids; wait", NULL };
+	char *env[] = { NULL };
+	struct result r = {};
+	pid_t sh, child;
+	double t0;
+
+	push(q, stubborn, env, 0, &r, NULL);
+	wait_pids("/tmp/nlh-test-exec.pids", &sh, &child);
+	t0 = loop_now();
+	exec_shutdown();
+	assert_true(loop_now() - t0 >= 1.9);
+	assert_true(loop_now() - t0 < 2.5);
+	assert_true(pid_dead(sh));
+	for (int i = 0; i < 100 && !pid_dead(child); i++)
+		usleep(10000);
+	assert_true(pid_dead(child));
+	assert_false(r.done);
+	assert_true(r.destroyed);
+	assert_int_equal(exec_running_total(), 0);
+	assert_int_equal(exec_queue_running(q), 0);
+
+	memset(&r, 0, sizeof(r));
+	push(q, meek, env, 0, &r, NULL);
+	wait_pids("/tmp/nlh-test-exec.pids", &sh, &child);
+	t0 = loop_now();
+	exec_shutdown();
+	assert_true(loop_now() - t0 < 0.5);
+	assert_true(pid_dead(sh) && pid_dead(child));
+	exec_queue_free(q);
+}
+
 /* A queue holds EXEC_PENDING_MAX jobs behind its running one; a push over that takes nothing. */
 static void test_queue_bound(void **state)
 {
@@ -481,6 +551,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queue_order_and_parallel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_while_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_out_of_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_gives_up, setup, teardown),
