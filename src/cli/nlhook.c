@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -304,19 +305,46 @@ static void check_report(const char *msg, void *data)
 	(*n)++;
 }
 
+/*
+ * A path action that the daemon could not run: a warning, not an error
+ * (the program may be installed after the rules).  The daemon runs it as
+ * root, so any execute bit will do.
+ */
+static void check_action(const struct rule_stats *st, void *data)
+{
+	const char *line = strrchr(st->where, ':'), *why = NULL;
+	unsigned int *n = data;
+	struct stat sb;
+
+	if (!st->action)
+		return;
+	if (stat(st->action, &sb) < 0)
+		why = strerror(errno);
+	else if (!S_ISREG(sb.st_mode))
+		why = "not a regular file";
+	else if (!(sb.st_mode & 0111))
+		why = "not executable";
+	if (!why)
+		return;
+	fprintf(stderr, "%s%s: warning: action %s: %s\n", st->file, line ? line : "", st->action, why);
+	(*n)++;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct rules_set *rs = NULL;
 	char **dirs = argv + 1;
 	size_t n_dirs = argc - 1;
 	char *defaults[8];
-	unsigned int errors = 0;
+	unsigned int errors = 0, warnings = 0;
 	int r;
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		printf("Usage: nlhook check [DIR...]\n\n"
 		       "Load the rules of DIRs (default: %s) the way nlhookd does,\n"
-		       "print each error as FILE:LINE: message, exit 1 if there is any.\n",
+		       "print each error as FILE:LINE: message, exit 1 if there is any.\n"
+		       "Path actions that are missing or not executable are warnings\n"
+		       "(FILE:LINE: warning: ...), which leave the exit status alone.\n",
 		       NLH_RULES_DIRS);
 		return 0;
 	}
@@ -330,12 +358,17 @@ static int cmd_check(int argc, char **argv)
 	/* Everything reported, not just the first broken file. */
 	r = rules_set_load(&rs, dirs, n_dirs, RULES_KEEP_GOING | (geteuid() == 0 ? RULES_CHECK_PERMS : 0),
 			   check_report, &errors);
+	if (r == 0)
+		rules_set_foreach_rule(rs, check_action, &warnings);
 	if (r < 0 || errors) {
 		fprintf(stderr, "%u error%s\n", errors ? errors : 1, errors == 1 ? "" : "s");
 		rules_set_free(rs);
 		return 1;
 	}
-	printf("%zu rules OK\n", rules_set_count(rs));
+	if (warnings)
+		printf("%zu rules OK, %u warning%s\n", rules_set_count(rs), warnings, warnings == 1 ? "" : "s");
+	else
+		printf("%zu rules OK\n", rules_set_count(rs));
 	rules_set_free(rs);
 	return 0;
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,6 +22,11 @@
 
 #define KILL_GRACE 2.0		/* seconds between SIGTERM and SIGKILL */
 #define OUTPUT_MAX_DEFAULT (64 * 1024)
+/* Out of descriptors, processes or memory: retried this long (or the job's timeout if shorter)... */
+#define RETRY_MAX 5.0
+/* ... every 10 ms at first, twice as long each time, up to 250 ms. */
+#define RETRY_FIRST 0.01
+#define RETRY_STEP_MAX 0.25
 
 struct stream {
 	int fd;
@@ -45,13 +51,19 @@ struct job {
 	struct stream out, err;
 	struct loop_timer *timer;
 	bool term_sent;
+	bool reaped;		/* at shutdown: the leader waited for */
 	int spawn_error;	/* reported from a timer, never from inside push */
+	bool retrying;		/* the start failed for want of resources, the timer retries */
+	bool unwatched;		/* started, but could not be watched and was killed: never run it twice */
+	double retry_since;
+	double retry_delay;
 	struct job *next;	/* queue order, or the running list */
 };
 
 struct exec_queue {
 	char *name;
 	struct job *head, *tail;	/* pending */
+	unsigned int n_pending;
 	struct job *running;
 };
 
@@ -97,34 +109,6 @@ static void job_free(struct job *j)
 static const char *queue_name(const struct job *j)
 {
 	return j->q ? j->q->name : "(unloaded rule)";
-}
-
-/* argv[0] as given when it has a slash, else found on the child's PATH. */
-static int resolve(const struct job *j, char *path, size_t size)
-{
-	const char *p = NULL;
-	char *dirs, *save = NULL;
-	int r = -ENOENT;
-
-	if (strchr(j->argv[0], '/')) {
-		snprintf(path, size, "%s", j->argv[0]);
-		return 0;
-	}
-	for (char **e = j->env; *e; e++)
-		if (!strncmp(*e, "PATH=", 5))
-			p = *e + 5;
-	dirs = strdup(p ? p : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	if (!dirs)
-		return -ENOMEM;
-	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		snprintf(path, size, "%s/%s", d, j->argv[0]);
-		if (access(path, X_OK) == 0) {
-			r = 0;
-			break;
-		}
-	}
-	free(dirs);
-	return r;
 }
 
 static void stream_read(struct job *j, struct stream *s)
@@ -201,17 +185,13 @@ static void running_remove(struct job *j)
 	}
 }
 
-static void job_finish(struct job *j, int status)
+/* err: what the owner is told the program wrote on stderr. */
+static void job_finish(struct job *j, int status, const char *err, size_t err_len)
 {
 	struct exec_queue *q = j->q;
 
-	if (j->out.buf)
-		stream_log(j, &j->out, "stdout");
-	if (j->err.buf)
-		stream_log(j, &j->err, "stderr");
 	if (j->done)
-		j->done(status, j->out.buf ? j->out.buf : "", j->out.len,
-			j->err.buf ? j->err.buf : "", j->err.len, j->data);
+		j->done(status, j->out.buf ? j->out.buf : "", j->out.len, err, err_len, j->data);
 	if (q) {
 		q->running = NULL;
 		j->q = NULL;
@@ -237,8 +217,22 @@ static void job_exited(struct job *j, int status)
 			 j->term_sent ? " (timeout)" : "");
 	else if (WEXITSTATUS(status))
 		log_info("rule %s: %s exited with status %d", queue_name(j), j->argv[0], WEXITSTATUS(status));
+	if (j->out.buf)
+		stream_log(j, &j->out, "stdout");
+	if (j->err.buf)
+		stream_log(j, &j->err, "stderr");
 	running_remove(j);
-	job_finish(j, status);
+	job_finish(j, status, j->err.buf ? j->err.buf : "", j->err.len);
+}
+
+/* The program did not start: logged here, whoever owns the job, and the owner is told why. */
+static void job_failed(struct job *j, int err)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "cannot run %s: %s", j->argv[0], strerror(-err));
+	log_err("rule %s: %s", queue_name(j), msg);
+	job_finish(j, err, msg, strlen(msg));
 }
 
 static void child_exit_cb(int fd, uint32_t events, void *data)
@@ -291,11 +285,13 @@ static void sigchld_cb(int fd, uint32_t events, void *data)
 	}
 }
 
-static int watch_child(struct job *j)
+/* reserve: a descriptor held for the pidfd, closed here. */
+static int watch_child(struct job *j, int reserve)
 {
 	sigset_t mask;
 	int r;
 
+	close(reserve);
 	j->pidfd = syscall(SYS_pidfd_open, j->pid, 0);
 	if (j->pidfd >= 0) {
 		fcntl(j->pidfd, F_SETFD, FD_CLOEXEC);
@@ -326,15 +322,18 @@ static int watch_child(struct job *j)
 	return 0;
 }
 
+static void job_start(struct job *j);
+
 static void timeout_cb(void *data)
 {
 	struct job *j = data;
 
 	if (j->spawn_error) {
-		int r = j->spawn_error;
-
-		j->spawn_error = 0;
-		job_finish(j, r);
+		job_failed(j, j->spawn_error);
+		return;
+	}
+	if (j->retrying) {
+		job_start(j);
 		return;
 	}
 	if (!j->term_sent) {
@@ -352,20 +351,25 @@ static int spawn(struct job *j)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, r;
-	char path[4096];
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, reserve = -1, r;
 	sigset_t none, all;
+	pid_t pid;
 
-	r = resolve(j, path, sizeof(path));
-	if (r < 0)
-		return r;
+	/* Everything that can run out is taken before the child starts: after, the only way back is to kill it. */
+	if (!j->out.buf)
+		j->out.buf = malloc(j->output_max);
+	if (!j->err.buf)
+		j->err.buf = malloc(j->output_max);
+	if (!j->out.buf || !j->err.buf)
+		return -ENOMEM;
 	/*
 	 * O_NONBLOCK on our read ends only: it is a flag of the open file, so
 	 * pipe2(O_NONBLOCK) would hand the child a non-blocking stdout and
 	 * its writes would fail with EAGAIN whenever we fall behind.
 	 */
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
-	    fcntl(out[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(err[0], F_SETFL, O_NONBLOCK) < 0) {
+	    fcntl(out[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(err[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    (reserve = fcntl(out[0], F_DUPFD_CLOEXEC, 0)) < 0) {
 		r = -errno;
 		goto fail_pipes;
 	}
@@ -384,7 +388,7 @@ static int spawn(struct job *j)
 	posix_spawn_file_actions_addchdir_np(&fa, j->cwd ? j->cwd : "/");
 	/* Everything is CLOEXEC already; this also covers fds a library leaked. */
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	r = -posix_spawn(&j->pid, path, &fa, &attr, j->argv, j->env);
+	r = -posix_spawn(&pid, j->argv[0], &fa, &attr, j->argv, j->env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(out[1]);
@@ -393,15 +397,16 @@ static int spawn(struct job *j)
 	if (r < 0)
 		goto fail_pipes;
 
+	j->pid = pid;
 	j->out.fd = out[0];
 	j->err.fd = err[0];
-	j->out.buf = malloc(j->output_max);
-	j->err.buf = malloc(j->output_max);
-	r = j->out.buf && j->err.buf ? watch_child(j) : -ENOMEM;
+	r = watch_child(j, reserve);
 	if (r < 0) {
 		/* Cannot watch it: do not leave it running unwatched. */
 		kill(-j->pid, SIGKILL);
 		waitpid(j->pid, NULL, 0);
+		j->pid = 0;
+		j->unwatched = true;
 		stream_close(&j->out);
 		stream_close(&j->err);
 		return r;
@@ -423,30 +428,65 @@ fail_pipes:
 		if (err[i] >= 0)
 			close(err[i]);
 	}
+	if (reserve >= 0)
+		close(reserve);
 	return r;
+}
+
+/* Out of descriptors, processes or memory: what other parts of the system give back soon. */
+static bool transient(int r)
+{
+	return r == -EMFILE || r == -ENFILE || r == -EAGAIN || r == -ENOMEM;
+}
+
+/*
+ * Starts the queue's running job, or retries it from the timer (the job
+ * keeps its place: the rule's later jobs wait behind it, in order).
+ */
+static void job_start(struct job *j)
+{
+	double now = loop_now(), limit = j->timeout > 0 && j->timeout < RETRY_MAX ? j->timeout : RETRY_MAX;
+	int r = spawn(j);
+
+	if (r == 0) {
+		if (j->retrying)
+			log_info("rule %s: %s started after %.2f s of retries", queue_name(j), j->argv[0],
+				 now - j->retry_since);
+		j->retrying = false;
+		return;
+	}
+	if (transient(r) && !j->unwatched && (!j->retrying || now - j->retry_since < limit)) {
+		if (!j->retrying) {
+			log_warn("rule %s: cannot run %s yet: %s; retrying for up to %g s", queue_name(j),
+				 j->argv[0], strerror(-r), limit);
+			j->retrying = true;
+			j->retry_since = now;
+			j->retry_delay = RETRY_FIRST;
+		} else {
+			j->retry_delay = j->retry_delay * 2 < RETRY_STEP_MAX ? j->retry_delay * 2 : RETRY_STEP_MAX;
+		}
+		loop_timer_arm(j->timer, j->retry_delay);
+		return;
+	}
+	j->retrying = false;
+	/* Tell the owner from the loop, not from inside its own call. */
+	j->spawn_error = r;
+	loop_timer_arm(j->timer, 0);
 }
 
 static void queue_next(struct exec_queue *q)
 {
-	while (!q->running && q->head) {
-		struct job *j = q->head;
-		int r;
+	struct job *j = q->head;
 
-		q->head = j->next;
-		if (!q->head)
-			q->tail = NULL;
-		j->next = NULL;
-		q->running = j;
-		r = spawn(j);
-		if (r == 0)
-			return;
-		if (!j->done)
-			log_err("rule %s: cannot run %s: %s", q->name, j->argv[0], strerror(-r));
-		/* Tell the owner from the loop, not from inside its own call. */
-		j->spawn_error = r;
-		loop_timer_arm(j->timer, 0);
+	if (q->running || !j)
 		return;
-	}
+	q->n_pending--;
+	q->head = j->next;
+	if (!q->head)
+		q->tail = NULL;
+	j->next = NULL;
+	q->running = j;
+	job_start(j);
 }
 
 struct exec_queue *exec_queue_new(const char *name)
@@ -484,10 +524,9 @@ void exec_queue_free(struct exec_queue *q)
 		if (j->destroy)
 			j->destroy(j->data);
 		j->destroy = NULL;
-		if (j->spawn_error) {
-			loop_timer_cancel(j->timer);
+		/* Not started (failed, or waiting to retry): nothing runs, nothing is left. */
+		if (!j->pid)
 			job_free(j);
-		}
 	}
 	free(q->name);
 	free(q);
@@ -498,8 +537,11 @@ int exec_queue_push(struct exec_queue *q, const struct exec_opts *o,
 {
 	struct job *j;
 
-	if (!o->argv || !o->argv[0])
+	/* No PATH lookup: what runs is what the rule names. */
+	if (!o->argv || !o->argv[0] || o->argv[0][0] != '/')
 		return -EINVAL;
+	if (q->n_pending >= EXEC_PENDING_MAX)
+		return -ENOBUFS;
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
@@ -524,6 +566,7 @@ int exec_queue_push(struct exec_queue *q, const struct exec_opts *o,
 	else
 		q->head = j;
 	q->tail = j;
+	q->n_pending++;
 	queue_next(q);
 	return 0;
 }
@@ -535,11 +578,7 @@ unsigned int exec_queue_running(const struct exec_queue *q)
 
 unsigned int exec_queue_pending(const struct exec_queue *q)
 {
-	unsigned int n = 0;
-
-	for (const struct job *j = q ? q->head : NULL; j; j = j->next)
-		n++;
-	return n;
+	return q ? q->n_pending : 0;
 }
 
 unsigned int exec_running_total(void)
@@ -547,13 +586,107 @@ unsigned int exec_running_total(void)
 	return n_running;
 }
 
+/*
+ * A member of the group that is not a zombie.  kill(-pgid, 0) counts
+ * zombies too, and an orphaned grandchild stays one until init gets to
+ * it: without /proc, every member counts.
+ */
+static bool group_has_live(pid_t pgid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	bool live = false;
+
+	if (!d)
+		return true;
+	while (!live && (de = readdir(d))) {
+		char path[300], buf[512], *p, state;
+		int fd, pgrp;
+		ssize_t n;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "pid (comm) state ppid pgrp ...": comm may hold anything, the last ')' ends it. */
+		p = strrchr(buf, ')');
+		if (p && sscanf(p + 1, " %c %*d %d", &state, &pgrp) == 2)
+			live = pgrp == pgid && state != 'Z' && state != 'X';
+	}
+	closedir(d);
+	return live;
+}
+
+/*
+ * Whether anything is left of the job's process group, reaping its leader
+ * on the way.  The leader's pid names the group and is not handed out
+ * again while any member lives, so kill(-pid, 0) asks after the rest.
+ */
+static bool group_alive(struct job *j)
+{
+	if (!j->reaped) {
+		pid_t r = waitpid(j->pid, NULL, WNOHANG);
+
+		if (r == j->pid || (r < 0 && errno == ECHILD))
+			j->reaped = true;
+	}
+	if (!j->reaped)
+		return true;
+	if (kill(-j->pid, 0) < 0 && errno == ESRCH)
+		return false;
+	return group_has_live(j->pid);
+}
+
+/* Until no group in the list is alive or `until` (monotonic) passes; how many are left. */
+static unsigned int groups_wait(double until)
+{
+	unsigned int left;
+
+	/*
+	 * Polling, at 10 ms: the loop is over, the daemon exits after this,
+	 * and a grandchild left alone in its group has no descriptor to wait on.
+	 */
+	for (;;) {
+		left = 0;
+		for (struct job *j = running; j; j = j->next)
+			left += group_alive(j);
+		if (!left || loop_now() >= until)
+			return left;
+		usleep(10000);
+	}
+}
+
 void exec_shutdown(void)
 {
+	unsigned int left;
+
+	if (!running)
+		return;
+	log_info("stopping %u running program%s: SIGTERM to their process groups", n_running,
+		 n_running == 1 ? "" : "s");
+	for (struct job *j = running; j; j = j->next)
+		kill(-j->pid, SIGTERM);
+	left = groups_wait(loop_now() + KILL_GRACE);
+	if (left) {
+		log_warn("%u process group%s still alive %g s after SIGTERM, sending SIGKILL", left,
+			 left == 1 ? "" : "s", KILL_GRACE);
+		for (struct job *j = running; j; j = j->next)
+			if (group_alive(j))
+				kill(-j->pid, SIGKILL);
+		/* SIGKILL takes effect at once but for a process stuck in the kernel: do not wait on that. */
+		groups_wait(loop_now() + 0.2);
+	}
 	while (running) {
 		struct job *j = running;
 
 		running = j->next;
-		kill(-j->pid, SIGTERM);
 		if (j->pidfd >= 0) {
 			loop_del_fd(j->pidfd);
 			close(j->pidfd);

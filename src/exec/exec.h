@@ -14,7 +14,7 @@
 struct exec_queue;
 
 struct exec_opts {
-	char *const *argv;	/* argv[0] is the path */
+	char *const *argv;	/* argv[0] is the path, absolute: no PATH lookup */
 	char *const *env;	/* full environment, NULL-terminated */
 	const char *cwd;	/* NULL: / */
 	double timeout;		/* seconds; 0: none.  SIGTERM, then SIGKILL 2 s later, to the group */
@@ -22,8 +22,9 @@ struct exec_opts {
 };
 
 /*
- * status: a wait status (WIFEXITED...) or, when the spawn failed, a negative
- * errno.  The buffers are valid during the call only.
+ * status: a wait status (WIFEXITED...) or, when the program could not be
+ * started, a negative errno; then err holds the line logged about it
+ * ("cannot run PATH: REASON").  The buffers are valid during the call only.
  */
 typedef void (*exec_done_fn)(int status, const char *out, size_t out_len,
 			     const char *err, size_t err_len, void *data);
@@ -36,7 +37,14 @@ struct exec_queue *exec_queue_new(const char *name);
  */
 void exec_queue_free(struct exec_queue *q);
 
-/* The options are copied. done and destroy may be NULL. */
+/* Jobs a queue holds waiting behind its running one: a push over that is refused. */
+#define EXEC_PENDING_MAX 64
+
+/*
+ * The options are copied.  done and destroy may be NULL.  -EINVAL when
+ * argv[0] is not an absolute path, -ENOBUFS when EXEC_PENDING_MAX jobs
+ * wait already; a push that fails takes nothing (destroy is not called).
+ */
 int exec_queue_push(struct exec_queue *q, const struct exec_opts *o,
 		    exec_done_fn done, void *data, void (*destroy)(void *data));
 
@@ -44,5 +52,9 @@ unsigned int exec_queue_running(const struct exec_queue *q);
 unsigned int exec_queue_pending(const struct exec_queue *q);
 unsigned int exec_running_total(void);
 
-/* Kill every child's group (SIGTERM) and stop watching them. */
+/*
+ * At exit: SIGTERM to every child's process group, wait (blocking, up to
+ * the 2 s grace of a timeout) for the groups to empty, reaping the
+ * children; SIGKILL to the groups still alive, reap, forget them all.
+ */
 void exec_shutdown(void);

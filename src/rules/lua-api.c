@@ -39,6 +39,7 @@ static void after_unlink(struct after *a)
 	for (struct after **pp = &a->r->file->afters; *pp; pp = &(*pp)->next) {
 		if (*pp == a) {
 			*pp = a->next;
+			a->r->n_afters--;
 			return;
 		}
 	}
@@ -62,6 +63,7 @@ void rules_afters_free(struct rules_file *f)
 		struct after *a = f->afters;
 
 		f->afters = a->next;
+		a->r->n_afters--;
 		loop_timer_free(a->t);
 		free(a);
 	}
@@ -73,6 +75,7 @@ static int api_after(lua_State *L)
 	struct rule *r = rules_handler_rule(L, "nlhook.after");
 	double s = luaL_checknumber(L, 1);
 	struct after *a;
+	int ref;
 
 	luaL_argcheck(L, s >= 0 && isfinite(s), 1, "seconds must be a number >= 0");
 	luaL_checktype(L, 2, LUA_TFUNCTION);
@@ -83,18 +86,33 @@ static int api_after(lua_State *L)
 		snprintf(text, sizeof(text), "%g s", s);
 		rules_dry(f, "after", r->name, text);
 	}
+	/* Timers live outside the Lua memory cap: a rule in a flood could otherwise grow them without end. */
+	if (r->n_afters >= RULES_AFTER_MAX) {
+		r->st.after_dropped++;
+		if (rule_drop_log_due(&r->after_drop_logged))
+			log_warn("rule %s: %d nlhook.after timers pending already, one more dropped (%llu dropped so far)",
+				 r->name, RULES_AFTER_MAX, (unsigned long long)r->st.after_dropped);
+		lua_pushnil(L);
+		lua_pushfstring(L, "dropped: %d timers of this rule are pending already", RULES_AFTER_MAX);
+		return 2;
+	}
+	/* The ref first: luaL_ref can raise (out of memory), and nothing must be left half-made. */
+	lua_pushvalue(L, 2);
+	ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	a = calloc(1, sizeof(*a));
 	if (!a || !(a->t = loop_timer_new(after_fire, a))) {
 		free(a);
+		luaL_unref(L, LUA_REGISTRYINDEX, ref);
 		return luaL_error(L, "nlhook.after: out of memory");
 	}
-	lua_pushvalue(L, 2);
-	a->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	a->ref = ref;
 	a->r = r;
 	a->next = f->afters;
 	f->afters = a;
+	r->n_afters++;
 	loop_timer_arm(a->t, s);
-	return 0;
+	lua_pushboolean(L, 1);
+	return 1;
 }
 
 static int api_log(lua_State *L)

@@ -22,10 +22,15 @@ struct job {
 	int ref;		/* on_exit, or LUA_NOREF */
 };
 
-static int wait_status_code(int status)
+/*
+ * on_exit's status: the exit code, or 128 plus the signal; for a program
+ * that did not start, what shells give: 127 when it is not there, 126 for
+ * any other reason.
+ */
+static int on_exit_status(int status)
 {
 	if (status < 0)
-		return -1;
+		return status == -ENOENT || status == -ENOTDIR ? 127 : 126;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	if (WIFSIGNALED(status))
@@ -37,10 +42,14 @@ static int wait_status_code(int status)
 static void job_done(int status, const char *out, size_t out_len, const char *err, size_t err_len, void *data)
 {
 	struct job *j = data;
-	int code = wait_status_code(status);
+	struct rule *r = j->r;
 
-	if (j->ref != LUA_NOREF && !j->r->st.disabled)
-		rule_call_on_exit(j->r, j->ref, code, out, out_len, err, err_len);
+	if (status < 0)
+		rule_count_failure(r);
+	else if (r->action_ref == LUA_NOREF)
+		r->consecutive_errors = 0;	/* a path action's run: it started */
+	if (j->ref != LUA_NOREF && !r->st.disabled)
+		rule_call_on_exit(r, j->ref, on_exit_status(status), out, out_len, err, err_len);
 }
 
 static void job_destroy(void *data)
@@ -72,16 +81,26 @@ static int rule_exec(struct rule *r, const struct exec_opts *o, int ref)
 	j->ref = ref;
 	r->file->jobs++;
 	ret = exec_queue_push(r->q, o, job_done, j, job_destroy);
+	if (ret == -ENOBUFS) {
+		job_destroy(j);
+		r->st.exec_dropped++;
+		if (rule_drop_log_due(&r->exec_drop_logged))
+			log_warn("rule %s: %d execs waiting already, %s dropped (%llu dropped so far)", r->name,
+				 EXEC_PENDING_MAX, o->argv[0], (unsigned long long)r->st.exec_dropped);
+		return ret;
+	}
 	if (ret < 0) {
 		/* A push that failed did not take the job. */
 		log_err("rule %s: cannot queue %s: %s", r->name, o->argv[0], strerror(-ret));
 		job_destroy(j);
+		rule_count_failure(r);
 	}
 	return ret;
 fail:
 	if (ref != LUA_NOREF)
 		luaL_unref(r->file->L, LUA_REGISTRYINDEX, ref);
 	log_err("rule %s: cannot queue %s: %s", r->name, o->argv[0], strerror(-ret));
+	rule_count_failure(r);
 	return ret;
 }
 
@@ -115,6 +134,7 @@ void rule_exec_path(struct rule *r, const struct nlh_event *ev)
 	env = nlh_event_env(ev);
 	if (!env) {
 		log_err("rule %s: out of memory, %s not run", r->name, r->action_path);
+		rule_count_failure(r);
 		return;
 	}
 	o.env = env;
@@ -134,7 +154,7 @@ int rules_api_exec(lua_State *L)
 	struct exec_opts o = { .timeout = rules_exec_timeout };
 	char **argv, **env, **base = NULL;
 	size_t n_argv, n_base = 0, n_env;
-	int ref = LUA_NOREF, env_idx = 0;
+	int ref = LUA_NOREF, env_idx = 0, ret;
 	void **box;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -175,6 +195,8 @@ int rules_api_exec(lua_State *L)
 					  luaL_typename(L, -1));
 	}
 	argv[n_argv] = NULL;
+	/* What runs is what the rule names: no PATH lookup. */
+	luaL_argcheck(L, argv[0][0] == '/', 1, "argv[1] must be an absolute path");
 	o.argv = argv;
 
 	/* env: the event's, then opts.env over it. */
@@ -262,9 +284,13 @@ int rules_api_exec(lua_State *L)
 	}
 	if (lua_isfunction(L, -1))
 		ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	if (rule_exec(r, &o, ref) < 0) {
+	ret = rule_exec(r, &o, ref);
+	if (ret < 0) {
 		lua_pushnil(L);
-		lua_pushstring(L, "cannot queue the command");
+		if (ret == -ENOBUFS)
+			lua_pushfstring(L, "dropped: %d execs of this rule are waiting already", EXEC_PENDING_MAX);
+		else
+			lua_pushfstring(L, "cannot queue the command: %s", strerror(-ret));
 		return 2;
 	}
 	lua_pushboolean(L, 1);

@@ -379,6 +379,27 @@ static int tramp(lua_State *L)
 	return 0;
 }
 
+static void rule_who(const struct rule *r, char *who, size_t size)
+{
+	if (strcmp(r->name, r->where))
+		snprintf(who, size, "rule %s (%s)", r->name, r->where);
+	else
+		snprintf(who, size, "rule %s", r->where);
+}
+
+void rule_count_failure(struct rule *r)
+{
+	char who[256];
+
+	r->st.errors++;
+	r->consecutive_errors++;
+	if (r->consecutive_errors >= rules_max_failures && !r->st.disabled) {
+		r->st.disabled = true;
+		rule_who(r, who, sizeof(who));
+		log_err("%s: disabled after %u consecutive failures", who, r->consecutive_errors);
+	}
+}
+
 static void rule_failed(struct rule *r, int code, const char *msg)
 {
 	struct rules_file *f = r->file;
@@ -386,13 +407,7 @@ static void rule_failed(struct rule *r, int code, const char *msg)
 	int len = tb ? (int)(tb - msg) : msg ? (int)strlen(msg) : 0;
 	char who[256];
 
-	if (strcmp(r->name, r->where))
-		snprintf(who, sizeof(who), "rule %s (%s)", r->name, r->where);
-	else
-		snprintf(who, sizeof(who), "rule %s", r->where);
-
-	r->st.errors++;
-	r->consecutive_errors++;
+	rule_who(r, who, sizeof(who));
 	switch (code) {
 	case LUA_ERRRUN:
 		log_err("%s: runtime error: %.*s", who, len, msg ? msg : "?");
@@ -409,10 +424,7 @@ static void rule_failed(struct rule *r, int code, const char *msg)
 	}
 	if (tb)
 		log_debug("%s: %s", who, tb + 1);
-	if (r->consecutive_errors >= rules_max_failures && !r->st.disabled) {
-		r->st.disabled = true;
-		log_err("%s: disabled after %u consecutive failures", who, r->consecutive_errors);
-	}
+	rule_count_failure(r);
 }
 
 static int rule_pcall(struct call *c)

@@ -78,10 +78,27 @@ struct rule {
 	double tokens_time;
 
 	struct exec_queue *q;		/* created at the first exec */
+	unsigned int n_afters;		/* nlhook.after timers pending */
+	double exec_drop_logged;	/* when a drop was last logged, 0: never */
+	double after_drop_logged;
 	unsigned int consecutive_errors;
 	char *disabled_reason;		/* why st.disabled; NULL: repeated failures */
 	struct rule_stats st;
 };
+
+/*
+ * Something a rule asked for was dropped, over a bound: whether to log it.
+ * The first time, then at most once a second (a flood would flood the log).
+ */
+static inline bool rule_drop_log_due(double *logged)
+{
+	double now = loop_now();
+
+	if (*logged && now - *logged < 1)
+		return false;
+	*logged = now;
+	return true;
+}
 
 static inline bool rules_dry_run(const struct rules_file *f)
 {
@@ -120,6 +137,8 @@ int rule_call_ref(struct rule *r, int ref);
 /* ... or as on_exit(status, stdout, stderr). */
 int rule_call_on_exit(struct rule *r, int ref, int status, const char *out, size_t out_len,
 		      const char *err, size_t err_len);
+/* A failure of the rule (a Lua error, a program that did not start): counted; enough in a row disable it. */
+void rule_count_failure(struct rule *r);
 void rules_push_event(lua_State *L, const struct nlh_event *ev);
 /* A malloc'd block owned by a userdata on the stack, freed by the GC even if an error unwinds. */
 void **rules_box_new(lua_State *L);

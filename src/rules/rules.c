@@ -610,6 +610,7 @@ static void rule_stats_get(const struct rule *r, struct rule_stats *st)
 	st->name = r->name;
 	st->where = r->where;
 	st->file = r->file->path;
+	st->action = r->action_path;
 	st->types = r->types;
 	st->execs_running = r->q ? exec_queue_running(r->q) : 0;
 	st->execs_pending = r->q ? exec_queue_pending(r->q) : 0;
@@ -656,10 +657,12 @@ static void status_one(const struct rule_stats *st, void *data)
 		sbuf_printf(s->out, "%s\"%s\"", first_type ? "" : ",", nlh_event_type_name(t));
 		first_type = false;
 	}
-	sbuf_printf(s->out, "],\"hits\":%llu,\"runs\":%llu,\"rate_dropped\":%llu,\"errors\":%llu,\"stuck\":%llu,"
-		    "\"time\":%.6f,\"execs_running\":%u,\"execs_pending\":%u,\"disabled\":%s",
+	sbuf_printf(s->out, "],\"hits\":%llu,\"runs\":%llu,\"rate_dropped\":%llu,\"exec_dropped\":%llu,"
+		    "\"after_dropped\":%llu,\"errors\":%llu,\"stuck\":%llu,\"time\":%.6f,"
+		    "\"execs_running\":%u,\"execs_pending\":%u,\"disabled\":%s",
 		    (unsigned long long)st->hits, (unsigned long long)st->runs,
-		    (unsigned long long)st->rate_dropped, (unsigned long long)st->errors,
+		    (unsigned long long)st->rate_dropped, (unsigned long long)st->exec_dropped,
+		    (unsigned long long)st->after_dropped, (unsigned long long)st->errors,
 		    (unsigned long long)st->stuck, st->time, st->execs_running, st->execs_pending,
 		    st->disabled ? "true" : "false");
 	if (st->disabled) {

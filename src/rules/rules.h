@@ -67,8 +67,9 @@ int rules_dirs_resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size
 struct sbuf;
 /*
  * Status of every rule as a JSON member appended to out:
- *   ,"rules":[{"name":..,"file":..,"types":[..],"hits":N,"errors":N,
- *              "time":seconds,"execs_running":N,"disabled":bool},...]
+ *   ,"rules":[{"name":..,"where":..,"file":..,"types":[..],"hits":N,"runs":N,
+ *              "rate_dropped":N,"exec_dropped":N,"after_dropped":N,"errors":N,
+ *              "time":seconds,"execs_running":N,"execs_pending":N,"disabled":bool},...]
  */
 void rules_set_status(const struct rules_set *rs, struct sbuf *out);
 
@@ -101,16 +102,22 @@ void rules_watchdog_probe(void);
 void rules_set_apply_stuck(struct rules_set *rs);
 void rules_stuck_forget(void);
 
+/* nlhook.after timers a rule may have pending; more are refused and counted. */
+#define RULES_AFTER_MAX 1024
+
 struct rule_stats {
 	const char *name;	/* opts.name, or FILE:LINE of the nlhook.on call */
 	const char *where;	/* FILE:LINE */
 	const char *file;	/* path */
+	const char *action;	/* the executable of a path action; NULL for a function */
 	nlh_typeset types;
 	uint64_t hits;		/* events that matched */
 	uint64_t runs;		/* actions run (after debounce and rate) */
 	uint64_t rate_dropped;	/* matches over the rate limit */
-	uint64_t errors;	/* failed Lua calls */
 	uint64_t stuck;		/* calls interrupted past rules_stuck_soft */
+	uint64_t exec_dropped;	/* execs refused: EXEC_PENDING_MAX waiting already */
+	uint64_t after_dropped;	/* nlhook.after calls refused: RULES_AFTER_MAX pending already */
+	uint64_t errors;	/* failed Lua calls, programs that did not start */
 	double time;		/* seconds spent in Lua */
 	unsigned int execs_running;
 	unsigned int execs_pending;

@@ -4,18 +4,21 @@
 . "$(dirname "$0")/lib.sh"
 
 rule_file 50-execs.lua <<'LUA'
-local done = 0
-local function burst(n)
-	for i = 1, n do
-		nlhook.exec({ "/bin/true" }, { on_exit = function(status)
-			done = done + 1
-			if done % 1000 == 0 then nlhook.emit({ done = done, status = status }) end
-		end })
-	end
+local done, started = 0, {}
+-- Each queue keeps its 64 waiting execs topped up (the most a rule may
+-- have waiting): every exit queues the next, until 5000 per rule.
+local function start(q)
+	started[q] = (started[q] or 0) + 1
+	if started[q] > 5000 then return end
+	assert(nlhook.exec({ "/bin/true" }, { on_exit = function(status)
+		done = done + 1
+		if done % 1000 == 0 then nlhook.emit({ done = done, status = status }) end
+		start(q)
+	end }))
 end
 -- Two rules' queues run side by side; each runs its own one at a time.
-nlhook.on("link.up", { ifname = "vX0" }, function(ev) burst(5000) end, { name = "q1" })
-nlhook.on("link.up", { ifname = "vX0" }, function(ev) burst(5000) end, { name = "q2" })
+nlhook.on("link.up", { ifname = "vX0" }, function(ev) for i = 1, 64 do start("q1") end end, { name = "q1" })
+nlhook.on("link.up", { ifname = "vX0" }, function(ev) for i = 1, 64 do start("q2") end end, { name = "q2" })
 LUA
 
 nsx ip link add vX0 type veth peer name pX0
@@ -36,5 +39,10 @@ if [ "$fds0" -eq "$fds1" ]; then ok "fd count unchanged ($fds0)"; else not_ok "f
 if [ $((rss2 - rss1)) -lt 1024 ]; then ok "RSS flat ($rss1 -> $rss2 kB)"; else not_ok "RSS grew $rss1 -> $rss2 kB"; fi
 st=$(nsx "$NLHOOK" --control "$TMP/control.sock" status --json)
 if echo "$st" | jq -e '.execs_running == 0' >/dev/null; then ok "status: no execs running"; else not_ok "status: $(echo "$st" | jq -c .execs_running)"; fi
+if echo "$st" | jq -e '[.rules[] | .exec_dropped + .errors] | add == 0' >/dev/null; then
+	ok "status: no exec dropped, no error"
+else
+	not_ok "status: $(echo "$st" | jq -c '[.rules[] | {name, exec_dropped, errors}]')"
+fi
 
 finish

@@ -904,7 +904,7 @@ static void test_exec(void **state)
 	assert_string_equal(json_get_str(root, "err"), "oops\n");
 	json_doc_free(doc);
 	assert_non_null(strstr(nl + 1, "{\"n\":2,\"status\":143}") ?: strstr(nl + 1, "{\"status\":143,\"n\":2}"));
-	assert_non_null(strstr(nl + 1, "\"status\":-1"));
+	assert_non_null(strstr(nl + 1, "\"status\":127"));
 	free(log);
 
 	/* The path action got the event in its environment, and nothing else. */
@@ -922,6 +922,208 @@ static void test_exec(void **state)
 	assert_non_null(strstr(env, "NLHOOK_EVENT={\"type\":\"link.up\""));
 	assert_null(strstr(env, "HOME="));
 	free(env);
+	rules_set_free(rs);
+}
+
+/*
+ * A program that does not start is never silent: logged with the rule, the
+ * path and the reason, counted as an error of the rule (enough in a row
+ * disable it), and on_exit gets what a shell would give: 127 not there,
+ * 126 not runnable, with the reason as its stderr.
+ */
+static void test_exec_failures(void **state)
+{
+	const struct json_value *root;
+	struct json_doc *doc;
+	struct capture cap;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct stats_list sl;
+	char noexec[256], rule[1024], msg[512], jerr[128], *log, *err, *nl;
+
+	snprintf(noexec, sizeof(noexec), "%s/noexec", tmp);
+	write_file(tmp, "noexec", "#!/bin/sh\nexit 0\n");	/* 0644 */
+	snprintf(rule, sizeof(rule),
+		 "nlhook.on('link.up', { ifname = 'p*' }, '/nonexistent/action')\n"
+		 "nlhook.on('link.up', { ifname = 'l*' }, function(ev)\n"
+		 "  local function report(status, out, err) nlhook.emit({ status = status, err = err }) end\n"
+		 "  assert(nlhook.exec({ '/nonexistent/program' }, { on_exit = report }))\n"
+		 "  assert(nlhook.exec({ '%s' }, { on_exit = report }))\n"
+		 "end)\n", noexec);
+	write_file(rules_dir, "10-fail.lua", rule);
+	rules_max_failures = 3;
+	rs = load(0, NULL);
+
+	capture_start(&cap, 2);
+	link_up(&ev, "p0", 1500);
+	rules_set_dispatch(rs, &ev);
+	link_up(&ev, "l0", 1500);
+	rules_set_dispatch(rs, &ev);
+	run_until_lines(2, 5);
+	run_loop(0.05);
+	err = capture_end(&cap);
+	assert_non_null(strstr(err, "rule 10-fail.lua:1: cannot run /nonexistent/action: No such file or directory\n"));
+	assert_non_null(strstr(err, "rule 10-fail.lua:2: cannot run /nonexistent/program: No such file or directory\n"));
+	snprintf(msg, sizeof(msg), "rule 10-fail.lua:2: cannot run %s: Permission denied\n", noexec);
+	assert_non_null(strstr(err, msg));
+	free(err);
+
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 2);
+	nl = strchr(log, '\n');
+	*nl = '\0';
+	assert_int_equal(json_parse(log, strlen(log), &doc, jerr, sizeof(jerr)), 0);
+	root = json_root(doc);
+	assert_int_equal((int)json_get(root, "status")->num, 127);
+	assert_string_equal(json_get_str(root, "err"), "cannot run /nonexistent/program: No such file or directory");
+	json_doc_free(doc);
+	assert_int_equal(json_parse(nl + 1, strlen(nl + 1), &doc, jerr, sizeof(jerr)), 0);
+	root = json_root(doc);
+	assert_int_equal((int)json_get(root, "status")->num, 126);
+	snprintf(msg, sizeof(msg), "cannot run %s: Permission denied", noexec);
+	assert_string_equal(json_get_str(root, "err"), msg);
+	json_doc_free(doc);
+	free(log);
+
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].errors, 1);
+	assert_false(sl.st[0].disabled);
+	assert_int_equal(sl.st[1].errors, 2);
+	/* What nlhook check looks at. */
+	assert_string_equal(sl.st[0].action, "/nonexistent/action");
+	assert_null(sl.st[1].action);
+
+	/* Failures in a row disable the rule, as Lua errors do. */
+	capture_start(&cap, 2);
+	for (int i = 0; i < 3; i++) {
+		link_up(&ev, "p0", 1500);
+		rules_set_dispatch(rs, &ev);
+		run_loop(0.05);
+	}
+	err = capture_end(&cap);
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].errors, 3);
+	assert_true(sl.st[0].disabled);
+	assert_int_equal(sl.st[0].hits, 3);
+	assert_non_null(strstr(err, "rule 10-fail.lua:1: disabled after 3 consecutive failures"));
+	free(err);
+	rules_set_free(rs);
+}
+
+/*
+ * What a rule can make the daemon hold outside its Lua memory cap is
+ * bounded: 64 execs waiting behind the running one, 1024 nlhook.after
+ * timers.  Over that, the call returns nil and a message, the drop is
+ * counted per rule, and logged at most once a second.
+ */
+static void test_exec_after_bounds(void **state)
+{
+	const struct json_value *root, *rule;
+	struct json_doc *doc;
+	struct sbuf b = {};
+	struct capture cap;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct stats_list sl;
+	char jerr[128], *log, *err, *text;
+
+	write_file(rules_dir, "10-flood.lua",
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  local n = { exec = 0, exec_nil = 0, after = 0, after_nil = 0 }\n"
+		   "  for i = 1, 100 do\n"
+		   "    local ok, msg = nlhook.exec({ '/bin/sh', '-c', 'sleep 0.2' })\n"
+		   "    if ok then n.exec = n.exec + 1 else n.exec_nil = n.exec_nil + 1; n.exec_msg = msg end\n"
+		   "  end\n"
+		   "  for i = 1, 1100 do\n"
+		   "    local ok, msg = nlhook.after(60, function() end)\n"
+		   "    if ok then n.after = n.after + 1 else n.after_nil = n.after_nil + 1; n.after_msg = msg end\n"
+		   "  end\n"
+		   "  nlhook.emit(n)\n"
+		   "end, { name = 'flood' })\n");
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	capture_start(&cap, 2);
+	rules_set_dispatch(rs, &ev);
+	err = capture_end(&cap);
+
+	log = read_all(evlog_path);
+	assert_int_equal(json_parse(log, strlen(log), &doc, jerr, sizeof(jerr)), 0);
+	root = json_root(doc);
+	assert_int_equal((int)json_get(root, "exec")->num, 65);
+	assert_int_equal((int)json_get(root, "exec_nil")->num, 35);
+	assert_string_equal(json_get_str(root, "exec_msg"), "dropped: 64 execs of this rule are waiting already");
+	assert_int_equal((int)json_get(root, "after")->num, 1024);
+	assert_int_equal((int)json_get(root, "after_nil")->num, 76);
+	assert_string_equal(json_get_str(root, "after_msg"), "dropped: 1024 timers of this rule are pending already");
+	json_doc_free(doc);
+	free(log);
+
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].exec_dropped, 35);
+	assert_int_equal(sl.st[0].after_dropped, 76);
+	assert_int_equal(sl.st[0].execs_running, 1);
+	assert_int_equal(sl.st[0].execs_pending, 64);
+	assert_int_equal(sl.st[0].errors, 0);	/* a drop is not a failure */
+	/* One line for each kind, not one per drop. */
+	assert_non_null(strstr(err, "rule flood: 64 execs waiting already, /bin/sh dropped (1 dropped so far)\n"));
+	assert_null(strstr(err, "(2 dropped so far)"));
+	assert_non_null(strstr(err, "rule flood: 1024 nlhook.after timers pending already, one more dropped "
+				    "(1 dropped so far)\n"));
+	free(err);
+
+	sbuf_puts(&b, "{\"ok\":true");
+	rules_set_status(rs, &b);
+	sbuf_puts(&b, "}");
+	text = strndup(b.p, b.len);
+	assert_int_equal(json_parse(text, strlen(text), &doc, jerr, sizeof(jerr)), 0);
+	rule = json_get(json_root(doc), "rules")->child;
+	assert_int_equal((int)json_get(rule, "exec_dropped")->num, 35);
+	assert_int_equal((int)json_get(rule, "after_dropped")->num, 76);
+	json_doc_free(doc);
+	free(text);
+	sbuf_free(&b);
+
+	/* A second later, the next drop is logged again, with the total. */
+	run_loop(1.05);
+	capture_start(&cap, 2);
+	rules_set_dispatch(rs, &ev);
+	err = capture_end(&cap);
+	assert_non_null(strstr(err, "/bin/sh dropped (36 dropped so far)\n"));
+	assert_non_null(strstr(err, "one more dropped (77 dropped so far)\n"));
+	free(err);
+	rules_set_free(rs);
+}
+
+/* nlhook.exec runs the path it is given: a bare name is an error at the call, not a PATH search. */
+static void test_exec_absolute_only(void **state)
+{
+	struct capture cap;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct stats_list sl;
+	char *log, *err;
+
+	write_file(rules_dir, "10-rel.lua",
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  local ok, e = pcall(function() return nlhook.exec({ 'true' }) end)\n"
+		   "  nlhook.emit({ ok = ok, e = e })\n"
+		   "  nlhook.exec({ 'sh', '-c', 'exit 0' })\n"
+		   "end)\n");
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	capture_start(&cap, 2);
+	rules_set_dispatch(rs, &ev);
+	run_loop(0.1);
+	err = capture_end(&cap);
+	log = read_all(evlog_path);
+	assert_non_null(strstr(log, "\"ok\":false"));
+	assert_non_null(strstr(log, "10-rel.lua:2: bad argument #1 to 'exec' (argv[1] must be an absolute path)"));
+	assert_non_null(strstr(err, "10-rel.lua:4: bad argument #1 to 'exec' (argv[1] must be an absolute path)"));
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].errors, 1);
+	assert_int_equal(sl.st[0].execs_running + sl.st[0].execs_pending, 0);
+	free(err);
+	free(log);
 	rules_set_free(rs);
 }
 
@@ -945,6 +1147,9 @@ int main(void)
 		T(test_status),
 		T(test_api_misuse),
 		T(test_exec),
+		T(test_exec_absolute_only),
+		T(test_exec_failures),
+		T(test_exec_after_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
