@@ -39,6 +39,12 @@ static const struct nlh_source_ops *const sources[] = {
 
 static const char *control_path = NLH_CONTROL_PATH;
 
+/* Exit codes of a monitor through the daemon, beside 0, 1 and 2. */
+enum {
+	MONITOR_EXIT_ENDED = 1,		/* the daemon went away or ended the stream */
+	MONITOR_EXIT_DROPPED = 3,	/* dropped for falling too far behind */
+};
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -56,7 +62,8 @@ static void usage(FILE *f)
 		"  status [--json]       what nlhookd is doing: rules, sources, execs\n"
 		"  reload                reload nlhookd's rules (old rules kept on error)\n\n"
 		"  nlhook COMMAND --help shows a command's options.\n"
-		"Exit status: 0 success, 1 failure (rule errors, netlink errors), 2 usage.\n");
+		"Exit status: 0 success, 1 failure (rule errors, netlink errors, daemon gone),\n"
+		"2 usage, 3 monitor dropped by nlhookd for falling behind.\n");
 }
 
 static struct {
@@ -162,12 +169,104 @@ static const char *reply_error(const char *reply, struct json_doc **doc)
 	return json_get_str(json_root(*doc), "error") ?: "request failed";
 }
 
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* The daemon's last line on a monitor: why the stream ends. */
+static int monitor_ended(const char *line, size_t len)
+{
+	const struct json_value *dropped;
+	struct json_doc *doc = NULL;
+	const char *e;
+	char err[128];
+	int r = MONITOR_EXIT_ENDED;
+
+	if (json_parse(line, len, &doc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nlhook monitor: malformed last line from nlhookd: %s\n", err);
+		return r;
+	}
+	e = json_get_str(json_root(doc), "error") ?: "no reason given";
+	dropped = json_get(json_root(doc), "dropped");
+	if (dropped && dropped->type == JSON_BOOL && dropped->b) {
+		if (!strncmp(e, "dropped: ", 9))
+			e += 9;
+		fprintf(stderr, "nlhook monitor: dropped by nlhookd: %s\n", e);
+		r = MONITOR_EXIT_DROPPED;
+	} else {
+		fprintf(stderr, "nlhook monitor: nlhookd ended the monitor: %s\n", e);
+	}
+	json_doc_free(doc);
+	return r;
+}
+
+/*
+ * Copy the daemon's event lines to stdout until the stream ends.  Event
+ * lines never start with {"v": such a line is the daemon's last word.
+ */
+static int monitor_copy(int fd)
+{
+	static const char last[] = "{\"v\":";
+	char buf[65536];
+	size_t len = 0;
+	bool bol = true;	/* buf[0] starts a line */
+
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+		size_t off = 0;
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : 0;
+
+			if (write_all(STDOUT_FILENO, buf, len) == 0)
+				fprintf(stderr, "nlhook monitor: %s: %s\n", control_path,
+					e ? strerror(e) : "nlhookd closed the connection");
+			return MONITOR_EXIT_ENDED;
+		}
+		len += n;
+		while ((nl = memchr(buf + off, '\n', len - off))) {
+			size_t end = nl - buf + 1;
+
+			if (bol && end - off > sizeof(last) - 1 && !memcmp(buf + off, last, sizeof(last) - 1)) {
+				if (write_all(STDOUT_FILENO, buf, off) < 0)
+					return MONITOR_EXIT_ENDED;
+				return monitor_ended(buf + off, end - off - 1);
+			}
+			off = end;
+			bol = true;
+		}
+		/* Events are far shorter than buf; a longer line goes out in pieces. */
+		if (off == 0 && len == sizeof(buf)) {
+			off = len;
+			bol = false;
+		}
+		if (write_all(STDOUT_FILENO, buf, off) < 0)
+			return MONITOR_EXIT_ENDED;
+		memmove(buf, buf + off, len - off);
+		len -= off;
+	}
+}
+
 static int monitor_daemon(int fd, int argc, char **argv)
 {
 	struct sbuf req = {};
 	struct json_doc *doc = NULL;
 	const char *e;
-	char *reply, buf[65536];
+	char *reply;
 	int r;
 
 	sbuf_printf(&req, "{\"v\":%d,\"cmd\":\"monitor\",\"format\":\"%s\",\"timestamp\":%s,\"types\":[",
@@ -202,18 +301,7 @@ static int monitor_daemon(int fd, int argc, char **argv)
 	}
 	free(reply);
 	json_doc_free(doc);
-	/* The daemon renders; we copy its lines until it or we stop. */
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (write(STDOUT_FILENO, buf, n) < 0)
-			break;
-	}
-	return 0;
+	return monitor_copy(fd);
 }
 
 static int cmd_monitor(int argc, char **argv)

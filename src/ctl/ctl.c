@@ -25,6 +25,7 @@ struct client {
 	bool text;
 	bool timestamp;
 	bool closing;		/* reply queued: close once written */
+	bool ended;		/* a monitor whose last line is queued: no more events */
 	struct nlh_filter filter;
 	char in[CTL_REQUEST_MAX];
 	size_t in_len;
@@ -41,11 +42,17 @@ static struct client *clients;
 static gid_t nlhook_gid = (gid_t)-1;
 static uint64_t monitor_drops;
 
-static void reply_error(struct sbuf *out, const char *msg)
+static void reply_error_ext(struct sbuf *out, const char *msg, const char *extra)
 {
 	sbuf_printf(out, "{\"v\":%d,\"ok\":false,\"error\":", CTL_PROTO_VERSION);
 	sbuf_json_str(out, msg, strlen(msg));
+	sbuf_puts(out, extra);
 	sbuf_puts(out, "}");
+}
+
+static void reply_error(struct sbuf *out, const char *msg)
+{
+	reply_error_ext(out, msg, "");
 }
 
 int ctl_request(const char *line, size_t len, bool root, bool member, const struct ctl_ops *o,
@@ -270,6 +277,12 @@ static void client_timeout(void *data)
 {
 	struct client *c = data;
 
+	if (c->ended) {
+		log_debug("control: monitor pid %d did not read its last line within %.0f s, closing",
+			  c->pid, CTL_END_LINGER);
+		client_free(c);
+		return;
+	}
 	log_warn("control: pid %d sent no request within %.0f s, closing", c->pid, CTL_REQUEST_TIMEOUT);
 	client_free(c);
 }
@@ -406,8 +419,44 @@ fail:
 	return r;
 }
 
+/*
+ * End a monitor with a control line: the line being sent goes out whole,
+ * what is queued after it is discarded, then the reply that says why.  The
+ * client reads whole events, then the reason; the socket closes once that
+ * is written, or after CTL_END_LINGER.
+ */
+static void monitor_end(struct client *c, const char *msg, bool dropped)
+{
+	struct sbuf tail = {};
+	size_t keep = c->out_off;
+
+	if (keep > 0 && c->out.p[keep - 1] != '\n') {
+		char *nl = memchr(c->out.p + keep, '\n', c->out.len - keep);
+
+		keep = nl ? (size_t)(nl - c->out.p) + 1 : c->out.len;
+	}
+	/* A fresh buffer: the backlog's memory goes now, not at close. */
+	if (keep > c->out_off)
+		sbuf_add(&tail, c->out.p + c->out_off, keep - c->out_off);
+	reply_error_ext(&tail, msg, dropped ? ",\"dropped\":true" : "");
+	sbuf_add(&tail, "\n", 1);
+	sbuf_free(&c->out);
+	c->out = tail;
+	c->out_off = 0;
+	c->ended = c->closing = true;
+	loop_timer_arm(c->timeout, CTL_END_LINGER);
+	client_flush(c);
+}
+
 void ctl_stop(void)
 {
+	struct client *c, *next;
+
+	for (c = clients; c; c = next) {
+		next = c->next;
+		if (c->monitor && !c->ended)
+			monitor_end(c, "nlhookd is stopping", false);
+	}
 	while (clients)
 		client_free(clients);
 	if (listen_fd >= 0) {
@@ -427,22 +476,28 @@ void ctl_dispatch(const struct nlh_event *ev)
 	struct client *c = clients, *next;
 
 	for (; c; c = next) {
-		char buf[16384];
+		char buf[16384], msg[128];
+		size_t behind;
 		int n;
 
 		next = c->next;
-		if (!c->monitor || !nlh_filter_match(&c->filter, ev))
+		if (!c->monitor || c->ended || !nlh_filter_match(&c->filter, ev))
 			continue;
-		if (c->out.len - c->out_off > CTL_BACKLOG_MAX) {
+		behind = c->out.len - c->out_off;
+		if (behind > CTL_BACKLOG_MAX) {
 			monitor_drops++;
-			log_warn("control: monitor pid %d fell %d bytes behind, disconnecting it", c->pid,
-				 CTL_BACKLOG_MAX);
-			client_free(c);
+			log_warn("control: monitor pid %d fell %zu bytes behind (limit %d), dropping it", c->pid,
+				 behind, CTL_BACKLOG_MAX);
+			snprintf(msg, sizeof(msg), "dropped: fell %zu bytes behind (limit %d)", behind, CTL_BACKLOG_MAX);
+			monitor_end(c, msg, true);
 			continue;
 		}
 		n = c->text ? nlh_event_text(ev, c->timestamp, buf, sizeof(buf)) : nlh_event_json(ev, buf, sizeof(buf));
 		if (n < 0 && n != -ENOSPC)
 			continue;
+		/* One event, one line: the client tells control lines by their start. */
+		for (char *p = buf; (p = strchr(p, '\n'));)
+			*p++ = ' ';
 		sbuf_puts(&c->out, buf);
 		sbuf_add(&c->out, "\n", 1);
 		client_flush(c);
@@ -461,7 +516,7 @@ unsigned int ctl_monitors(void)
 	unsigned int n = 0;
 
 	for (struct client *c = clients; c; c = c->next)
-		n += c->monitor;
+		n += c->monitor && !c->ended;
 	return n;
 }
 

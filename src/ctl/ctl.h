@@ -13,6 +13,10 @@
  *   reply:    {"v":1,"ok":true,...} or {"v":1,"ok":false,"error":"..."}
  * A monitor request ({"types":[...],"filters":[...],"format":"json"|"text",
  * "timestamp":bool}) is answered with one reply, then one line per event.
+ * A monitor that the daemon ends (it fell CTL_BACKLOG_MAX behind, or the
+ * daemon stops) gets one last line, {"v":1,"ok":false,"error":"..."}, with
+ * "dropped":true when it fell behind.  Event lines never start with {"v":
+ * in JSON they start with {"type", in text never with {.
  * Peers are checked with SO_PEERCRED: root may do everything, members of
  * the nlhook group may monitor and ask for status.
  */
@@ -20,6 +24,7 @@
 #define CTL_REQUEST_MAX (64 * 1024)
 #define CTL_BACKLOG_MAX (4 * 1024 * 1024)	/* a monitor that falls further behind is dropped */
 #define CTL_REQUEST_TIMEOUT 5.0
+#define CTL_END_LINGER 10.0	/* seconds an ended monitor has to read its last line */
 
 struct ctl_ops {
 	/* Append the status members (after {"v":1,"ok":true) to out, each with a leading comma. */
