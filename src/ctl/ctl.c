@@ -37,6 +37,11 @@ struct client {
 
 static int listen_fd = -1;
 static char *listen_path;
+static int reserve_fd = -1;		/* spent to turn a client away when fds run out */
+static struct loop_timer *accept_timer;
+static double accept_backoff;		/* seconds not accepting; 0 while accepting */
+static unsigned int turned_away;	/* clients closed unheard in this shortage */
+static bool fd_shortage;		/* from the first failed accept to an empty queue */
 static const struct ctl_ops *ops;
 static struct client *clients;
 static gid_t nlhook_gid = (gid_t)-1;
@@ -319,6 +324,41 @@ static bool peer_in_group(pid_t pid, gid_t primary, gid_t gid)
 	return found;
 }
 
+static void accept_resume(void *data)
+{
+	loop_mod_fd(listen_fd, EPOLLIN);
+}
+
+/*
+ * Out of fds (or memory): the pending connection stays readable, and a
+ * level-triggered loop would spin on accept4.  The reserve fd makes room
+ * to take the client at the head of the queue and close it, so it hears
+ * at once rather than waiting on fds that may never come; then the
+ * socket is not watched for a while, longer each time in a row.
+ */
+static void accept_pause(int err)
+{
+	int fd;
+
+	if (!fd_shortage)
+		log_warn("control: accept: %s; turning clients away until descriptors free up", strerror(err));
+	fd_shortage = true;
+	if (reserve_fd >= 0) {
+		close(reserve_fd);
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			turned_away++;
+		}
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	accept_backoff = accept_backoff ? accept_backoff * 2 : CTL_ACCEPT_BACKOFF_MIN;
+	if (accept_backoff > CTL_ACCEPT_BACKOFF_MAX)
+		accept_backoff = CTL_ACCEPT_BACKOFF_MAX;
+	loop_mod_fd(listen_fd, 0);
+	loop_timer_arm(accept_timer, accept_backoff);
+}
+
 static void listen_cb(int fd, uint32_t events, void *data)
 {
 	for (;;) {
@@ -327,8 +367,22 @@ static void listen_cb(int fd, uint32_t events, void *data)
 		socklen_t cl = sizeof(cred);
 		struct client *c;
 
-		if (cfd < 0)
+		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				accept_pause(errno);
+			} else if (errno == ECONNABORTED || errno == EINTR) {
+				continue;
+			} else if (errno == EAGAIN && fd_shortage) {
+				/* Everyone waiting got in: the shortage is over. */
+				log_info("control: accepting clients again (%u turned away)", turned_away);
+				fd_shortage = false;
+				turned_away = 0;
+			}
 			return;
+		}
+		accept_backoff = 0;
+		if (reserve_fd < 0)
+			reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || !(c = calloc(1, sizeof(*c)))) {
 			close(cfd);
 			continue;
@@ -404,7 +458,9 @@ int ctl_start(const char *path, const struct ctl_ops *o)
 		log_warn("control: chown %s: %m", path);
 	if (chmod(path, 0660) < 0)
 		goto fail;
-	r = loop_add_fd(fd, EPOLLIN, listen_cb, NULL);
+	accept_timer = loop_timer_new(accept_resume, NULL);
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	r = accept_timer && reserve_fd >= 0 ? loop_add_fd(fd, EPOLLIN, listen_cb, NULL) : -ENOMEM;
 	if (r < 0) {
 		errno = -r;
 		goto fail;
@@ -416,6 +472,11 @@ int ctl_start(const char *path, const struct ctl_ops *o)
 fail:
 	r = -errno;
 	close(fd);
+	loop_timer_free(accept_timer);
+	accept_timer = NULL;
+	if (reserve_fd >= 0)
+		close(reserve_fd);
+	reserve_fd = -1;
 	return r;
 }
 
@@ -464,6 +525,14 @@ void ctl_stop(void)
 		close(listen_fd);
 		listen_fd = -1;
 	}
+	loop_timer_free(accept_timer);
+	accept_timer = NULL;
+	accept_backoff = 0;
+	fd_shortage = false;
+	turned_away = 0;
+	if (reserve_fd >= 0)
+		close(reserve_fd);
+	reserve_fd = -1;
 	if (listen_path) {
 		unlink(listen_path);
 		free(listen_path);

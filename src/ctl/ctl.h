@@ -25,6 +25,9 @@
 #define CTL_BACKLOG_MAX (4 * 1024 * 1024)	/* a monitor that falls further behind is dropped */
 #define CTL_REQUEST_TIMEOUT 5.0
 #define CTL_END_LINGER 10.0	/* seconds an ended monitor has to read its last line */
+/* Out of fds, accepting pauses this long, doubling each time in a row. */
+#define CTL_ACCEPT_BACKOFF_MIN 0.05
+#define CTL_ACCEPT_BACKOFF_MAX 2.0
 
 struct ctl_ops {
 	/* Append the status members (after {"v":1,"ok":true) to out, each with a leading comma. */
