@@ -35,6 +35,7 @@ static struct {
 	size_t n_rules_dirs;
 	const char *control;
 	const char *event_log;
+	bool rules_named;	/* --rules given: the dirs must exist */
 	bool check;
 	bool keep_going;
 } arg = {
@@ -76,7 +77,8 @@ static void report(const char *msg, void *data)
 
 static unsigned int load_flags(void)
 {
-	return (arg.keep_going ? RULES_KEEP_GOING : 0) | (geteuid() == 0 ? RULES_CHECK_PERMS : 0);
+	return (arg.keep_going ? RULES_KEEP_GOING : 0) | (geteuid() == 0 ? RULES_CHECK_PERMS : 0) |
+	       (arg.rules_named ? RULES_DIRS_NAMED : 0);
 }
 
 /*
@@ -276,6 +278,7 @@ static int parse_args(int argc, char **argv)
 			if (!arg.rules_dirs)
 				return -ENOMEM;
 			arg.rules_dirs[arg.n_rules_dirs++] = optarg;
+			arg.rules_named = true;
 			break;
 		case 'c':
 			arg.control = optarg;
@@ -352,7 +355,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (r < 0) {
-		log_err("rules failed to load; not starting (--keep-going skips broken files)");
+		log_err("rules failed to load; not starting%s",
+			arg.keep_going ? "" : " (--keep-going skips broken files)");
 		return 1;
 	}
 	rules_set_want(rules, &want);

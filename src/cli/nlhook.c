@@ -416,8 +416,8 @@ static int cmd_check(int argc, char **argv)
 		dirs = defaults;
 	}
 	/* Everything reported, not just the first broken file. */
-	r = rules_set_load(&rs, dirs, n_dirs, RULES_KEEP_GOING | (geteuid() == 0 ? RULES_CHECK_PERMS : 0),
-			   check_report, &errors);
+	r = rules_set_load(&rs, dirs, n_dirs, RULES_KEEP_GOING | (geteuid() == 0 ? RULES_CHECK_PERMS : 0) |
+			   (dirs != defaults ? RULES_DIRS_NAMED : 0), check_report, &errors);
 	if (r < 0 || errors) {
 		fprintf(stderr, "%u error%s\n", errors ? errors : 1, errors == 1 ? "" : "s");
 		rules_set_free(rs);
@@ -618,7 +618,8 @@ static int cmd_test(int argc, char **argv)
 		fprintf(stderr, "nlhook test: event loop: %m\n");
 		return 1;
 	}
-	r = rules_set_load(&test_rules, dirs, n_dirs, RULES_DRY_RUN, check_report, &errors);
+	r = rules_set_load(&test_rules, dirs, n_dirs, RULES_DRY_RUN | (defaults ? 0 : RULES_DIRS_NAMED),
+			   check_report, &errors);
 	if (r < 0) {
 		fprintf(stderr, "nlhook test: the rules do not load\n");
 		free(defaults);
@@ -701,7 +702,7 @@ static int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "nlhook replay: event loop: %m\n");
 		return 1;
 	}
-	if (n_dirs && rules_set_load(&replay_rules, dirs, n_dirs, 0, check_report, &errors) < 0) {
+	if (n_dirs && rules_set_load(&replay_rules, dirs, n_dirs, RULES_DIRS_NAMED, check_report, &errors) < 0) {
 		fprintf(stderr, "nlhook replay: the rules do not load\n");
 		return 1;
 	}
