@@ -38,11 +38,10 @@ static struct {
 	bool rules_named;	/* --rules given: the dirs must exist */
 	bool check;
 	bool keep_going;
-} arg = {
-	.control = NLH_CONTROL_PATH,
-};
+} arg;
 
 static struct rules_set *rules;
+static char *control_default;	/* this namespace's, when --control is not given */
 static struct nlh_want want;
 static double start_time;
 
@@ -235,12 +234,23 @@ static void instance_cb(int fd, uint32_t events, void *data)
 		close(c);
 }
 
+static void control_error(const char *path, int r)
+{
+	if (r == -EADDRINUSE)
+		log_err("control socket: another nlhookd listens on %s", path);
+	else if (r == -EEXIST)
+		log_err("control socket: %s exists and is not a socket", path);
+	else
+		log_err("control socket %s: %s", path, strerror(-r));
+}
+
 static void help(void)
 {
 	printf("Usage: nlhookd [OPTION]...\n"
 	       "Run Lua rules on network events (rtnetlink, nl80211, nflog).\n\n"
 	       "  -r, --rules DIR        rules directory (repeatable; default %s)\n"
-	       "  -c, --control PATH     control socket (default %s)\n"
+	       "  -c, --control PATH     control socket (default %s in the initial network\n"
+	       "                         namespace, .../netns/NAME.sock in the one named NAME)\n"
 	       "  -l, --log-level LEVEL  err, warn, info or debug (default info)\n"
 	       "      --check            load the rules, report, exit 0 or 1\n"
 	       "      --keep-going       start even if some rule files fail to load\n"
@@ -395,9 +405,13 @@ int main(int argc, char **argv)
 	}
 
 	start_time = loop_now();
-	r = ctl_start(arg.control, &ctl_ops);
+	if (!arg.control && ctl_default_path(&control_default) < 0) {
+		log_err("out of memory");
+		return 1;
+	}
+	r = ctl_start(arg.control ?: control_default, &ctl_ops);
 	if (r < 0) {
-		log_err("control socket %s: %s", arg.control, strerror(-r));
+		control_error(arg.control ?: control_default, r);
 		return 1;
 	}
 	nlh_dispatch = dispatch;
@@ -428,5 +442,6 @@ int main(int argc, char **argv)
 	evlog_close();
 	loop_exit();
 	free(arg.rules_dirs);
+	free(control_default);
 	return r < 0 ? 1 : 0;
 }

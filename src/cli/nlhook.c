@@ -37,7 +37,8 @@ static const struct nlh_source_ops *const sources[] = {
 };
 #define N_SOURCES (sizeof(sources) / sizeof(sources[0]))
 
-static const char *control_path = NLH_CONTROL_PATH;
+static const char *control_path;	/* --control, $NLHOOK_CONTROL or this namespace's */
+static char *control_default;
 
 /* Exit codes of a monitor through the daemon, beside 0, 1 and 2. */
 enum {
@@ -746,6 +747,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!control_path && ctl_default_path(&control_default) < 0) {
+		fprintf(stderr, "nlhook: out of memory\n");
+		return 1;
+	}
+	if (!control_path)
+		control_path = control_default;
 	argv += i;
 	argc -= i;
 	optind = 1;

@@ -37,6 +37,7 @@ struct client {
 
 static int listen_fd = -1;
 static char *listen_path;
+static struct stat listen_st;		/* what we bound: unlinked at exit only if still there */
 static int reserve_fd = -1;		/* spent to turn a client away when fds run out */
 static struct loop_timer *accept_timer;
 static double accept_backoff;		/* seconds not accepting; 0 while accepting */
@@ -428,55 +429,105 @@ static gid_t nlhook_group(void)
 	return gid;
 }
 
+/* The directories above path, as mkdir -p makes them. */
+static void mkdir_parents(const char *path)
+{
+	char *dir = strdup(path);
+
+	if (!dir)
+		return;
+	for (char *p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		mkdir(dir, 0755);
+		*p = '/';
+	}
+	free(dir);
+}
+
+/*
+ * What is at path may go only if it is a socket nobody listens on: the
+ * abstract lock covers this namespace only, and a daemon in another one
+ * given the same path must not take a live daemon's socket.
+ */
+static int clear_stale(const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(sa->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* Refused: nobody listens.  Connected, or a full queue (EAGAIN): somebody does. */
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 ? -errno : 0;
+	close(fd);
+	if (r != -ECONNREFUSED)
+		return r == 0 || r == -EAGAIN ? -EADDRINUSE : r;
+	if (unlink(sa->sun_path) < 0 && errno != ENOENT)
+		return -errno;
+	log_info("control: replaced the stale socket %s", sa->sun_path);
+	return 0;
+}
+
 int ctl_start(const char *path, const struct ctl_ops *o)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char *dir, *slash;
+	bool bound = false;
 	int fd, r;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
-	dir = strdup(path);
-	if (!dir)
-		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		mkdir(dir, 0755);
-	}
-	free(dir);
+	mkdir_parents(path);
+	r = clear_stale(&sa);
+	if (r < 0)
+		return r;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	/* A stale socket from a dead daemon (the abstract lock says none runs here). */
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0)
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
 		goto fail;
+	}
+	bound = true;
+	if (stat(path, &listen_st) < 0 || listen(fd, 16) < 0) {
+		r = -errno;
+		goto fail;
+	}
 	nlhook_gid = nlhook_group();
 	if (nlhook_gid != (gid_t)-1 && chown(path, 0, nlhook_gid) < 0)
 		log_warn("control: chown %s: %m", path);
-	if (chmod(path, 0660) < 0)
-		goto fail;
-	accept_timer = loop_timer_new(accept_resume, NULL);
-	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	r = accept_timer && reserve_fd >= 0 ? loop_add_fd(fd, EPOLLIN, listen_cb, NULL) : -ENOMEM;
-	if (r < 0) {
-		errno = -r;
+	if (chmod(path, 0660) < 0) {
+		r = -errno;
 		goto fail;
 	}
-	listen_fd = fd;
+	accept_timer = loop_timer_new(accept_resume, NULL);
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	listen_path = strdup(path);
+	if (!accept_timer || reserve_fd < 0 || !listen_path) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = loop_add_fd(fd, EPOLLIN, listen_cb, NULL);
+	if (r < 0)
+		goto fail;
+	listen_fd = fd;
 	ops = o;
 	return 0;
 fail:
-	r = -errno;
+	if (bound)
+		unlink(path);
 	close(fd);
 	loop_timer_free(accept_timer);
 	accept_timer = NULL;
 	if (reserve_fd >= 0)
 		close(reserve_fd);
 	reserve_fd = -1;
+	free(listen_path);
+	listen_path = NULL;
 	return r;
 }
 
@@ -534,7 +585,11 @@ void ctl_stop(void)
 		close(reserve_fd);
 	reserve_fd = -1;
 	if (listen_path) {
-		unlink(listen_path);
+		struct stat st;
+
+		/* Another daemon may have replaced it since (its own, now). */
+		if (lstat(listen_path, &st) == 0 && st.st_dev == listen_st.st_dev && st.st_ino == listen_st.st_ino)
+			unlink(listen_path);
 		free(listen_path);
 		listen_path = NULL;
 	}

@@ -38,6 +38,23 @@ struct ctl_ops {
 	void (*want_changed)(void);
 };
 
+/*
+ * The control path of this network namespace's daemon, malloc'd:
+ * NLH_CONTROL_PATH in the initial namespace (pid 1's), DIR/netns/NAME.sock
+ * in the one `ip netns` mounts at /run/netns/NAME, DIR/netns/ns-INODE.sock
+ * in any other (DIR: NLH_CONTROL_PATH's).  One path per namespace, so that
+ * daemons in two of them never share one.  When pid 1's namespace cannot
+ * be read, an unnamed namespace is taken for the initial one.
+ */
+int ctl_default_path(char **ret);
+int __ctl_default_path(const char *self_ns, const char *init_ns, const char *netns_dir, const char *base,
+		       char **ret);
+
+/*
+ * Listen on path.  Only a stale socket (connect() refused) is replaced:
+ * -EADDRINUSE when a daemon listens there, -EEXIST when path is not a
+ * socket.  ctl_stop() unlinks path only while it is still our socket.
+ */
 int ctl_start(const char *path, const struct ctl_ops *ops);
 void ctl_stop(void);
 void ctl_dispatch(const struct nlh_event *ev);
