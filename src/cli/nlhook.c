@@ -2,12 +2,14 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -39,6 +41,8 @@ static const struct nlh_source_ops *const sources[] = {
 
 static const char *control_path;	/* --control, $NLHOOK_CONTROL or this namespace's */
 static char *control_default;
+#define CTL_ANSWER_TIMEOUT 5.0
+static double ctl_timeout = CTL_ANSWER_TIMEOUT;	/* seconds for the daemon's answer: --timeout */
 
 /* Exit codes of a monitor through the daemon, beside 0, 1 and 2. */
 enum {
@@ -49,7 +53,7 @@ enum {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: nlhook [--control PATH] COMMAND [ARG]...\n\n"
+		"Usage: nlhook [--control PATH] [--timeout SECONDS] COMMAND [ARG]...\n\n"
 		"Commands:\n"
 		"  monitor [--json] [--timestamp] [TYPE-GLOB...] [FIELD=PATTERN...]\n"
 		"                        print network events as they happen\n"
@@ -62,7 +66,9 @@ static void usage(FILE *f)
 		"                        a capture through the parsers (and rules) as if live\n"
 		"  status [--json]       what nlhookd is doing: rules, sources, execs\n"
 		"  reload                reload nlhookd's rules (old rules kept on error)\n\n"
-		"  nlhook COMMAND --help shows a command's options.\n"
+		"  nlhook COMMAND --help shows a command's options; --control and --timeout\n"
+		"  (seconds for nlhookd's answer, default 5) may also follow monitor, status\n"
+		"  and reload.\n"
 		"Exit status: 0 success, 1 failure (rule errors, netlink errors, daemon gone),\n"
 		"2 usage, 3 monitor dropped by nlhookd for falling behind.\n");
 }
@@ -98,78 +104,6 @@ static void signal_cb(int fd, uint32_t events, void *data)
 		loop_quit(0);
 }
 
-static int ctl_connect(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(control_path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, control_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-/* Send one request line, read the one reply line into *ret (malloc'd). */
-static int ctl_call(int fd, const char *req, char **ret)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-
-	if (!buf)
-		return -ENOMEM;
-	if (write(fd, req, strlen(req)) < 0 || write(fd, "\n", 1) < 0) {
-		free(buf);
-		return -errno;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 >= cap) {
-			char *nb = realloc(buf, cap * 2);
-
-			if (!nb) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		/* One byte at a time past the reply would eat monitor lines; replies are short. */
-		n = read(fd, buf + len, 1);
-		if (n <= 0) {
-			free(buf);
-			return n < 0 ? -errno : -ECONNRESET;
-		}
-		if (buf[len] == '\n')
-			break;
-		len++;
-	}
-	buf[len] = '\0';
-	*ret = buf;
-	return 0;
-}
-
-/* The reply's "error" or NULL when ok; *doc owns the strings. */
-static const char *reply_error(const char *reply, struct json_doc **doc)
-{
-	char err[128];
-
-	if (json_parse(reply, strlen(reply), doc, err, sizeof(err)) < 0)
-		return "malformed reply from nlhookd";
-	if (json_get(json_root(*doc), "ok") && json_get(json_root(*doc), "ok")->b)
-		return NULL;
-	return json_get_str(json_root(*doc), "error") ?: "request failed";
-}
-
 static int write_all(int fd, const char *p, size_t len)
 {
 	while (len) {
@@ -183,6 +117,147 @@ static int write_all(int fd, const char *p, size_t len)
 		len -= n;
 	}
 	return 0;
+}
+
+static int ctl_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = {
+		.tv_sec = (time_t)ctl_timeout,
+		.tv_usec = (suseconds_t)((ctl_timeout - (double)(time_t)ctl_timeout) * 1e6),
+	};
+	int fd, r;
+
+	if (strlen(control_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, control_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* A daemon whose listen queue is full makes connect() and write() wait: that long at most. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = errno == EAGAIN ? -ETIMEDOUT : -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/*
+ * Send one request line, read the one reply line into *ret (malloc'd),
+ * within ctl_timeout: a daemon that accepts and never answers must not
+ * hang the command.
+ */
+static int ctl_call(int fd, const char *req, char **ret)
+{
+	double deadline = loop_now() + ctl_timeout;
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = write_all(fd, req, strlen(req));
+	if (r == 0)
+		r = write_all(fd, "\n", 1);
+	if (r < 0) {
+		/* SO_SNDTIMEO ran out. */
+		if (r == -EAGAIN)
+			r = -ETIMEDOUT;
+		goto fail;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		double left = deadline - loop_now();
+		ssize_t n;
+
+		if (len + 1 >= cap) {
+			char *nb = realloc(buf, cap * 2);
+
+			if (!nb) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = left > 0 ? poll(&pfd, 1, (int)(left * 1000) + 1) : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -ETIMEDOUT;
+			goto fail;
+		}
+		/* One byte at a time past the reply would eat monitor lines; replies are short. */
+		n = read(fd, buf + len, 1);
+		if (n <= 0) {
+			r = n < 0 ? -errno : -ECONNRESET;
+			goto fail;
+		}
+		if (buf[len] == '\n')
+			break;
+		len++;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	return 0;
+fail:
+	free(buf);
+	return r;
+}
+
+/* Why a request failed, in words for the user. */
+static void ctl_report(const char *cmd, int r)
+{
+	if (r == -ETIMEDOUT)
+		fprintf(stderr, "nlhook %s: nlhookd at %s did not answer within %g s\n", cmd, control_path, ctl_timeout);
+	else if (r == -ECONNRESET)
+		fprintf(stderr, "nlhook %s: nlhookd at %s closed the connection without an answer\n", cmd,
+			control_path);
+	else
+		fprintf(stderr, "nlhook %s: %s: %s\n", cmd, control_path, strerror(-r));
+}
+
+/*
+ * --control and --timeout: the commands that talk to the daemon take them
+ * after their name too.
+ */
+enum { OPT_CONTROL = 0x100, OPT_TIMEOUT };
+#define CTL_OPTIONS							\
+	{ "control", required_argument, NULL, OPT_CONTROL },		\
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT }
+
+static int ctl_option(const char *cmd, int opt, const char *val)
+{
+	char *end;
+	double t;
+
+	if (opt == OPT_CONTROL) {
+		control_path = val;
+		return 0;
+	}
+	errno = 0;
+	t = strtod(val, &end);
+	if (errno || end == val || *end || !(t > 0 && t <= 86400)) {
+		fprintf(stderr, "nlhook%s%s: --timeout: '%s' is not a number of seconds above 0 and at most 86400\n",
+			cmd ? " " : "", cmd ?: "", val);
+		return -EINVAL;
+	}
+	ctl_timeout = t;
+	return 0;
+}
+
+/* The reply's "error" or NULL when ok; *doc owns the strings. */
+static const char *reply_error(const char *reply, struct json_doc **doc)
+{
+	char err[128];
+
+	if (json_parse(reply, strlen(reply), doc, err, sizeof(err)) < 0)
+		return "malformed reply from nlhookd";
+	if (json_get(json_root(*doc), "ok") && json_get(json_root(*doc), "ok")->b)
+		return NULL;
+	return json_get_str(json_root(*doc), "error") ?: "request failed";
 }
 
 /* The daemon's last line on a monitor: why the stream ends. */
@@ -290,7 +365,7 @@ static int monitor_daemon(int fd, int argc, char **argv)
 	r = ctl_call(fd, req.p, &reply);
 	sbuf_free(&req);
 	if (r < 0) {
-		fprintf(stderr, "nlhook monitor: %s: %s\n", control_path, strerror(-r));
+		ctl_report("monitor", r);
 		return 1;
 	}
 	e = reply_error(reply, &doc);
@@ -312,6 +387,7 @@ static int cmd_monitor(int argc, char **argv)
 		{ "timestamp", no_argument, NULL, 't' },
 		{ "direct", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		CTL_OPTIONS,
 		{}
 	};
 	struct nlh_want want = {};
@@ -331,14 +407,21 @@ static int cmd_monitor(int argc, char **argv)
 		case 'd':
 			direct = true;
 			break;
+		case OPT_CONTROL:
+		case OPT_TIMEOUT:
+			if (ctl_option("monitor", c, optarg) < 0)
+				return 2;
+			break;
 		case 'h':
-			printf("Usage: nlhook monitor [--json] [--timestamp] [--direct] [TYPE-GLOB...] [FIELD=PATTERN...]\n\n"
+			printf("Usage: nlhook monitor [--json] [--timestamp] [--direct] [--control PATH]\n"
+			       "                      [--timeout SECONDS] [TYPE-GLOB...] [FIELD=PATTERN...]\n\n"
 			       "Print events as they happen: one line each like `ip monitor`, or\n"
 			       "one JSON object per line with --json.  TYPE-GLOB selects event types\n"
 			       "(\"link.*\", \"route.add\"); FIELD=PATTERN keeps events whose field matches\n"
 			       "(globs, !negation, CIDR prefixes for addresses, numbers).\n\n"
 			       "Through nlhookd when it runs (the only way to see the nflog groups it\n"
-			       "has bound), else straight from netlink; --direct forces the latter.\n");
+			       "has bound), else straight from netlink; --direct forces the latter.\n"
+			       "The daemon must answer the request within SECONDS (default 5).\n");
 			return 0;
 		default:
 			return 2;
@@ -436,6 +519,10 @@ static int simple_call(const char *name, const char *cmd, char **ret_reply, stru
 	int fd, r;
 
 	fd = ctl_connect();
+	if (fd == -ETIMEDOUT) {
+		ctl_report(name, fd);
+		return 1;
+	}
 	if (fd < 0) {
 		fprintf(stderr, "nlhook %s: cannot reach nlhookd at %s: %s\n", name, control_path, strerror(-fd));
 		return 1;
@@ -444,7 +531,7 @@ static int simple_call(const char *name, const char *cmd, char **ret_reply, stru
 	r = ctl_call(fd, req, &reply);
 	close(fd);
 	if (r < 0) {
-		fprintf(stderr, "nlhook %s: %s: %s\n", name, control_path, strerror(-r));
+		ctl_report(name, r);
 		return 1;
 	}
 	e = reply_error(reply, ret_doc);
@@ -472,16 +559,41 @@ static double num(const struct json_value *obj, const char *key)
 
 static int cmd_status(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		CTL_OPTIONS,
+		{}
+	};
 	const struct json_value *root, *v;
 	struct json_doc *doc = NULL;
-	bool json = argc > 1 && !strcmp(argv[1], "--json");
+	bool json = false;
 	char *reply;
+	int c;
 
-	if (argc > 1 && !json) {
-		printf("Usage: nlhook status [--json]\n\n"
-		       "What nlhookd is doing: uptime, rules with their hits, errors and time\n"
-		       "spent, sources with their events, drops and resyncs, running execs.\n");
-		return strcmp(argv[1], "--help") && strcmp(argv[1], "-h") ? 2 : 0;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			printf("Usage: nlhook status [--json] [--control PATH] [--timeout SECONDS]\n\n"
+			       "What nlhookd is doing: uptime, rules with their hits, errors and time\n"
+			       "spent, sources with their events, drops and resyncs, running execs.\n"
+			       "Fails when the daemon does not answer within SECONDS (default 5).\n");
+			return 0;
+		case OPT_CONTROL:
+		case OPT_TIMEOUT:
+			if (ctl_option("status", c, optarg) < 0)
+				return 2;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nlhook status: unexpected argument '%s'\n", argv[optind]);
+		return 2;
 	}
 	if (simple_call("status", "status", &reply, &doc))
 		return 1;
@@ -514,14 +626,35 @@ static int cmd_status(int argc, char **argv)
 
 static int cmd_reload(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		CTL_OPTIONS,
+		{}
+	};
 	struct json_doc *doc = NULL;
 	char *reply;
-	int r;
+	int c, r;
 
-	if (argc > 1) {
-		printf("Usage: nlhook reload\n\nReload nlhookd's rules (as SIGHUP does); print the load\n"
-		       "errors and exit 1 if the new rules do not load: the old ones keep running.\n");
-		return strcmp(argv[1], "--help") && strcmp(argv[1], "-h") ? 2 : 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			printf("Usage: nlhook reload [--control PATH] [--timeout SECONDS]\n\n"
+			       "Reload nlhookd's rules (as SIGHUP does); print the load errors and\n"
+			       "exit 1 if the new rules do not load: the old ones keep running.\n"
+			       "Fails when the daemon does not answer within SECONDS (default 5).\n");
+			return 0;
+		case OPT_CONTROL:
+		case OPT_TIMEOUT:
+			if (ctl_option("reload", c, optarg) < 0)
+				return 2;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nlhook reload: unexpected argument '%s'\n", argv[optind]);
+		return 2;
 	}
 	r = simple_call("reload", "reload", &reply, &doc);
 	json_doc_free(doc);
@@ -728,8 +861,9 @@ int main(int argc, char **argv)
 		control_path = env;
 	log_set_level(LOG_WARNING);
 	while (i < argc && argv[i][0] == '-') {
-		if (!strcmp(argv[i], "--control") && i + 1 < argc) {
-			control_path = argv[i + 1];
+		if ((!strcmp(argv[i], "--control") || !strcmp(argv[i], "--timeout")) && i + 1 < argc) {
+			if (ctl_option(NULL, argv[i][2] == 'c' ? OPT_CONTROL : OPT_TIMEOUT, argv[i + 1]) < 0)
+				return 2;
 			i += 2;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
