@@ -557,6 +557,63 @@ static double num(const struct json_value *obj, const char *key)
 	return v && v->type == JSON_NUMBER ? v->num : 0;
 }
 
+/* The rule table's counters: the JSON member, its header, width, decimals. */
+static const struct {
+	const char *key;
+	const char *head;
+	int width;
+	int prec;
+	bool optional;		/* a column only when some rule has the member */
+} rule_cols[] = {
+	{ "hits", "HITS", 7, 0, false },
+	{ "runs", "RUNS", 7, 0, false },
+	{ "rate_dropped", "RATE-DROP", 9, 0, false },
+	{ "errors", "ERRORS", 7, 0, false },
+	{ "time", "TIME(s)", 9, 4, false },
+	{ "execs_running", "EXECS", 5, 0, false },
+	{ "execs_pending", "PENDING", 7, 0, false },
+	{ "exec_dropped", "EXEC-DROP", 9, 0, true },
+	{ "after_dropped", "AFTER-DROP", 10, 0, true },
+};
+#define N_RULE_COLS (sizeof(rule_cols) / sizeof(rule_cols[0]))
+#define RULE_NAME_MAX 40	/* a longer name gets a line of its own */
+
+static void status_rules(const struct json_value *rules)
+{
+	const struct json_value *first = rules && rules->type == JSON_ARRAY ? rules->child : NULL, *v;
+	bool shown[N_RULE_COLS];
+	int name_w = 4;
+
+	for (size_t i = 0; i < N_RULE_COLS; i++)
+		shown[i] = !rule_cols[i].optional;
+	for (v = first; v; v = v->next) {
+		int len = strlen(json_get_str(v, "name") ?: "?");
+
+		if (len > name_w && len <= RULE_NAME_MAX)
+			name_w = len;
+		for (size_t i = 0; i < N_RULE_COLS; i++)
+			shown[i] = shown[i] || json_get(v, rule_cols[i].key);
+	}
+	printf("\n%-*s", name_w, "RULE");
+	for (size_t i = 0; i < N_RULE_COLS; i++)
+		if (shown[i])
+			printf(" %*s", rule_cols[i].width, rule_cols[i].head);
+	putchar('\n');
+	for (v = first; v; v = v->next) {
+		const struct json_value *dis = json_get(v, "disabled");
+		const char *name = json_get_str(v, "name") ?: "?";
+
+		if ((int)strlen(name) > name_w)
+			printf("%s\n%-*s", name, name_w, "");
+		else
+			printf("%-*s", name_w, name);
+		for (size_t i = 0; i < N_RULE_COLS; i++)
+			if (shown[i])
+				printf(" %*.*f", rule_cols[i].width, rule_cols[i].prec, num(v, rule_cols[i].key));
+		printf("%s\n", dis && dis->b ? "  (disabled)" : "");
+	}
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -601,23 +658,17 @@ static int cmd_status(int argc, char **argv)
 		puts(reply);
 	} else {
 		root = json_root(doc);
-		printf("nlhookd %s, pid %.0f, up %.0f s, %.0f rules, %.0f execs running, %.0f monitors\n",
+		printf("nlhookd %s, pid %.0f, up %.0f s, %.0f rules, %.0f execs running, %.0f monitors "
+		       "(%.0f dropped for falling behind)\n",
 		       json_get_str(root, "version") ?: "?", num(root, "pid"), num(root, "uptime"),
-		       num(root, "rules_count"), num(root, "execs_running"), num(root, "monitors"));
+		       num(root, "rules_count"), num(root, "execs_running"), num(root, "monitors"),
+		       num(root, "monitor_drops"));
 		v = json_get(root, "sources");
 		printf("\n%-10s %10s %8s %8s %8s %10s\n", "SOURCE", "EVENTS", "DROPS", "RESYNCS", "ERRORS", "RCVBUF");
 		for (v = v ? v->child : NULL; v; v = v->next)
 			printf("%-10s %10.0f %8.0f %8.0f %8.0f %10.0f\n", json_get_str(v, "name") ?: "?",
 			       num(v, "events"), num(v, "drops"), num(v, "resyncs"), num(v, "errors"), num(v, "rcvbuf"));
-		v = json_get(root, "rules");
-		printf("\n%-40s %8s %8s %10s %6s\n", "RULE", "HITS", "ERRORS", "TIME(s)", "EXECS");
-		for (v = v ? v->child : NULL; v; v = v->next) {
-			const struct json_value *dis = json_get(v, "disabled");
-
-			printf("%-40s %8.0f %8.0f %10.4f %6.0f%s\n", json_get_str(v, "name") ?: "?",
-			       num(v, "hits"), num(v, "errors"), num(v, "time"), num(v, "execs_running"),
-			       dis && dis->b ? "  (disabled)" : "");
-		}
+		status_rules(json_get(root, "rules"));
 	}
 	free(reply);
 	json_doc_free(doc);

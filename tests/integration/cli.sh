@@ -13,8 +13,18 @@ wait_exit() {
 	wait "$1"
 }
 
+rule_file 50-rated.lua <<'LUA'
+nlhook.on("link.*", { ifname = "vR*" }, function(ev) end, { rate = 1, name = "rated" })
+nlhook.on("link.up", { ifname = "vE*" }, function(ev) nlhook.exec({ "/bin/sleep", "30" }) end,
+	{ name = "queued" })
+nlhook.on("link.down", { ifname = "vE*" }, function(ev) end,
+	{ name = "a-rule-whose-name-is-longer-than-forty-characters" })
+LUA
+
 # --- --control after the command ---
 nsx ip link add vL0 type veth peer name pL0
+nsx ip link add vR0 type veth peer name pR0
+nsx ip link add vE0 type veth peer name pE0
 start_daemon
 if nsx "$NLHOOK" status --control "$SOCK" > "$TMP/st" 2>&1 && grep -q '^nlhookd ' "$TMP/st"; then
 	ok "status --control PATH"
@@ -26,6 +36,56 @@ if nsx "$NLHOOK" status --json --control "$SOCK" | jq -e .ok > /dev/null; then
 else
 	not_ok "status --json --control PATH"
 fi
+# --- the human status: every counter of --json ---
+for i in 1 2 3 4 5; do nsx ip link set vR0 up; nsx ip link set vR0 down; done
+for i in 1 2 3; do nsx ip link set vE0 up; nsx ip link set vE0 down; done
+wait_for "[ \$(nsx $NLHOOK status --json --control $SOCK | jq '.rules[] | select(.name == \"queued\") | .execs_pending') -eq 2 ]" 5 || true
+sleep 0.3
+nsx "$NLHOOK" status --json --control "$SOCK" > "$TMP/st.json"
+nsx "$NLHOOK" status --control "$SOCK" > "$TMP/st.txt"
+# row NAME: the numbers of the rule's row, time left out.
+row() { awk -v n="$1" '$1 == n { $1 = ""; $6 = ""; print }' "$TMP/st.txt" | xargs; }
+json_row() {
+	jq -r --arg n "$1" '.rules[] | select(.name == $n) |
+		[.hits, .runs, .rate_dropped, .errors, .execs_running, .execs_pending] +
+		(if has("exec_dropped") then [.exec_dropped, .after_dropped] else [] end) | map(tostring) | join(" ")' \
+		"$TMP/st.json"
+}
+head_re='^RULE +HITS +RUNS +RATE-DROP +ERRORS +TIME\(s\) +EXECS +PENDING'
+if jq -e '.rules[0] | has("exec_dropped")' "$TMP/st.json" > /dev/null; then
+	head_re="$head_re +EXEC-DROP +AFTER-DROP\$"
+else
+	head_re="$head_re\$"
+fi
+if grep -Eq "$head_re" "$TMP/st.txt"; then
+	ok "status: the rule table has every counter's column"
+else
+	not_ok "status rule header: $(grep '^RULE' "$TMP/st.txt")"
+fi
+r=$(row rated); j=$(json_row rated)
+if [ -n "$r" ] && [ "$r" = "$j" ] && jq -e '.rules[] | select(.name == "rated") | .rate_dropped > 0' "$TMP/st.json" > /dev/null; then
+	ok "status: runs and rate_dropped as --json has them ($r)"
+else
+	not_ok "status row 'rated': [$r] vs --json [$j]"
+fi
+r=$(row queued); j=$(json_row queued)
+if [ -n "$r" ] && [ "$r" = "$j" ] && jq -e '.rules[] | select(.name == "queued") | .execs_pending == 2' "$TMP/st.json" > /dev/null; then
+	ok "status: execs running and pending as --json has them ($r)"
+else
+	not_ok "status row 'queued': [$r] vs --json [$j]"
+fi
+long=a-rule-whose-name-is-longer-than-forty-characters
+if grep -A1 "^$long\$" "$TMP/st.txt" | tail -1 | grep -Eq '^ +[0-9]+( +[0-9.]+)+$'; then
+	ok "status: a long rule name has a line of its own"
+else
+	not_ok "status long name: $(grep -A1 "^$long" "$TMP/st.txt")"
+fi
+if grep -q '^nlhookd .* 0 monitors (0 dropped for falling behind)$' "$TMP/st.txt"; then
+	ok "status: monitor drops in the summary"
+else
+	not_ok "status summary: $(head -1 "$TMP/st.txt")"
+fi
+
 if nsx "$NLHOOK" reload --control "$SOCK" 2> "$TMP/rl" && grep -q 'reloading rules' "$TMP/daemon.log"; then
 	ok "reload --control PATH"
 else

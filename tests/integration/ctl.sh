@@ -193,6 +193,12 @@ else
 	not_ok "slow monitors: monitor_drops $(drops)"
 fi
 if [ $((rss1 - rss0)) -lt 20480 ]; then ok "memory bounded meanwhile ($rss0 -> $rss1 kB)"; else not_ok "RSS $rss0 -> $rss1 kB"; fi
+n=$(drops)
+if "${CTL[@]}" status | grep -q "^nlhookd .* monitors ($n dropped for falling behind)\$"; then
+	ok "status shows the $n monitor drops"
+else
+	not_ok "status summary: $("${CTL[@]}" status | head -1)"
+fi
 rc=0; wait_exit "$MON" 15 || rc=$?
 if [ "$rc" -eq 3 ] && grep -q '^nlhook monitor: dropped by nlhookd: fell [0-9]* bytes behind' "$TMP/mon.err"; then
 	ok "nlhook monitor says it was dropped and exits 3 ($(cat "$TMP/mon.err"))"
