@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -380,6 +381,56 @@ static int monitor_daemon(int fd, int argc, char **argv)
 	return monitor_copy(fd);
 }
 
+/* CAP_NET_ADMIN in the effective set, from /proc: no libcap for one bit. */
+static bool has_net_admin(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	bool found = false;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return true;	/* cannot tell: let the kernel say */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
+			found = true;
+			break;
+		}
+	fclose(f);
+	return !found || (eff >> CAP_NET_ADMIN & 1);
+}
+
+/*
+ * nflog is not multicast: a group's hits go to the one socket bound to
+ * it, and binding takes a group number and CAP_NET_ADMIN.  Say what is
+ * missing rather than print nothing; -1 when nflog was all there was to
+ * show.
+ */
+static int monitor_nflog_check(struct nlh_want *want)
+{
+	const nlh_typeset nflog = NLH_TYPE_BIT(NLH_EV_NFLOG);
+	bool only = mon.filter.types && !(mon.filter.types & ~nflog);
+
+	if (!(mon.filter.types & nflog) && !want->n_nflog_groups)
+		return 0;
+	if (!want->n_nflog_groups) {
+		fprintf(stderr, "nlhook monitor: reading nflog directly needs a group: add group=N, the group of "
+			"the firewall's log rule (it also needs CAP_NET_ADMIN, and a group that no other process, "
+			"such as nlhookd, has bound)\n");
+	} else if (!has_net_admin()) {
+		fprintf(stderr, "nlhook monitor: reading nflog directly needs CAP_NET_ADMIN to bind its group "
+			"(and a group that no other process, such as nlhookd, has bound)\n");
+		want->n_nflog_groups = 0;
+	} else {
+		return 0;
+	}
+	if (!only)
+		return 0;
+	fprintf(stderr, "nlhook monitor: nothing else to show; through nlhookd (without --direct), monitor "
+		"shows the nflog groups that its rules bind\n");
+	return -1;
+}
+
 static int cmd_monitor(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -442,6 +493,8 @@ static int cmd_monitor(int argc, char **argv)
 			fprintf(stderr, "nlhook monitor: %s: %s; reading netlink directly\n", control_path, strerror(-fd));
 	}
 	nlh_filter_want(&mon.filter, &want);
+	if (monitor_nflog_check(&want) < 0)
+		return 1;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

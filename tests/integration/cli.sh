@@ -19,6 +19,7 @@ nlhook.on("link.up", { ifname = "vE*" }, function(ev) nlhook.exec({ "/bin/sleep"
 	{ name = "queued" })
 nlhook.on("link.down", { ifname = "vE*" }, function(ev) end,
 	{ name = "a-rule-whose-name-is-longer-than-forty-characters" })
+nlhook.on("nflog", { group = 7 }, function(ev) end, { name = "nf" })
 LUA
 
 # --- --control after the command ---
@@ -84,6 +85,34 @@ if grep -q '^nlhookd .* 0 monitors (0 dropped for falling behind)$' "$TMP/st.txt
 	ok "status: monitor drops in the summary"
 else
 	not_ok "status summary: $(head -1 "$TMP/st.txt")"
+fi
+
+# --- nflog read directly: say what it takes ---
+rc=0; timeout 5 ip netns exec "$NS" "$NLHOOK" monitor --direct nflog > "$TMP/nf.out" 2> "$TMP/nf.err" || rc=$?
+if [ "$rc" -eq 1 ] && grep -q 'reading nflog directly needs a group: add group=N' "$TMP/nf.err" &&
+	grep -q 'CAP_NET_ADMIN' "$TMP/nf.err" && grep -q 'no other process, such as nlhookd, has bound' "$TMP/nf.err"; then
+	ok "monitor --direct nflog without a group says what it needs and exits 1"
+else
+	not_ok "monitor --direct nflog: exit $rc, $(cat "$TMP/nf.err")"
+fi
+rc=0; timeout 2 ip netns exec "$NS" "$NLHOOK" monitor --direct nflog link.up > "$TMP/nf.out" 2> "$TMP/nf.err" || rc=$?
+if [ "$rc" -eq 124 ] && grep -q 'reading nflog directly needs a group' "$TMP/nf.err"; then
+	ok "with other types as well, it says so and goes on with them"
+else
+	not_ok "monitor --direct nflog link.up: exit $rc, $(cat "$TMP/nf.err")"
+fi
+rc=0; timeout 5 ip netns exec "$NS" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$NLHOOK" monitor --direct nflog group=7 > "$TMP/nf.out" 2> "$TMP/nf.err" || rc=$?
+if [ "$rc" -eq 1 ] && grep -q 'reading nflog directly needs CAP_NET_ADMIN' "$TMP/nf.err"; then
+	ok "monitor --direct nflog group=N without CAP_NET_ADMIN says so and exits 1"
+else
+	not_ok "monitor --direct nflog unprivileged: exit $rc, $(cat "$TMP/nf.err")"
+fi
+rc=0; timeout 2 ip netns exec "$NS" "$NLHOOK" monitor --direct nflog group=7 > "$TMP/nf.out" 2> "$TMP/nf.err" || rc=$?
+if grep -q 'nflog: group 7 is bound by another process' "$TMP/nf.err"; then
+	ok "monitor --direct on a group nlhookd has bound says so"
+else
+	not_ok "monitor --direct nflog on a bound group: exit $rc, $(cat "$TMP/nf.err")"
 fi
 
 if nsx "$NLHOOK" reload --control "$SOCK" 2> "$TMP/rl" && grep -q 'reloading rules' "$TMP/daemon.log"; then
