@@ -352,6 +352,7 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	int r, sfd, ifd;
 
+	log_set_ident("nlhookd");
 	if (parse_args(argc, argv) < 0)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);

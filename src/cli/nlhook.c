@@ -963,6 +963,7 @@ int main(int argc, char **argv)
 
 	if (env && *env)
 		control_path = env;
+	log_set_ident("nlhook");
 	log_set_level(LOG_WARNING);
 	while (i < argc && argv[i][0] == '-') {
 		if ((!strcmp(argv[i], "--control") || !strcmp(argv[i], "--timeout")) && i + 1 < argc) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # nlhook's own behaviour around the daemon: options after the command,
-# timeouts on a daemon that never answers.
+# the status table, what direct nflog needs, log labels, timeouts on a
+# daemon that never answers.
 . "$(dirname "$0")/lib.sh"
 
 unset NLHOOK_CONTROL
@@ -113,6 +114,18 @@ if grep -q 'nflog: group 7 is bound by another process' "$TMP/nf.err"; then
 	ok "monitor --direct on a group nlhookd has bound says so"
 else
 	not_ok "monitor --direct nflog on a bound group: exit $rc, $(cat "$TMP/nf.err")"
+fi
+
+# --- log lines name the program that prints them ---
+if grep -q '^nlhook: err: nflog: group 7 is bound' "$TMP/nf.err"; then
+	ok "nlhook's log lines are labelled nlhook"
+else
+	not_ok "nlhook's log line: $(cat "$TMP/nf.err")"
+fi
+if grep -q '^nlhookd: info: ready' "$TMP/daemon.log"; then
+	ok "nlhookd's log lines are labelled nlhookd"
+else
+	not_ok "nlhookd's log: $(head -3 "$TMP/daemon.log")"
 fi
 
 if nsx "$NLHOOK" reload --control "$SOCK" 2> "$TMP/rl" && grep -q 'reloading rules' "$TMP/daemon.log"; then
