@@ -534,7 +534,7 @@ static int cmd_check(int argc, char **argv)
 	struct rules_set *rs = NULL;
 	char **dirs = argv + 1;
 	size_t n_dirs = argc - 1;
-	char *defaults[8];
+	char *defaults[8], *split = NULL;
 	unsigned int errors = 0;
 	int r;
 
@@ -546,23 +546,27 @@ static int cmd_check(int argc, char **argv)
 		return 0;
 	}
 	if (!n_dirs) {
-		char *s = strdup(NLH_RULES_DIRS), *save = NULL;
+		char *save = NULL;
 
-		for (char *d = strtok_r(s, ":", &save); d && n_dirs < 8; d = strtok_r(NULL, ":", &save))
+		split = strdup(NLH_RULES_DIRS);
+		if (!split) {
+			fprintf(stderr, "nlhook check: out of memory\n");
+			return 1;
+		}
+		for (char *d = strtok_r(split, ":", &save); d && n_dirs < 8; d = strtok_r(NULL, ":", &save))
 			defaults[n_dirs++] = d;
 		dirs = defaults;
 	}
 	/* Everything reported, not just the first broken file. */
 	r = rules_set_load(&rs, dirs, n_dirs, RULES_KEEP_GOING | (geteuid() == 0 ? RULES_CHECK_PERMS : 0) |
-			   (dirs != defaults ? RULES_DIRS_NAMED : 0), check_report, &errors);
-	if (r < 0 || errors) {
+			   (split ? 0 : RULES_DIRS_NAMED), check_report, &errors);
+	if (r < 0 || errors)
 		fprintf(stderr, "%u error%s\n", errors ? errors : 1, errors == 1 ? "" : "s");
-		rules_set_free(rs);
-		return 1;
-	}
-	printf("%zu rules OK\n", rules_set_count(rs));
+	else
+		printf("%zu rules OK\n", rules_set_count(rs));
 	rules_set_free(rs);
-	return 0;
+	free(split);
+	return r < 0 || errors ? 1 : 0;
 }
 
 static int simple_call(const char *name, const char *cmd, char **ret_reply, struct json_doc **ret_doc)
