@@ -14,21 +14,22 @@ _nlhook()
 	_init_completion || return
 
 	# The command is the first word that is neither an option nor the
-	# argument of --control.
+	# argument of --control or --timeout.
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		--control) ((i++)) ;;
+		--control|--timeout) ((i++)) ;;
 		-*) ;;
 		*) cmd=${words[i]}; break ;;
 		esac
 	done
 
+	case $prev in
+	--control) _filedir; return ;;
+	--timeout) return ;;
+	esac
 	if [[ -z $cmd ]]; then
-		case $prev in
-		--control) _filedir; return ;;
-		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--control --version --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '--control --timeout --version --help' -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W 'monitor check test status reload record replay' -- "$cur"))
 		fi
@@ -38,7 +39,7 @@ _nlhook()
 	case $cmd in
 	monitor)
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--json --timestamp --direct --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '--json --timestamp --direct --control --timeout --help' -- "$cur"))
 		elif [[ $cur != *=* ]]; then
 			COMPREPLY=($(compgen -W "$_nlhook_types" -- "$cur"))
 		fi
@@ -55,7 +56,7 @@ _nlhook()
 		COMPREPLY=($(compgen -W '--rules --event --replay --help' -- "$cur"))
 		;;
 	status)
-		COMPREPLY=($(compgen -W '--json --help' -- "$cur"))
+		COMPREPLY=($(compgen -W '--json --control --timeout --help' -- "$cur"))
 		;;
 	record)
 		case $prev in
@@ -79,7 +80,7 @@ _nlhook()
 		fi
 		;;
 	reload)
-		COMPREPLY=($(compgen -W '--help' -- "$cur"))
+		COMPREPLY=($(compgen -W '--control --timeout --help' -- "$cur"))
 		;;
 	esac
 } &&

@@ -36,14 +36,14 @@ static struct {
 	size_t n_rules_dirs;
 	const char *control;
 	const char *event_log;
+	bool rules_named;	/* --rules given: the dirs must exist */
 	bool check;
 	bool keep_going;
-} arg = {
-	.control = NLH_CONTROL_PATH,
-};
+} arg;
 
 static struct rules_set *rules;
 static char *stuck_path;
+static char *control_default;	/* this namespace's, when --control is not given */
 static struct nlh_want want;
 static bool want_dirty;
 static double start_time;
@@ -109,7 +109,8 @@ static void report(const char *msg, void *data)
 
 static unsigned int load_flags(void)
 {
-	return (arg.keep_going ? RULES_KEEP_GOING : 0) | (geteuid() == 0 ? RULES_CHECK_PERMS : 0);
+	return (arg.keep_going ? RULES_KEEP_GOING : 0) | (geteuid() == 0 ? RULES_CHECK_PERMS : 0) |
+	       (arg.rules_named ? RULES_DIRS_NAMED : 0);
 }
 
 /*
@@ -330,12 +331,23 @@ static void instance_cb(int fd, uint32_t events, void *data)
 		close(c);
 }
 
+static void control_error(const char *path, int r)
+{
+	if (r == -EADDRINUSE)
+		log_err("control socket: another nlhookd listens on %s", path);
+	else if (r == -EEXIST)
+		log_err("control socket: %s exists and is not a socket", path);
+	else
+		log_err("control socket %s: %s", path, strerror(-r));
+}
+
 static void help(void)
 {
 	printf("Usage: nlhookd [OPTION]...\n"
 	       "Run Lua rules on network events (rtnetlink, nl80211, nflog).\n\n"
 	       "  -r, --rules DIR        rules directory (repeatable; default %s)\n"
-	       "  -c, --control PATH     control socket (default %s)\n"
+	       "  -c, --control PATH     control socket (default %s in the initial network\n"
+	       "                         namespace, .../netns/NAME.sock in the one named NAME)\n"
 	       "  -l, --log-level LEVEL  err, warn, info or debug (default info)\n"
 	       "      --check            load the rules, report, exit 0 or 1\n"
 	       "      --keep-going       start even if some rule files fail to load\n"
@@ -373,6 +385,7 @@ static int parse_args(int argc, char **argv)
 			if (!arg.rules_dirs)
 				return -ENOMEM;
 			arg.rules_dirs[arg.n_rules_dirs++] = optarg;
+			arg.rules_named = true;
 			break;
 		case 'c':
 			arg.control = optarg;
@@ -436,12 +449,20 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	int r, sfd, ifd;
 
+	log_set_ident("nlhookd");
 	if (parse_args(argc, argv) < 0 || limits_from_env() < 0)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	/* The record of a rule that got stuck, beside the daemon's control socket. */
-	if (!arg.check && asprintf(&stuck_path, "%s.stuck", arg.control) > 0)
-		rules_stuck_path = stuck_path;
+	if (!arg.check) {
+		if (!arg.control && ctl_default_path(&control_default) < 0) {
+			log_err("out of memory");
+			return 1;
+		}
+		arg.control = arg.control ?: control_default;
+		/* The record of a rule that got stuck, beside the daemon's control socket. */
+		if (asprintf(&stuck_path, "%s.stuck", arg.control) > 0)
+			rules_stuck_path = stuck_path;
+	}
 
 	r = rules_set_load(&rules, arg.rules_dirs, arg.n_rules_dirs, load_flags(), report, NULL);
 	if (arg.check) {
@@ -452,7 +473,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (r < 0) {
-		log_err("rules failed to load; not starting (--keep-going skips broken files)");
+		log_err("rules failed to load; not starting%s",
+			arg.keep_going ? "" : " (--keep-going skips broken files)");
 		return 1;
 	}
 	rules_set_apply_stuck(rules);
@@ -495,7 +517,7 @@ int main(int argc, char **argv)
 	start_time = loop_now();
 	r = ctl_start(arg.control, &ctl_ops);
 	if (r < 0) {
-		log_err("control socket %s: %s", arg.control, strerror(-r));
+		control_error(arg.control, r);
 		return 1;
 	}
 	nlh_dispatch = dispatch;
@@ -538,5 +560,6 @@ int main(int argc, char **argv)
 	loop_exit();
 	free(arg.rules_dirs);
 	free(stuck_path);
+	free(control_default);
 	return r < 0 ? 1 : 0;
 }

@@ -2,13 +2,16 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -38,12 +41,21 @@ static const struct nlh_source_ops *const sources[] = {
 };
 #define N_SOURCES (sizeof(sources) / sizeof(sources[0]))
 
-static const char *control_path = NLH_CONTROL_PATH;
+static const char *control_path;	/* --control, $NLHOOK_CONTROL or this namespace's */
+static char *control_default;
+#define CTL_ANSWER_TIMEOUT 5.0
+static double ctl_timeout = CTL_ANSWER_TIMEOUT;	/* seconds for the daemon's answer: --timeout */
+
+/* Exit codes of a monitor through the daemon, beside 0, 1 and 2. */
+enum {
+	MONITOR_EXIT_ENDED = 1,		/* the daemon went away or ended the stream */
+	MONITOR_EXIT_DROPPED = 3,	/* dropped for falling too far behind */
+};
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: nlhook [--control PATH] COMMAND [ARG]...\n\n"
+		"Usage: nlhook [--control PATH] [--timeout SECONDS] COMMAND [ARG]...\n\n"
 		"Commands:\n"
 		"  monitor [--json] [--timestamp] [TYPE-GLOB...] [FIELD=PATTERN...]\n"
 		"                        print network events as they happen\n"
@@ -56,8 +68,11 @@ static void usage(FILE *f)
 		"                        a capture through the parsers (and rules) as if live\n"
 		"  status [--json]       what nlhookd is doing: rules, sources, execs\n"
 		"  reload                reload nlhookd's rules (old rules kept on error)\n\n"
-		"  nlhook COMMAND --help shows a command's options.\n"
-		"Exit status: 0 success, 1 failure (rule errors, netlink errors), 2 usage.\n");
+		"  nlhook COMMAND --help shows a command's options; --control and --timeout\n"
+		"  (seconds for nlhookd's answer, default 5) may also follow monitor, status\n"
+		"  and reload.\n"
+		"Exit status: 0 success, 1 failure (rule errors, netlink errors, daemon gone),\n"
+		"2 usage, 3 monitor dropped by nlhookd for falling behind.\n");
 }
 
 static struct {
@@ -91,10 +106,29 @@ static void signal_cb(int fd, uint32_t events, void *data)
 		loop_quit(0);
 }
 
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
 static int ctl_connect(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	struct timeval tv = {
+		.tv_sec = (time_t)ctl_timeout,
+		.tv_usec = (suseconds_t)((ctl_timeout - (double)(time_t)ctl_timeout) * 1e6),
+	};
+	int fd, r;
 
 	if (strlen(control_path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -102,45 +136,66 @@ static int ctl_connect(void)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = -errno;
-
+	/* A daemon whose listen queue is full makes connect() and write() wait: that long at most. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = errno == EAGAIN ? -ETIMEDOUT : -errno;
 		close(fd);
 		return r;
 	}
 	return fd;
 }
 
-/* Send one request line, read the one reply line into *ret (malloc'd). */
+/*
+ * Send one request line, read the one reply line into *ret (malloc'd),
+ * within ctl_timeout: a daemon that accepts and never answers must not
+ * hang the command.
+ */
 static int ctl_call(int fd, const char *req, char **ret)
 {
+	double deadline = loop_now() + ctl_timeout;
 	size_t len = 0, cap = 4096;
 	char *buf = malloc(cap);
+	int r;
 
 	if (!buf)
 		return -ENOMEM;
-	if (write(fd, req, strlen(req)) < 0 || write(fd, "\n", 1) < 0) {
-		free(buf);
-		return -errno;
+	r = write_all(fd, req, strlen(req));
+	if (r == 0)
+		r = write_all(fd, "\n", 1);
+	if (r < 0) {
+		/* SO_SNDTIMEO ran out. */
+		if (r == -EAGAIN)
+			r = -ETIMEDOUT;
+		goto fail;
 	}
 	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		double left = deadline - loop_now();
 		ssize_t n;
 
 		if (len + 1 >= cap) {
 			char *nb = realloc(buf, cap * 2);
 
 			if (!nb) {
-				free(buf);
-				return -ENOMEM;
+				r = -ENOMEM;
+				goto fail;
 			}
 			buf = nb;
 			cap *= 2;
 		}
+		n = left > 0 ? poll(&pfd, 1, (int)(left * 1000) + 1) : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -ETIMEDOUT;
+			goto fail;
+		}
 		/* One byte at a time past the reply would eat monitor lines; replies are short. */
 		n = read(fd, buf + len, 1);
 		if (n <= 0) {
-			free(buf);
-			return n < 0 ? -errno : -ECONNRESET;
+			r = n < 0 ? -errno : -ECONNRESET;
+			goto fail;
 		}
 		if (buf[len] == '\n')
 			break;
@@ -148,6 +203,50 @@ static int ctl_call(int fd, const char *req, char **ret)
 	}
 	buf[len] = '\0';
 	*ret = buf;
+	return 0;
+fail:
+	free(buf);
+	return r;
+}
+
+/* Why a request failed, in words for the user. */
+static void ctl_report(const char *cmd, int r)
+{
+	if (r == -ETIMEDOUT)
+		fprintf(stderr, "nlhook %s: nlhookd at %s did not answer within %g s\n", cmd, control_path, ctl_timeout);
+	else if (r == -ECONNRESET)
+		fprintf(stderr, "nlhook %s: nlhookd at %s closed the connection without an answer\n", cmd,
+			control_path);
+	else
+		fprintf(stderr, "nlhook %s: %s: %s\n", cmd, control_path, strerror(-r));
+}
+
+/*
+ * --control and --timeout: the commands that talk to the daemon take them
+ * after their name too.
+ */
+enum { OPT_CONTROL = 0x100, OPT_TIMEOUT };
+#define CTL_OPTIONS							\
+	{ "control", required_argument, NULL, OPT_CONTROL },		\
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT }
+
+static int ctl_option(const char *cmd, int opt, const char *val)
+{
+	char *end;
+	double t;
+
+	if (opt == OPT_CONTROL) {
+		control_path = val;
+		return 0;
+	}
+	errno = 0;
+	t = strtod(val, &end);
+	if (errno || end == val || *end || !(t > 0 && t <= 86400)) {
+		fprintf(stderr, "nlhook%s%s: --timeout: '%s' is not a number of seconds above 0 and at most 86400\n",
+			cmd ? " " : "", cmd ?: "", val);
+		return -EINVAL;
+	}
+	ctl_timeout = t;
 	return 0;
 }
 
@@ -163,12 +262,89 @@ static const char *reply_error(const char *reply, struct json_doc **doc)
 	return json_get_str(json_root(*doc), "error") ?: "request failed";
 }
 
+/* The daemon's last line on a monitor: why the stream ends. */
+static int monitor_ended(const char *line, size_t len)
+{
+	const struct json_value *dropped;
+	struct json_doc *doc = NULL;
+	const char *e;
+	char err[128];
+	int r = MONITOR_EXIT_ENDED;
+
+	if (json_parse(line, len, &doc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nlhook monitor: malformed last line from nlhookd: %s\n", err);
+		return r;
+	}
+	e = json_get_str(json_root(doc), "error") ?: "no reason given";
+	dropped = json_get(json_root(doc), "dropped");
+	if (dropped && dropped->type == JSON_BOOL && dropped->b) {
+		if (!strncmp(e, "dropped: ", 9))
+			e += 9;
+		fprintf(stderr, "nlhook monitor: dropped by nlhookd: %s\n", e);
+		r = MONITOR_EXIT_DROPPED;
+	} else {
+		fprintf(stderr, "nlhook monitor: nlhookd ended the monitor: %s\n", e);
+	}
+	json_doc_free(doc);
+	return r;
+}
+
+/*
+ * Copy the daemon's event lines to stdout until the stream ends.  Event
+ * lines never start with {"v": such a line is the daemon's last word.
+ */
+static int monitor_copy(int fd)
+{
+	static const char last[] = "{\"v\":";
+	char buf[65536];
+	size_t len = 0;
+	bool bol = true;	/* buf[0] starts a line */
+
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+		size_t off = 0;
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : 0;
+
+			if (write_all(STDOUT_FILENO, buf, len) == 0)
+				fprintf(stderr, "nlhook monitor: %s: %s\n", control_path,
+					e ? strerror(e) : "nlhookd closed the connection");
+			return MONITOR_EXIT_ENDED;
+		}
+		len += n;
+		while ((nl = memchr(buf + off, '\n', len - off))) {
+			size_t end = nl - buf + 1;
+
+			if (bol && end - off > sizeof(last) - 1 && !memcmp(buf + off, last, sizeof(last) - 1)) {
+				if (write_all(STDOUT_FILENO, buf, off) < 0)
+					return MONITOR_EXIT_ENDED;
+				return monitor_ended(buf + off, end - off - 1);
+			}
+			off = end;
+			bol = true;
+		}
+		/* Events are far shorter than buf; a longer line goes out in pieces. */
+		if (off == 0 && len == sizeof(buf)) {
+			off = len;
+			bol = false;
+		}
+		if (write_all(STDOUT_FILENO, buf, off) < 0)
+			return MONITOR_EXIT_ENDED;
+		memmove(buf, buf + off, len - off);
+		len -= off;
+	}
+}
+
 static int monitor_daemon(int fd, int argc, char **argv)
 {
 	struct sbuf req = {};
 	struct json_doc *doc = NULL;
 	const char *e;
-	char *reply, buf[65536];
+	char *reply;
 	int r;
 
 	sbuf_printf(&req, "{\"v\":%d,\"cmd\":\"monitor\",\"format\":\"%s\",\"timestamp\":%s,\"types\":[",
@@ -191,7 +367,7 @@ static int monitor_daemon(int fd, int argc, char **argv)
 	r = ctl_call(fd, req.p, &reply);
 	sbuf_free(&req);
 	if (r < 0) {
-		fprintf(stderr, "nlhook monitor: %s: %s\n", control_path, strerror(-r));
+		ctl_report("monitor", r);
 		return 1;
 	}
 	e = reply_error(reply, &doc);
@@ -203,18 +379,57 @@ static int monitor_daemon(int fd, int argc, char **argv)
 	}
 	free(reply);
 	json_doc_free(doc);
-	/* The daemon renders; we copy its lines until it or we stop. */
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
+	return monitor_copy(fd);
+}
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+/* CAP_NET_ADMIN in the effective set, from /proc: no libcap for one bit. */
+static bool has_net_admin(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	bool found = false;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return true;	/* cannot tell: let the kernel say */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
+			found = true;
 			break;
-		if (write(STDOUT_FILENO, buf, n) < 0)
-			break;
+		}
+	fclose(f);
+	return !found || (eff >> CAP_NET_ADMIN & 1);
+}
+
+/*
+ * nflog is not multicast: a group's hits go to the one socket bound to
+ * it, and binding takes a group number and CAP_NET_ADMIN.  Say what is
+ * missing rather than print nothing; -1 when nflog was all there was to
+ * show.
+ */
+static int monitor_nflog_check(struct nlh_want *want)
+{
+	const nlh_typeset nflog = NLH_TYPE_BIT(NLH_EV_NFLOG);
+	bool only = mon.filter.types && !(mon.filter.types & ~nflog);
+
+	if (!(mon.filter.types & nflog) && !want->n_nflog_groups)
+		return 0;
+	if (!want->n_nflog_groups) {
+		fprintf(stderr, "nlhook monitor: reading nflog directly needs a group: add group=N, the group of "
+			"the firewall's log rule (it also needs CAP_NET_ADMIN, and a group that no other process, "
+			"such as nlhookd, has bound)\n");
+	} else if (!has_net_admin()) {
+		fprintf(stderr, "nlhook monitor: reading nflog directly needs CAP_NET_ADMIN to bind its group "
+			"(and a group that no other process, such as nlhookd, has bound)\n");
+		want->n_nflog_groups = 0;
+	} else {
+		return 0;
 	}
-	return 0;
+	if (!only)
+		return 0;
+	fprintf(stderr, "nlhook monitor: nothing else to show; through nlhookd (without --direct), monitor "
+		"shows the nflog groups that its rules bind\n");
+	return -1;
 }
 
 static int cmd_monitor(int argc, char **argv)
@@ -224,6 +439,7 @@ static int cmd_monitor(int argc, char **argv)
 		{ "timestamp", no_argument, NULL, 't' },
 		{ "direct", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		CTL_OPTIONS,
 		{}
 	};
 	struct nlh_want want = {};
@@ -243,14 +459,21 @@ static int cmd_monitor(int argc, char **argv)
 		case 'd':
 			direct = true;
 			break;
+		case OPT_CONTROL:
+		case OPT_TIMEOUT:
+			if (ctl_option("monitor", c, optarg) < 0)
+				return 2;
+			break;
 		case 'h':
-			printf("Usage: nlhook monitor [--json] [--timestamp] [--direct] [TYPE-GLOB...] [FIELD=PATTERN...]\n\n"
+			printf("Usage: nlhook monitor [--json] [--timestamp] [--direct] [--control PATH]\n"
+			       "                      [--timeout SECONDS] [TYPE-GLOB...] [FIELD=PATTERN...]\n\n"
 			       "Print events as they happen: one line each like `ip monitor`, or\n"
 			       "one JSON object per line with --json.  TYPE-GLOB selects event types\n"
 			       "(\"link.*\", \"route.add\"); FIELD=PATTERN keeps events whose field matches\n"
 			       "(globs, !negation, CIDR prefixes for addresses, numbers).\n\n"
 			       "Through nlhookd when it runs (the only way to see the nflog groups it\n"
-			       "has bound), else straight from netlink; --direct forces the latter.\n");
+			       "has bound), else straight from netlink; --direct forces the latter.\n"
+			       "The daemon must answer the request within SECONDS (default 5).\n");
 			return 0;
 		default:
 			return 2;
@@ -271,6 +494,8 @@ static int cmd_monitor(int argc, char **argv)
 			fprintf(stderr, "nlhook monitor: %s: %s; reading netlink directly\n", control_path, strerror(-fd));
 	}
 	nlh_filter_want(&mon.filter, &want);
+	if (monitor_nflog_check(&want) < 0)
+		return 1;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -335,7 +560,7 @@ static int cmd_check(int argc, char **argv)
 	struct rules_set *rs = NULL;
 	char **dirs = argv + 1;
 	size_t n_dirs = argc - 1;
-	char *defaults[8];
+	char *defaults[8], *split = NULL;
 	unsigned int errors = 0, warnings = 0;
 	int r;
 
@@ -349,28 +574,31 @@ static int cmd_check(int argc, char **argv)
 		return 0;
 	}
 	if (!n_dirs) {
-		char *s = strdup(NLH_RULES_DIRS), *save = NULL;
+		char *save = NULL;
 
-		for (char *d = strtok_r(s, ":", &save); d && n_dirs < 8; d = strtok_r(NULL, ":", &save))
+		split = strdup(NLH_RULES_DIRS);
+		if (!split) {
+			fprintf(stderr, "nlhook check: out of memory\n");
+			return 1;
+		}
+		for (char *d = strtok_r(split, ":", &save); d && n_dirs < 8; d = strtok_r(NULL, ":", &save))
 			defaults[n_dirs++] = d;
 		dirs = defaults;
 	}
 	/* Everything reported, not just the first broken file. */
-	r = rules_set_load(&rs, dirs, n_dirs, RULES_KEEP_GOING | (geteuid() == 0 ? RULES_CHECK_PERMS : 0),
-			   check_report, &errors);
+	r = rules_set_load(&rs, dirs, n_dirs, RULES_KEEP_GOING | (geteuid() == 0 ? RULES_CHECK_PERMS : 0) |
+			   (split ? 0 : RULES_DIRS_NAMED), check_report, &errors);
 	if (r == 0)
 		rules_set_foreach_rule(rs, check_action, &warnings);
-	if (r < 0 || errors) {
+	if (r < 0 || errors)
 		fprintf(stderr, "%u error%s\n", errors ? errors : 1, errors == 1 ? "" : "s");
-		rules_set_free(rs);
-		return 1;
-	}
-	if (warnings)
+	else if (warnings)
 		printf("%zu rules OK, %u warning%s\n", rules_set_count(rs), warnings, warnings == 1 ? "" : "s");
 	else
 		printf("%zu rules OK\n", rules_set_count(rs));
 	rules_set_free(rs);
-	return 0;
+	free(split);
+	return r < 0 || errors ? 1 : 0;
 }
 
 static int simple_call(const char *name, const char *cmd, char **ret_reply, struct json_doc **ret_doc)
@@ -380,6 +608,10 @@ static int simple_call(const char *name, const char *cmd, char **ret_reply, stru
 	int fd, r;
 
 	fd = ctl_connect();
+	if (fd == -ETIMEDOUT) {
+		ctl_report(name, fd);
+		return 1;
+	}
 	if (fd < 0) {
 		fprintf(stderr, "nlhook %s: cannot reach nlhookd at %s: %s\n", name, control_path, strerror(-fd));
 		return 1;
@@ -388,7 +620,7 @@ static int simple_call(const char *name, const char *cmd, char **ret_reply, stru
 	r = ctl_call(fd, req, &reply);
 	close(fd);
 	if (r < 0) {
-		fprintf(stderr, "nlhook %s: %s: %s\n", name, control_path, strerror(-r));
+		ctl_report(name, r);
 		return 1;
 	}
 	e = reply_error(reply, ret_doc);
@@ -414,18 +646,104 @@ static double num(const struct json_value *obj, const char *key)
 	return v && v->type == JSON_NUMBER ? v->num : 0;
 }
 
+/* The rule table's counters: the JSON member, its header, width, decimals. */
+static const struct {
+	const char *key;
+	const char *head;
+	int width;
+	int prec;
+	bool optional;		/* a column only when some rule has the member */
+} rule_cols[] = {
+	{ "hits", "HITS", 7, 0, false },
+	{ "runs", "RUNS", 7, 0, false },
+	{ "rate_dropped", "RATE-DROP", 9, 0, false },
+	{ "errors", "ERRORS", 7, 0, false },
+	{ "stuck", "STUCK", 5, 0, false },
+	{ "time", "TIME(s)", 9, 4, false },
+	{ "execs_running", "EXECS", 5, 0, false },
+	{ "execs_pending", "PENDING", 7, 0, false },
+	{ "exec_dropped", "EXEC-DROP", 9, 0, true },
+	{ "after_dropped", "AFTER-DROP", 10, 0, true },
+};
+#define N_RULE_COLS (sizeof(rule_cols) / sizeof(rule_cols[0]))
+#define RULE_NAME_MAX 40	/* a longer name gets a line of its own */
+
+static void status_rules(const struct json_value *rules)
+{
+	const struct json_value *first = rules && rules->type == JSON_ARRAY ? rules->child : NULL, *v;
+	bool shown[N_RULE_COLS];
+	int name_w = 4;
+
+	for (size_t i = 0; i < N_RULE_COLS; i++)
+		shown[i] = !rule_cols[i].optional;
+	for (v = first; v; v = v->next) {
+		int len = strlen(json_get_str(v, "name") ?: "?");
+
+		if (len > name_w && len <= RULE_NAME_MAX)
+			name_w = len;
+		for (size_t i = 0; i < N_RULE_COLS; i++)
+			shown[i] = shown[i] || json_get(v, rule_cols[i].key);
+	}
+	printf("\n%-*s", name_w, "RULE");
+	for (size_t i = 0; i < N_RULE_COLS; i++)
+		if (shown[i])
+			printf(" %*s", rule_cols[i].width, rule_cols[i].head);
+	putchar('\n');
+	for (v = first; v; v = v->next) {
+		const struct json_value *dis = json_get(v, "disabled");
+		const char *name = json_get_str(v, "name") ?: "?";
+
+		if ((int)strlen(name) > name_w)
+			printf("%s\n%-*s", name, name_w, "");
+		else
+			printf("%-*s", name_w, name);
+		for (size_t i = 0; i < N_RULE_COLS; i++)
+			if (shown[i])
+				printf(" %*.*f", rule_cols[i].width, rule_cols[i].prec, num(v, rule_cols[i].key));
+		if (dis && dis->b)
+			printf("  (disabled%s%s)", json_get_str(v, "disabled_reason") ? ": " : "",
+			       json_get_str(v, "disabled_reason") ?: "");
+		putchar('\n');
+	}
+}
+
 static int cmd_status(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		CTL_OPTIONS,
+		{}
+	};
 	const struct json_value *root, *v;
 	struct json_doc *doc = NULL;
-	bool json = argc > 1 && !strcmp(argv[1], "--json");
+	bool json = false;
 	char *reply;
+	int c;
 
-	if (argc > 1 && !json) {
-		printf("Usage: nlhook status [--json]\n\n"
-		       "What nlhookd is doing: uptime, rules with their hits, errors and time\n"
-		       "spent, sources with their events, drops and resyncs, running execs.\n");
-		return strcmp(argv[1], "--help") && strcmp(argv[1], "-h") ? 2 : 0;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			printf("Usage: nlhook status [--json] [--control PATH] [--timeout SECONDS]\n\n"
+			       "What nlhookd is doing: uptime, rules with their hits, errors and time\n"
+			       "spent, sources with their events, drops and resyncs, running execs.\n"
+			       "Fails when the daemon does not answer within SECONDS (default 5).\n");
+			return 0;
+		case OPT_CONTROL:
+		case OPT_TIMEOUT:
+			if (ctl_option("status", c, optarg) < 0)
+				return 2;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nlhook status: unexpected argument '%s'\n", argv[optind]);
+		return 2;
 	}
 	if (simple_call("status", "status", &reply, &doc))
 		return 1;
@@ -433,26 +751,17 @@ static int cmd_status(int argc, char **argv)
 		puts(reply);
 	} else {
 		root = json_root(doc);
-		printf("nlhookd %s, pid %.0f, up %.0f s, %.0f rules, %.0f execs running, %.0f monitors\n",
+		printf("nlhookd %s, pid %.0f, up %.0f s, %.0f rules, %.0f execs running, %.0f monitors "
+		       "(%.0f dropped for falling behind)\n",
 		       json_get_str(root, "version") ?: "?", num(root, "pid"), num(root, "uptime"),
-		       num(root, "rules_count"), num(root, "execs_running"), num(root, "monitors"));
+		       num(root, "rules_count"), num(root, "execs_running"), num(root, "monitors"),
+		       num(root, "monitor_drops"));
 		v = json_get(root, "sources");
 		printf("\n%-10s %10s %8s %8s %8s %10s\n", "SOURCE", "EVENTS", "DROPS", "RESYNCS", "ERRORS", "RCVBUF");
 		for (v = v ? v->child : NULL; v; v = v->next)
 			printf("%-10s %10.0f %8.0f %8.0f %8.0f %10.0f\n", json_get_str(v, "name") ?: "?",
 			       num(v, "events"), num(v, "drops"), num(v, "resyncs"), num(v, "errors"), num(v, "rcvbuf"));
-		v = json_get(root, "rules");
-		printf("\n%-40s %8s %8s %10s %6s\n", "RULE", "HITS", "ERRORS", "TIME(s)", "EXECS");
-		for (v = v ? v->child : NULL; v; v = v->next) {
-			const struct json_value *dis = json_get(v, "disabled");
-			const char *why = json_get_str(v, "disabled_reason");
-
-			printf("%-40s %8.0f %8.0f %10.4f %6.0f", json_get_str(v, "name") ?: "?",
-			       num(v, "hits"), num(v, "errors"), num(v, "time"), num(v, "execs_running"));
-			if (dis && dis->b)
-				printf("  (disabled%s%s)", why ? ": " : "", why ? why : "");
-			putchar('\n');
-		}
+		status_rules(json_get(root, "rules"));
 	}
 	free(reply);
 	json_doc_free(doc);
@@ -461,14 +770,35 @@ static int cmd_status(int argc, char **argv)
 
 static int cmd_reload(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		CTL_OPTIONS,
+		{}
+	};
 	struct json_doc *doc = NULL;
 	char *reply;
-	int r;
+	int c, r;
 
-	if (argc > 1) {
-		printf("Usage: nlhook reload\n\nReload nlhookd's rules (as SIGHUP does); print the load\n"
-		       "errors and exit 1 if the new rules do not load: the old ones keep running.\n");
-		return strcmp(argv[1], "--help") && strcmp(argv[1], "-h") ? 2 : 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			printf("Usage: nlhook reload [--control PATH] [--timeout SECONDS]\n\n"
+			       "Reload nlhookd's rules (as SIGHUP does); print the load errors and\n"
+			       "exit 1 if the new rules do not load: the old ones keep running.\n"
+			       "Fails when the daemon does not answer within SECONDS (default 5).\n");
+			return 0;
+		case OPT_CONTROL:
+		case OPT_TIMEOUT:
+			if (ctl_option("reload", c, optarg) < 0)
+				return 2;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nlhook reload: unexpected argument '%s'\n", argv[optind]);
+		return 2;
 	}
 	r = simple_call("reload", "reload", &reply, &doc);
 	json_doc_free(doc);
@@ -576,7 +906,8 @@ static int cmd_test(int argc, char **argv)
 		fprintf(stderr, "nlhook test: event loop: %m\n");
 		return 1;
 	}
-	r = rules_set_load(&test_rules, dirs, n_dirs, RULES_DRY_RUN, check_report, &errors);
+	r = rules_set_load(&test_rules, dirs, n_dirs, RULES_DRY_RUN | (defaults ? 0 : RULES_DIRS_NAMED),
+			   check_report, &errors);
 	if (r < 0) {
 		fprintf(stderr, "nlhook test: the rules do not load\n");
 		free(defaults);
@@ -660,7 +991,7 @@ static int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "nlhook replay: event loop: %m\n");
 		return 1;
 	}
-	if (n_dirs && rules_set_load(&replay_rules, dirs, n_dirs, 0, check_report, &errors) < 0) {
+	if (n_dirs && rules_set_load(&replay_rules, dirs, n_dirs, RULES_DIRS_NAMED, check_report, &errors) < 0) {
 		fprintf(stderr, "nlhook replay: the rules do not load\n");
 		return 1;
 	}
@@ -683,10 +1014,12 @@ int main(int argc, char **argv)
 
 	if (env && *env)
 		control_path = env;
+	log_set_ident("nlhook");
 	log_set_level(LOG_WARNING);
 	while (i < argc && argv[i][0] == '-') {
-		if (!strcmp(argv[i], "--control") && i + 1 < argc) {
-			control_path = argv[i + 1];
+		if ((!strcmp(argv[i], "--control") || !strcmp(argv[i], "--timeout")) && i + 1 < argc) {
+			if (ctl_option(NULL, argv[i][2] == 'c' ? OPT_CONTROL : OPT_TIMEOUT, argv[i + 1]) < 0)
+				return 2;
 			i += 2;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
@@ -704,6 +1037,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!control_path && ctl_default_path(&control_default) < 0) {
+		fprintf(stderr, "nlhook: out of memory\n");
+		return 1;
+	}
+	if (!control_path)
+		control_path = control_default;
 	argv += i;
 	argc -= i;
 	optind = 1;

@@ -16,6 +16,8 @@
 #include "log.h"
 
 int log_max_level = LOG_INFO;
+/* The program the lines come from: the CLI shares this code with the daemon. */
+static const char *log_ident;
 
 static int journal = -1;	/* stderr goes to the journal: <N> prefixes */
 
@@ -41,6 +43,11 @@ int log_level_from_name(const char *name)
 void log_set_level(int level)
 {
 	log_max_level = level;
+}
+
+void log_set_ident(const char *ident)
+{
+	log_ident = ident;
 }
 
 /* systemd sets JOURNAL_STREAM=dev:ino for the stream stderr is connected to. */
@@ -94,7 +101,8 @@ void log_msg(int level, const char *fmt, ...)
 	if (journal)
 		fprintf(stderr, "<%d>%s\n", level, buf);
 	else
-		fprintf(stderr, "nlhookd: %s: %s\n", level <= LOG_DEBUG ? level_names[level] ?: "log" : "log", buf);
+		fprintf(stderr, "%s: %s: %s\n", log_ident ?: program_invocation_short_name,
+			level <= LOG_DEBUG ? level_names[level] ?: "log" : "log", buf);
 	errno = saved;
 }
 

@@ -10,6 +10,8 @@ extern int log_max_level;
 
 int log_level_from_name(const char *name);
 void log_set_level(int level);
+/* "nlhookd" in "nlhookd: warn: ..."; the program's name until set. */
+void log_set_ident(const char *ident);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
  * What starts a log line of this level ("<2>" for the journal,

@@ -25,6 +25,7 @@ struct client {
 	bool text;
 	bool timestamp;
 	bool closing;		/* reply queued: close once written */
+	bool ended;		/* a monitor whose last line is queued: no more events */
 	struct nlh_filter filter;
 	char in[CTL_REQUEST_MAX];
 	size_t in_len;
@@ -36,16 +37,28 @@ struct client {
 
 static int listen_fd = -1;
 static char *listen_path;
+static struct stat listen_st;		/* what we bound: unlinked at exit only if still there */
+static int reserve_fd = -1;		/* spent to turn a client away when fds run out */
+static struct loop_timer *accept_timer;
+static double accept_backoff;		/* seconds not accepting; 0 while accepting */
+static unsigned int turned_away;	/* clients closed unheard in this shortage */
+static bool fd_shortage;		/* from the first failed accept to an empty queue */
 static const struct ctl_ops *ops;
 static struct client *clients;
 static gid_t nlhook_gid = (gid_t)-1;
 static uint64_t monitor_drops;
 
-static void reply_error(struct sbuf *out, const char *msg)
+static void reply_error_ext(struct sbuf *out, const char *msg, const char *extra)
 {
 	sbuf_printf(out, "{\"v\":%d,\"ok\":false,\"error\":", CTL_PROTO_VERSION);
 	sbuf_json_str(out, msg, strlen(msg));
+	sbuf_puts(out, extra);
 	sbuf_puts(out, "}");
+}
+
+static void reply_error(struct sbuf *out, const char *msg)
+{
+	reply_error_ext(out, msg, "");
 }
 
 int ctl_request(const char *line, size_t len, bool root, bool member, const struct ctl_ops *o,
@@ -270,6 +283,12 @@ static void client_timeout(void *data)
 {
 	struct client *c = data;
 
+	if (c->ended) {
+		log_debug("control: monitor pid %d did not read its last line within %.0f s, closing",
+			  c->pid, CTL_END_LINGER);
+		client_free(c);
+		return;
+	}
 	log_warn("control: pid %d sent no request within %.0f s, closing", c->pid, CTL_REQUEST_TIMEOUT);
 	client_free(c);
 }
@@ -306,6 +325,41 @@ static bool peer_in_group(pid_t pid, gid_t primary, gid_t gid)
 	return found;
 }
 
+static void accept_resume(void *data)
+{
+	loop_mod_fd(listen_fd, EPOLLIN);
+}
+
+/*
+ * Out of fds (or memory): the pending connection stays readable, and a
+ * level-triggered loop would spin on accept4.  The reserve fd makes room
+ * to take the client at the head of the queue and close it, so it hears
+ * at once rather than waiting on fds that may never come; then the
+ * socket is not watched for a while, longer each time in a row.
+ */
+static void accept_pause(int err)
+{
+	int fd;
+
+	if (!fd_shortage)
+		log_warn("control: accept: %s; turning clients away until descriptors free up", strerror(err));
+	fd_shortage = true;
+	if (reserve_fd >= 0) {
+		close(reserve_fd);
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			turned_away++;
+		}
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	accept_backoff = accept_backoff ? accept_backoff * 2 : CTL_ACCEPT_BACKOFF_MIN;
+	if (accept_backoff > CTL_ACCEPT_BACKOFF_MAX)
+		accept_backoff = CTL_ACCEPT_BACKOFF_MAX;
+	loop_mod_fd(listen_fd, 0);
+	loop_timer_arm(accept_timer, accept_backoff);
+}
+
 static void listen_cb(int fd, uint32_t events, void *data)
 {
 	for (;;) {
@@ -314,8 +368,22 @@ static void listen_cb(int fd, uint32_t events, void *data)
 		socklen_t cl = sizeof(cred);
 		struct client *c;
 
-		if (cfd < 0)
+		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				accept_pause(errno);
+			} else if (errno == ECONNABORTED || errno == EINTR) {
+				continue;
+			} else if (errno == EAGAIN && fd_shortage) {
+				/* Everyone waiting got in: the shortage is over. */
+				log_info("control: accepting clients again (%u turned away)", turned_away);
+				fd_shortage = false;
+				turned_away = 0;
+			}
 			return;
+		}
+		accept_backoff = 0;
+		if (reserve_fd < 0)
+			reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || !(c = calloc(1, sizeof(*c)))) {
 			close(cfd);
 			continue;
@@ -361,53 +429,146 @@ static gid_t nlhook_group(void)
 	return gid;
 }
 
+/* The directories above path, as mkdir -p makes them. */
+static void mkdir_parents(const char *path)
+{
+	char *dir = strdup(path);
+
+	if (!dir)
+		return;
+	for (char *p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		mkdir(dir, 0755);
+		*p = '/';
+	}
+	free(dir);
+}
+
+/*
+ * What is at path may go only if it is a socket nobody listens on: the
+ * abstract lock covers this namespace only, and a daemon in another one
+ * given the same path must not take a live daemon's socket.
+ */
+static int clear_stale(const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(sa->sun_path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* Refused: nobody listens.  Connected, or a full queue (EAGAIN): somebody does. */
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 ? -errno : 0;
+	close(fd);
+	if (r != -ECONNREFUSED)
+		return r == 0 || r == -EAGAIN ? -EADDRINUSE : r;
+	if (unlink(sa->sun_path) < 0 && errno != ENOENT)
+		return -errno;
+	log_info("control: replaced the stale socket %s", sa->sun_path);
+	return 0;
+}
+
 int ctl_start(const char *path, const struct ctl_ops *o)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char *dir, *slash;
+	bool bound = false;
 	int fd, r;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
-	dir = strdup(path);
-	if (!dir)
-		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		mkdir(dir, 0755);
-	}
-	free(dir);
+	mkdir_parents(path);
+	r = clear_stale(&sa);
+	if (r < 0)
+		return r;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	/* A stale socket from a dead daemon (the abstract lock says none runs here). */
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0)
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
 		goto fail;
+	}
+	bound = true;
+	if (stat(path, &listen_st) < 0 || listen(fd, 16) < 0) {
+		r = -errno;
+		goto fail;
+	}
 	nlhook_gid = nlhook_group();
 	if (nlhook_gid != (gid_t)-1 && chown(path, 0, nlhook_gid) < 0)
 		log_warn("control: chown %s: %m", path);
-	if (chmod(path, 0660) < 0)
-		goto fail;
-	r = loop_add_fd(fd, EPOLLIN, listen_cb, NULL);
-	if (r < 0) {
-		errno = -r;
+	if (chmod(path, 0660) < 0) {
+		r = -errno;
 		goto fail;
 	}
-	listen_fd = fd;
+	accept_timer = loop_timer_new(accept_resume, NULL);
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	listen_path = strdup(path);
+	if (!accept_timer || reserve_fd < 0 || !listen_path) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = loop_add_fd(fd, EPOLLIN, listen_cb, NULL);
+	if (r < 0)
+		goto fail;
+	listen_fd = fd;
 	ops = o;
 	return 0;
 fail:
-	r = -errno;
+	if (bound)
+		unlink(path);
 	close(fd);
+	loop_timer_free(accept_timer);
+	accept_timer = NULL;
+	if (reserve_fd >= 0)
+		close(reserve_fd);
+	reserve_fd = -1;
+	free(listen_path);
+	listen_path = NULL;
 	return r;
+}
+
+/*
+ * End a monitor with a control line: the line being sent goes out whole,
+ * what is queued after it is discarded, then the reply that says why.  The
+ * client reads whole events, then the reason; the socket closes once that
+ * is written, or after CTL_END_LINGER.
+ */
+static void monitor_end(struct client *c, const char *msg, bool dropped)
+{
+	struct sbuf tail = {};
+	size_t keep = c->out_off;
+
+	if (keep > 0 && c->out.p[keep - 1] != '\n') {
+		char *nl = memchr(c->out.p + keep, '\n', c->out.len - keep);
+
+		keep = nl ? (size_t)(nl - c->out.p) + 1 : c->out.len;
+	}
+	/* A fresh buffer: the backlog's memory goes now, not at close. */
+	if (keep > c->out_off)
+		sbuf_add(&tail, c->out.p + c->out_off, keep - c->out_off);
+	reply_error_ext(&tail, msg, dropped ? ",\"dropped\":true" : "");
+	sbuf_add(&tail, "\n", 1);
+	sbuf_free(&c->out);
+	c->out = tail;
+	c->out_off = 0;
+	c->ended = c->closing = true;
+	loop_timer_arm(c->timeout, CTL_END_LINGER);
+	client_flush(c);
 }
 
 void ctl_stop(void)
 {
+	struct client *c, *next;
+
+	for (c = clients; c; c = next) {
+		next = c->next;
+		if (c->monitor && !c->ended)
+			monitor_end(c, "nlhookd is stopping", false);
+	}
 	while (clients)
 		client_free(clients);
 	if (listen_fd >= 0) {
@@ -415,8 +576,20 @@ void ctl_stop(void)
 		close(listen_fd);
 		listen_fd = -1;
 	}
+	loop_timer_free(accept_timer);
+	accept_timer = NULL;
+	accept_backoff = 0;
+	fd_shortage = false;
+	turned_away = 0;
+	if (reserve_fd >= 0)
+		close(reserve_fd);
+	reserve_fd = -1;
 	if (listen_path) {
-		unlink(listen_path);
+		struct stat st;
+
+		/* Another daemon may have replaced it since (its own, now). */
+		if (lstat(listen_path, &st) == 0 && st.st_dev == listen_st.st_dev && st.st_ino == listen_st.st_ino)
+			unlink(listen_path);
 		free(listen_path);
 		listen_path = NULL;
 	}
@@ -427,22 +600,28 @@ void ctl_dispatch(const struct nlh_event *ev)
 	struct client *c = clients, *next;
 
 	for (; c; c = next) {
-		char buf[16384];
+		char buf[16384], msg[128];
+		size_t behind;
 		int n;
 
 		next = c->next;
-		if (!c->monitor || !nlh_filter_match(&c->filter, ev))
+		if (!c->monitor || c->ended || !nlh_filter_match(&c->filter, ev))
 			continue;
-		if (c->out.len - c->out_off > CTL_BACKLOG_MAX) {
+		behind = c->out.len - c->out_off;
+		if (behind > CTL_BACKLOG_MAX) {
 			monitor_drops++;
-			log_warn("control: monitor pid %d fell %d bytes behind, disconnecting it", c->pid,
-				 CTL_BACKLOG_MAX);
-			client_free(c);
+			log_warn("control: monitor pid %d fell %zu bytes behind (limit %d), dropping it", c->pid,
+				 behind, CTL_BACKLOG_MAX);
+			snprintf(msg, sizeof(msg), "dropped: fell %zu bytes behind (limit %d)", behind, CTL_BACKLOG_MAX);
+			monitor_end(c, msg, true);
 			continue;
 		}
 		n = c->text ? nlh_event_text(ev, c->timestamp, buf, sizeof(buf)) : nlh_event_json(ev, buf, sizeof(buf));
 		if (n < 0 && n != -ENOSPC)
 			continue;
+		/* One event, one line: the client tells control lines by their start. */
+		for (char *p = buf; (p = strchr(p, '\n'));)
+			*p++ = ' ';
 		sbuf_puts(&c->out, buf);
 		sbuf_add(&c->out, "\n", 1);
 		client_flush(c);
@@ -461,7 +640,7 @@ unsigned int ctl_monitors(void)
 	unsigned int n = 0;
 
 	for (struct client *c = clients; c; c = c->next)
-		n += c->monitor;
+		n += c->monitor && !c->ended;
 	return n;
 }
 

@@ -79,7 +79,23 @@ static bool is_rule_name(const char *name)
 	return name[0] != '.' && len > 4 && !strcmp(name + len - 4, ".lua");
 }
 
-static int resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size_t *ret_n,
+/* A dir that cannot be read: every one is reported, then the load fails. */
+static int dir_unreadable(const char *dir, int err, rules_report_fn report, void *data)
+{
+	if (err == ENOENT)
+		report_fmt(report, data, "%s: no such rules directory", dir);
+	else if (err == ENOTDIR)
+		report_fmt(report, data, "%s: not a directory", dir);
+	else
+		report_fmt(report, data, "%s: cannot read the rules dir: %s", dir, strerror(err));
+	return -err;
+}
+
+/*
+ * A default dir may be missing (most systems use one or two of them); a
+ * dir the user named must be there: a typo must not load nothing quietly.
+ */
+static int resolve(char *const *dirs, size_t n_dirs, bool named, char ***ret_paths, size_t *ret_n,
 		   rules_report_fn report, void *data)
 {
 	struct entry *e = NULL;
@@ -92,11 +108,10 @@ static int resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size_t *
 		struct dirent *de;
 
 		if (!d) {
-			if (errno == ENOENT || errno == ENOTDIR)
+			if ((errno == ENOENT || errno == ENOTDIR) && !named)
 				continue;
-			r = -errno;
-			report_fmt(report, data, "%s: cannot read the rules dir: %s", dirs[i], strerror(errno));
-			goto fail;
+			r = dir_unreadable(dirs[i], errno, report, data);
+			continue;
 		}
 		while ((de = readdir(d))) {
 			size_t j;
@@ -140,6 +155,8 @@ static int resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size_t *
 		}
 		closedir(d);
 	}
+	if (r < 0)
+		goto fail;
 	if (n)
 		qsort(e, n, sizeof(*e), entry_cmp);
 	paths = calloc(n + 1, sizeof(char *));
@@ -171,7 +188,7 @@ fail:
 
 int rules_dirs_resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size_t *ret_n)
 {
-	return resolve(dirs, n_dirs, ret_paths, ret_n, NULL, NULL);
+	return resolve(dirs, n_dirs, false, ret_paths, ret_n, NULL, NULL);
 }
 
 /*
@@ -409,7 +426,7 @@ static int load_set(struct rules_set **ret, struct rules_set *old, char *const *
 		}
 		good_dirs[n_good++] = dirs[i];
 	}
-	r = resolve(good_dirs, n_good, &paths, &n_paths, report, data);
+	r = resolve(good_dirs, n_good, flags & RULES_DIRS_NAMED, &paths, &n_paths, report, data);
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < n_paths; i++) {

@@ -19,6 +19,7 @@ enum {
 	RULES_KEEP_GOING = 1 << 0,	/* skip broken files instead of failing */
 	RULES_CHECK_PERMS = 1 << 1,	/* refuse group/other-writable files (root) */
 	RULES_DRY_RUN = 1 << 2,		/* exec/emit/after are reported, not done (rules_set_dry_run) */
+	RULES_DIRS_NAMED = 1 << 3,	/* the user named the dirs: each must exist and be a dir */
 };
 
 /*

@@ -6,6 +6,13 @@
 
 CTL=(ip netns exec "$NS" "$NLHOOK" --control "$TMP/control.sock")
 
+# wait_exit PID SECONDS: a background job's exit status; killed (137) when
+# it still runs after SECONDS.
+wait_exit() {
+	wait_for "pid_dead $1" "$2" || kill -KILL "$1" 2>/dev/null
+	wait "$1"
+}
+
 rule_file 50-mark.lua <<'LUA'
 nlhook.on("link.up", { ifname = "vC*" }, function(ev) nlhook.emit({ rule = "v1", ifname = ev.ifname }) end)
 LUA
@@ -143,28 +150,72 @@ else
 	not_ok "silent client: ${dt} s, log: $(grep -c 'no request' "$TMP/daemon.log")"
 fi
 
-# A monitor that never reads is dropped before its backlog grows past 4 MiB.
+# Monitors that fall more than 4 MiB behind are dropped, and told so: a raw
+# JSON client that does not read until told to, and `nlhook monitor` in
+# text mode writing into a pipe whose reader is stopped.
 nsx python3 -c '
-import socket, sys, time
+import json, os, socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 s.sendall(b"{\"v\":1,\"cmd\":\"monitor\",\"types\":[\"link.*\"]}\n")
-time.sleep(60)' "$TMP/control.sock" &
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.02)
+lines = s.makefile("rb").read().split(b"\n")
+assert lines[-1] == b"", "the stream ends with a newline"
+lines = [json.loads(l) for l in lines[1:-1]]
+last = lines.pop()
+assert all("type" in l for l in lines), "whole event lines before the last"
+print(json.dumps(last))' "$TMP/control.sock" "$TMP/go" > "$TMP/slow.out" 2>&1 &
 SLOW=$!
 CLEANUPS+=("kill $SLOW")
-sleep 0.3
+mkfifo "$TMP/mon.fifo"
+cat "$TMP/mon.fifo" > /dev/null &
+READER=$!
+CLEANUPS+=("kill -CONT $READER; kill $READER")
+"${CTL[@]}" monitor 'link.*' > "$TMP/mon.fifo" 2> "$TMP/mon.err" &
+MON=$!
+CLEANUPS+=("kill $MON")
+wait_for "[ \$(\"\${CTL[@]}\" status --json | jq .monitors) -eq 2 ]" 5 || true
+kill -STOP "$READER"
 nsx ip link add vSlow type veth peer name pSlow
-for i in $(seq 15000); do echo "link set vSlow up"; echo "link set vSlow down"; done > "$TMP/flaps"
+for i in $(seq 10000); do echo "link set vSlow up"; echo "link set vSlow down"; done > "$TMP/flaps"
 rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$DAEMON_PID/status")
-nsx ip -batch "$TMP/flaps"
-if wait_for "grep -q 'fell .* behind, disconnecting' '$TMP/daemon.log'" 20; then
-	ok "the slow monitor was disconnected"
-else
-	not_ok "slow monitor still connected"
-fi
+drops() { "${CTL[@]}" status --json | jq .monitor_drops; }
+for i in $(seq 12); do
+	[ "$(drops)" -ge 2 ] && break
+	nsx ip -batch "$TMP/flaps"
+done
 rss1=$(awk '/VmRSS/ { print $2 }' "/proc/$DAEMON_PID/status")
+touch "$TMP/go"
+kill -CONT "$READER"
+if [ "$(drops)" -ge 2 ] && grep -q 'fell .* bytes behind (limit 4194304), dropping it' "$TMP/daemon.log"; then
+	ok "both slow monitors were dropped, counted in status and logged"
+else
+	not_ok "slow monitors: monitor_drops $(drops)"
+fi
 if [ $((rss1 - rss0)) -lt 20480 ]; then ok "memory bounded meanwhile ($rss0 -> $rss1 kB)"; else not_ok "RSS $rss0 -> $rss1 kB"; fi
-if "${CTL[@]}" status --json | jq -e '.monitor_drops >= 1' >/dev/null; then ok "the drop is counted in status"; else not_ok "monitor_drops not counted"; fi
-kill "$SLOW" 2>/dev/null || true
+n=$(drops)
+if "${CTL[@]}" status | grep -q "^nlhookd .* monitors ($n dropped for falling behind)\$"; then
+	ok "status shows the $n monitor drops"
+else
+	not_ok "status summary: $("${CTL[@]}" status | head -1)"
+fi
+rc=0; wait_exit "$MON" 15 || rc=$?
+if [ "$rc" -eq 3 ] && grep -q '^nlhook monitor: dropped by nlhookd: fell [0-9]* bytes behind' "$TMP/mon.err"; then
+	ok "nlhook monitor says it was dropped and exits 3 ($(cat "$TMP/mon.err"))"
+else
+	not_ok "dropped nlhook monitor: exit $rc, stderr: $(cat "$TMP/mon.err")"
+fi
+wait_exit "$SLOW" 15 || true
+if jq -e '.ok == false and .dropped == true and (.error | test("^dropped: fell [0-9]+ bytes behind"))' \
+	"$TMP/slow.out" >/dev/null 2>&1; then
+	ok "a dropped JSON monitor reads whole events, then the reason"
+else
+	not_ok "dropped JSON monitor: $(cat "$TMP/slow.out")"
+fi
+# Ended otherwise (the daemon stops): exit 1 with its own message.
+"${CTL[@]}" monitor 'link.*' > /dev/null 2> "$TMP/mon2.err" &
+MON=$!
+CLEANUPS+=("kill $MON")
 
 # One daemon per network namespace.
 if ip netns exec "$NS" "$NLHOOKD" --rules "$RULES" --control "$TMP/control2.sock" > "$TMP/second.log" 2>&1; then
@@ -182,5 +233,13 @@ P3=$!
 CLEANUPS+=("kill $P3")
 if wait_for "grep -q ready '$TMP/third.log'" 10; then ok "a daemon in another namespace starts"; else not_ok "daemon in another namespace: $(cat "$TMP/third.log")"; fi
 if "${CTL[@]}" status >/dev/null; then ok "first daemon still answers"; else not_ok "first daemon still answers"; fi
+
+stop_daemon
+rc=0; wait_exit "$MON" 15 || rc=$?
+if [ "$rc" -eq 1 ] && grep -q 'nlhookd ended the monitor: nlhookd is stopping' "$TMP/mon2.err"; then
+	ok "a monitor whose daemon stops exits 1 and says why"
+else
+	not_ok "monitor at daemon exit: exit $rc, stderr: $(cat "$TMP/mon2.err")"
+fi
 
 finish
