@@ -5,6 +5,7 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "lua-pattern.h"
 #include "rules-internal.h"
 
 static int load_text_only(lua_State *L)
@@ -76,6 +77,16 @@ static void setfield_nil(lua_State *L, const char *table, const char *field)
 	lua_pop(L, 1);
 }
 
+/* The string table is also every string's __index: s:find() takes these too. */
+static void patterns_open(lua_State *L)
+{
+	static const struct rules_pattern_ops pattern_ops = { .charge = rules_budget_charge };
+
+	lua_getglobal(L, "string");
+	rules_pattern_install(L, -1, &pattern_ops);
+	lua_pop(L, 1);
+}
+
 void rules_sandbox_open(lua_State *L)
 {
 	static const luaL_Reg libs[] = {
@@ -109,6 +120,7 @@ void rules_sandbox_open(lua_State *L)
 	setfield_nil(L, "os", "exit");
 	setfield_nil(L, "io", "popen");
 	setfield_nil(L, "package", "loadlib");
+	patterns_open(L);
 
 	lua_getglobal(L, "package");
 	lua_pushliteral(L, "");

@@ -103,6 +103,11 @@ int rule_call_on_exit(struct rule *r, int ref, int status, const char *out, size
 void rules_push_event(lua_State *L, const struct nlh_event *ev);
 /* A malloc'd block owned by a userdata on the stack, freed by the GC even if an error unwinds. */
 void **rules_box_new(lua_State *L);
+/*
+ * Charges n instructions' worth of work done in C to the running call;
+ * raises "FILE:LINE: instruction budget of N exceeded" once it is spent.
+ */
+void rules_budget_charge(lua_State *L, unsigned long n);
 
 /* lua-sandbox.c */
 void rules_sandbox_open(lua_State *L);

@@ -920,6 +920,73 @@ static void test_exec(void **state)
 	rules_set_free(rs);
 }
 
+/* The log line of a rule stopped by its budget at the place where. */
+static void assert_budget_error(const char *err, const char *rule, const char *where, unsigned long budget)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want), "rule %s: runtime error: %s/%s: instruction budget of %lu exceeded", rule,
+		 rules_dir, where, budget);
+	if (!strstr(err, want))
+		fail_msg("no \"%s\" in:\n%s", want, err);
+}
+
+/* Pattern matching is charged to the rule's budget: a backtracking pattern is stopped at its line. */
+static void test_pattern_budget(void **state)
+{
+	struct capture cap;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct stats_list sl;
+	char *log, *err;
+	double t0;
+
+	write_file(rules_dir, "10-find.lua",
+		   "nlhook.on('link.up', {}, function()\n"
+		   "  string.rep('a', 400):find(string.rep('a*', 5) .. 'b')\n"
+		   "end)\n");
+	write_file(rules_dir, "11-gsub.lua",
+		   "nlhook.on('link.up', {}, function()\n"
+		   "  local s = string.rep('a', 400)\n"
+		   "  s:gsub(string.rep('a*', 5) .. 'b', '')\n"
+		   "end)\n");
+	write_file(rules_dir, "12-match.lua",
+		   "nlhook.on('link.up', {}, function() string.match(string.rep('a', 400), string.rep('a-', 5) .. 'b') end)\n");
+	write_file(rules_dir, "13-gmatch.lua",
+		   "nlhook.on('link.up', {}, function()\n"
+		   "  for x in string.rep('a', 400):gmatch(string.rep('a*', 5) .. 'b') do end\n"
+		   "end)\n");
+	/* A pcall around the match does not keep the rule going: the overrun is latched. */
+	write_file(rules_dir, "14-pcall.lua",
+		   "nlhook.on('link.up', {}, function()\n"
+		   "  local p = string.rep('a*', 5) .. 'b'\n"
+		   "  while true do pcall(string.find, string.rep('a', 400), p) end\n"
+		   "end)\n");
+	write_file(rules_dir, "20-good.lua", "nlhook.on('link.up', {}, function(ev) nlhook.emit({ ok = 1 }) end)\n");
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	t0 = loop_now();
+	capture_start(&cap, 2);
+	rules_set_dispatch(rs, &ev);
+	err = capture_end(&cap);
+	/* 10M steps each, not the hours the stock matcher takes. */
+	assert_true(loop_now() - t0 < 10);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 1);
+	get_stats(rs, &sl);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(sl.st[i].errors, 1);
+	assert_int_equal(sl.st[5].errors, 0);
+	assert_budget_error(err, "10-find.lua:1", "10-find.lua:2", 10000000);
+	assert_budget_error(err, "11-gsub.lua:1", "11-gsub.lua:3", 10000000);
+	assert_budget_error(err, "12-match.lua:1", "12-match.lua:1", 10000000);
+	assert_budget_error(err, "13-gmatch.lua:1", "13-gmatch.lua:2", 10000000);
+	assert_budget_error(err, "14-pcall.lua:1", "14-pcall.lua:3", 10000000);
+	free(err);
+	free(log);
+	rules_set_free(rs);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -940,6 +1007,7 @@ int main(void)
 		T(test_status),
 		T(test_api_misuse),
 		T(test_exec),
+		T(test_pattern_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
