@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -8,10 +10,46 @@
 #include "lua-pattern.h"
 #include "rules-internal.h"
 
+/*
+ * The standard library rules get.  The count hook never fires inside a C
+ * function, so every library loop whose length the rule picks is either
+ * charged to the budget (the pattern matcher, the wrappers below) or
+ * bounded by memory the rule must hold.
+ */
+
+/* The stock function (upvalue 1), called in this frame: its errors name the function as the rule wrote it. */
+static int stock(lua_State *L)
+{
+	return lua_tocfunction(L, lua_upvalueindex(1))(L);
+}
+
+/* Pieces from a reader function are charged one instruction per byte, as parsing them costs. */
+static int load_reader(lua_State *L)
+{
+	size_t len;
+
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_call(L, 0, 1);
+	if (lua_type(L, -1) == LUA_TSTRING) {
+		lua_tolstring(L, -1, &len);
+		rules_budget_charge(L, len);
+	}
+	return 1;
+}
+
 static int load_text_only(lua_State *L)
 {
 	int n = lua_gettop(L);
+	size_t len;
 
+	if (lua_type(L, 1) == LUA_TSTRING) {
+		lua_tolstring(L, 1, &len);
+		rules_budget_charge(L, len);
+	} else if (lua_type(L, 1) == LUA_TFUNCTION) {
+		lua_pushvalue(L, 1);
+		lua_pushcclosure(L, load_reader, 1);
+		lua_replace(L, 1);
+	}
 	/* load(chunk [, chunkname [, mode [, env]]]): the mode is always "t". */
 	lua_settop(L, 4);
 	lua_pushvalue(L, lua_upvalueindex(1));
@@ -45,6 +83,215 @@ static int setmetatable_no_gc(lua_State *L)
 	return 1;
 }
 
+/* C loops the rule sizes, charged one instruction per element or byte */
+
+/* The span i..j of a string of len bytes (Lua's relative positions), in bytes. */
+static unsigned long span(lua_Integer i, lua_Integer j, size_t len)
+{
+	lua_Integer l = (lua_Integer)len;
+
+	if (i < 0)
+		i = i < -l ? 1 : l + i + 1;
+	else if (i == 0)
+		i = 1;
+	if (j < 0)
+		j = l + j + 1;
+	else if (j > l)
+		j = l;
+	return j >= i ? (unsigned long)(j - i) + 1 : 0;
+}
+
+/* Elements from i to j inclusive, however far apart. */
+static unsigned long count(lua_Integer i, lua_Integer j)
+{
+	return j >= i ? (unsigned long)j - (unsigned long)i + 1 : 0;
+}
+
+static lua_Integer len_of(lua_State *L, int idx)
+{
+	luaL_checktype(L, idx, LUA_TTABLE);
+	return luaL_len(L, idx);
+}
+
+/* Charged after the call: what these return is bounded by the stack (string.byte, table.unpack, ...). */
+static int charge_results(lua_State *L)
+{
+	int n = stock(L);
+
+	rules_budget_charge(L, n);
+	return n;
+}
+
+static int charge_args(lua_State *L)
+{
+	rules_budget_charge(L, lua_gettop(L));
+	return stock(L);
+}
+
+/* string.rep of nothing copies nothing n times: answer at once. */
+static int sb_rep(lua_State *L)
+{
+	size_t l, lsep = 0;
+
+	luaL_checklstring(L, 1, &l);
+	luaL_checkinteger(L, 2);
+	luaL_optlstring(L, 3, "", &lsep);
+	if (l + lsep == 0) {
+		lua_pushliteral(L, "");
+		return 1;
+	}
+	return stock(L);
+}
+
+/* string.format, pack, unpack, packsize: a pass over the format and over each string given. */
+static int charge_strings(lua_State *L)
+{
+	unsigned long n = 0;
+	size_t len;
+
+	for (int i = 1; i <= lua_gettop(L); i++) {
+		if (lua_type(L, i) == LUA_TSTRING) {
+			lua_tolstring(L, i, &len);
+			n += len;
+		}
+	}
+	rules_budget_charge(L, n);
+	return stock(L);
+}
+
+static int sb_tonumber(lua_State *L)
+{
+	size_t len;
+
+	if (lua_type(L, 1) == LUA_TSTRING) {
+		lua_tolstring(L, 1, &len);
+		rules_budget_charge(L, len);
+	}
+	return stock(L);
+}
+
+/* A full collection visits every object: about one per 16 bytes held. */
+static int sb_collectgarbage(lua_State *L)
+{
+	const char *opt = luaL_optstring(L, 1, "collect");
+
+	if (!strcmp(opt, "collect") || !strcmp(opt, "step"))
+		rules_budget_charge(L, rules_file_of(L)->mem / 16);
+	return stock(L);
+}
+
+static int sb_concat(lua_State *L)
+{
+	lua_Integer i = luaL_optinteger(L, 3, 1);
+	lua_Integer j = lua_isnoneornil(L, 4) ? len_of(L, 1) : luaL_checkinteger(L, 4);
+
+	rules_budget_charge(L, count(i, j));
+	return stock(L);
+}
+
+static int sb_move(lua_State *L)
+{
+	rules_budget_charge(L, count(luaL_checkinteger(L, 2), luaL_checkinteger(L, 3)));
+	return stock(L);
+}
+
+/* insert and remove shift the elements after pos: #t comes from __len, which may say anything. */
+static int sb_insert(lua_State *L)
+{
+	if (lua_gettop(L) == 3)
+		rules_budget_charge(L, count(luaL_checkinteger(L, 2), len_of(L, 1)));
+	return stock(L);
+}
+
+static int sb_remove(lua_State *L)
+{
+	if (!lua_isnoneornil(L, 2))
+		rules_budget_charge(L, count(luaL_checkinteger(L, 2), len_of(L, 1)));
+	return stock(L);
+}
+
+static int sb_sort(lua_State *L)
+{
+	unsigned long n = count(1, len_of(L, 1)), log2n = 1;
+
+	for (unsigned long k = n; k > 1; k >>= 1)
+		log2n++;
+	rules_budget_charge(L, n > ULONG_MAX / log2n ? ULONG_MAX : n * log2n);
+	return stock(L);
+}
+
+static int sb_utf8_len(lua_State *L)
+{
+	size_t len;
+
+	luaL_checklstring(L, 1, &len);
+	rules_budget_charge(L, span(luaL_optinteger(L, 2, 1), luaL_optinteger(L, 3, -1), len));
+	return stock(L);
+}
+
+/* utf8.offset walks from i to its answer, or to an end. */
+static int sb_utf8_offset(lua_State *L)
+{
+	size_t len;
+	lua_Integer n, i, r;
+	int nres;
+
+	luaL_checklstring(L, 1, &len);
+	n = luaL_checkinteger(L, 2);
+	i = luaL_optinteger(L, 3, n >= 0 ? 1 : (lua_Integer)len + 1);
+	if (i < 0)
+		i += (lua_Integer)len + 1;
+	nres = stock(L);
+	r = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : (lua_Integer)len;
+	rules_budget_charge(L, r >= i ? count(i, r) : count(r, i));
+	return nres;
+}
+
+static void wrap(lua_State *L, const char *lib, const char *name, lua_CFunction fn)
+{
+	lua_getglobal(L, lib);
+	lua_getfield(L, -1, name);
+	lua_pushcclosure(L, fn, 1);
+	lua_setfield(L, -2, name);
+	lua_pop(L, 1);
+}
+
+static void wrap_loops(lua_State *L)
+{
+	static const struct rules_pattern_ops pattern_ops = { .charge = rules_budget_charge };
+	static const struct {
+		const char *lib, *name;
+		lua_CFunction fn;
+	} w[] = {
+		{ "_G", "tonumber", sb_tonumber },
+		{ "_G", "collectgarbage", sb_collectgarbage },
+		{ "string", "rep", sb_rep },
+		{ "string", "byte", charge_results },
+		{ "string", "char", charge_args },
+		{ "string", "format", charge_strings },
+		{ "string", "pack", charge_strings },
+		{ "string", "unpack", charge_strings },
+		{ "string", "packsize", charge_strings },
+		{ "table", "concat", sb_concat },
+		{ "table", "move", sb_move },
+		{ "table", "insert", sb_insert },
+		{ "table", "remove", sb_remove },
+		{ "table", "sort", sb_sort },
+		{ "table", "unpack", charge_results },
+		{ "utf8", "char", charge_args },
+		{ "utf8", "codepoint", charge_results },
+		{ "utf8", "len", sb_utf8_len },
+		{ "utf8", "offset", sb_utf8_offset },
+	};
+
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		wrap(L, w[i].lib, w[i].name, w[i].fn);
+	/* The string table is also every string's __index: s:find() takes these too. */
+	lua_getglobal(L, "string");
+	rules_pattern_install(L, -1, &pattern_ops);
+	lua_pop(L, 1);
+}
+
 /* require of Lua modules, as text only (the stock searcher accepts bytecode). */
 static int searcher_text(lua_State *L)
 {
@@ -74,16 +321,6 @@ static void setfield_nil(lua_State *L, const char *table, const char *field)
 		lua_pushnil(L);
 		lua_setfield(L, -2, field);
 	}
-	lua_pop(L, 1);
-}
-
-/* The string table is also every string's __index: s:find() takes these too. */
-static void patterns_open(lua_State *L)
-{
-	static const struct rules_pattern_ops pattern_ops = { .charge = rules_budget_charge };
-
-	lua_getglobal(L, "string");
-	rules_pattern_install(L, -1, &pattern_ops);
 	lua_pop(L, 1);
 }
 
@@ -120,7 +357,7 @@ void rules_sandbox_open(lua_State *L)
 	setfield_nil(L, "os", "exit");
 	setfield_nil(L, "io", "popen");
 	setfield_nil(L, "package", "loadlib");
-	patterns_open(L);
+	wrap_loops(L);
 
 	lua_getglobal(L, "package");
 	lua_pushliteral(L, "");

@@ -987,6 +987,77 @@ static void test_pattern_budget(void **state)
 	rules_set_free(rs);
 }
 
+/*
+ * Library loops whose length the rule picks: each answers at once, or is
+ * charged so that the budget stops it.
+ */
+static void test_c_loops(void **state)
+{
+	static const struct {
+		const char *name, *body;
+	} overrun[] = {
+		{ "move", "local t = {} table.move(t, 1, 1e18, 2)" },
+		{ "concat", "table.concat(setmetatable({}, { __index = rawlen }), '', 1, 1e15)" },
+		{ "insert", "table.insert(setmetatable({}, { __len = function() return 1e15 end }), 1, 'x')" },
+		{ "remove", "table.remove(setmetatable({}, { __len = function() return 1e15 end }), 1)" },
+		{ "sort", "table.sort(setmetatable({}, { __len = function() return 1 << 30 end, __index = rawlen }))" },
+		{ "unpack", "local t = {} for i = 1, 10 do t[i] = i end for i = 1, 1e6 do table.unpack(t, 1, 5000) end" },
+		{ "byte", "local s = string.rep('x', 5000) for i = 1, 1e6 do s:byte(1, -1) end" },
+		{ "char", "local t = {} for i = 1, 5000 do t[i] = 65 end for i = 1, 1e6 do string.char(table.unpack(t)) end" },
+		{ "utf8len", "local s = string.rep('x', 1e6) for i = 1, 1e6 do utf8.len(s) end" },
+		{ "utf8offset", "local s = string.rep('\\x80', 1e6) for i = 1, 1e6 do utf8.offset(s, 0, -1) end" },
+		{ "utf8codepoint", "local s = string.rep('x', 5000) for i = 1, 1e6 do utf8.codepoint(s, 1, -1) end" },
+		{ "format", "local s = string.rep('x', 1e6) for i = 1, 1e6 do string.format('%.1s', s) end" },
+		{ "pack", "local f = string.rep(' ', 1e6) for i = 1, 1e6 do string.packsize(f) end" },
+		{ "tonumber", "local s = string.rep(' ', 1e6) for i = 1, 1e6 do tonumber(s, 10) end" },
+		{ "load", "local s = string.rep(' ', 1e6) for i = 1, 1e6 do load(s) end" },
+		{ "loadfn", "local s = string.rep(' ', 1e6) load(function() return s end)" },
+		{ "gc", "local t = {} for i = 1, 1e5 do t[i] = {} end for i = 1, 1e6 do collectgarbage() end" },
+		{ "plainfind", "local s = string.rep('a', 1e6) for i = 1, 1e6 do s:find('b', 1, true) end" },
+	};
+	char path[256], buf[512], *err;
+	struct capture cap;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	double t0;
+	FILE *f;
+
+	/* string.rep of nothing is nothing, however many times. */
+	write_file(rules_dir, "10-rep.lua",
+		   "nlhook.on('link.up', {}, function()\n"
+		   "  nlhook.emit({ a = string.rep('', 1e18), b = string.rep('', 1e18, ''), c = string.rep('x', 3, '') })\n"
+		   "end)\n");
+	snprintf(path, sizeof(path), "%s/20-loops.lua", rules_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (size_t i = 0; i < sizeof(overrun) / sizeof(overrun[0]); i++)
+		fprintf(f, "nlhook.on('link.up', {}, function() %s end, { name = '%s' })\n", overrun[i].body, overrun[i].name);
+	fclose(f);
+	rules_budget = 1000000;
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	t0 = loop_now();
+	capture_start(&cap, 2);
+	rules_set_dispatch(rs, &ev);
+	err = capture_end(&cap);
+	assert_true(loop_now() - t0 < 10);
+	{
+		char *log = read_all(evlog_path);
+
+		assert_non_null(strstr(log, "\"a\":\"\""));
+		assert_non_null(strstr(log, "\"b\":\"\""));
+		assert_non_null(strstr(log, "\"c\":\"xxx\""));
+		free(log);
+	}
+	for (size_t i = 0; i < sizeof(overrun) / sizeof(overrun[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s (20-loops.lua:%zu)", overrun[i].name, i + 1);
+		snprintf(path, sizeof(path), "20-loops.lua:%zu", i + 1);
+		assert_budget_error(err, buf, path, 1000000);
+	}
+	free(err);
+	rules_set_free(rs);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1008,6 +1079,7 @@ int main(void)
 		T(test_api_misuse),
 		T(test_exec),
 		T(test_pattern_budget),
+		T(test_c_loops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
