@@ -355,9 +355,11 @@ void rules_sandbox_open(lua_State *L)
 	lua_setglobal(L, "setmetatable");
 	setfield_nil(L, "os", "execute");
 	setfield_nil(L, "os", "exit");
-	setfield_nil(L, "io", "popen");
+	/* The locale is the process's: number formatting would change for the daemon. */
+	setfield_nil(L, "os", "setlocale");
 	setfield_nil(L, "package", "loadlib");
 	wrap_loops(L);
+	rules_io_open(L);
 
 	lua_getglobal(L, "package");
 	lua_pushliteral(L, "");

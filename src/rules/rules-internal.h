@@ -112,6 +112,9 @@ void rules_budget_charge(lua_State *L, unsigned long n);
 /* lua-sandbox.c */
 void rules_sandbox_open(lua_State *L);
 
+/* lua-io.c: io without standard streams or files that can block; print and io.write to the log. */
+void rules_io_open(lua_State *L);
+
 /* lua-api.c */
 void rules_api_open(lua_State *L);
 /* The rule whose handler runs now; a Lua error while the file loads. */

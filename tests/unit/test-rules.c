@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -1058,6 +1060,208 @@ static void test_c_loops(void **state)
 	rules_set_free(rs);
 }
 
+/* The event log line of a rule that emitted { name = ..., ... }, parsed. */
+static struct json_doc *emitted(const char *log, const char *name)
+{
+	char key[128], err[128];
+	const char *line = log;
+	struct json_doc *doc;
+
+	snprintf(key, sizeof(key), "\"name\":\"%s\"", name);
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+
+		if (memmem(line, len, key, strlen(key))) {
+			assert_int_equal(json_parse(line, len, &doc, err, sizeof(err)), 0);
+			return doc;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	fail_msg("no event from %s in:\n%s", name, log);
+	return NULL;
+}
+
+/*
+ * io opens regular files only and has no standard input: nothing a rule
+ * opens or reads can block the daemon.
+ */
+static void test_io(void **state)
+{
+	static const struct {
+		const char *name, *code, *want;
+	} refused[] = {
+		{ "fifo", "io.open(FIFO)", "a FIFO, not a regular file" },
+		{ "fifo-w", "io.open(FIFO, 'w')", "fifo: No such device or address" },
+		{ "fifo-a", "io.open(FIFO, 'a+')", "a FIFO, not a regular file" },
+		{ "zero", "io.open('/dev/zero')", "a character device, not a regular file" },
+		{ "null-w", "io.open('/dev/null', 'w')", "a character device, not a regular file" },
+		{ "tty", "io.open('/dev/tty')", "/dev/tty" },
+		{ "socket", "io.open(SOCK)", "No such device or address" },
+		{ "dir", "io.open(DIR)", "a directory, not a regular file" },
+		{ "lines-fifo", "io.lines(FIFO)", "cannot open file '" },
+		{ "input-fifo", "io.input(FIFO)", "a FIFO, not a regular file" },
+		{ "output-fifo", "io.output(FIFO)", "fifo' (No such device or address)" },
+		/* With a reader, opening for writing succeeds, and the handle is refused. */
+		{ "fifo2-w", "io.open(FIFO2, 'w')", "a FIFO, not a regular file" },
+		{ "output-fifo2", "io.output(FIFO2)", "a FIFO, not a regular file" },
+		{ "input-number", "io.input(7)", "cannot open file '7'" },
+		{ "read", "io.read()", "rules have no standard input" },
+		{ "read-n", "io.read(1)", "rules have no standard input" },
+		{ "lines", "io.lines()", "rules have no standard input" },
+		{ "input", "io.input()", "rules have no standard input" },
+		{ "stdin-path", "io.open('/proc/self/fd/0')", "a FIFO, not a regular file" },
+	};
+	const struct json_value *root;
+	char path[256], sock_path[256], fifo[256], fifo2[256];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct json_doc *doc;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	double t0;
+	char *log;
+	int sfd, stdin_fd[2], saved_stdin, reader;
+	FILE *f;
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmp);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(fifo2, sizeof(fifo2), "%s/fifo2", tmp);
+	assert_int_equal(mkfifo(fifo2, 0600), 0);
+	reader = open(fifo2, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(reader >= 0);
+	snprintf(sock_path, sizeof(sock_path), "%s/sock", tmp);
+	assert_true(strlen(sock_path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+	sfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(sfd >= 0);
+	assert_int_equal(bind(sfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(sfd, 1), 0);
+	/* Standard input is a pipe nobody writes to, as under a service manager. */
+	assert_int_equal(pipe(stdin_fd), 0);
+	saved_stdin = dup(0);
+	dup2(stdin_fd[0], 0);
+
+	snprintf(path, sizeof(path), "%s/10-io.lua", rules_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "local FIFO, FIFO2, SOCK, DIR, FILE = '%s', '%s', '%s', '%s', '%s/file.txt'\n", fifo, fifo2,
+		sock_path, tmp, tmp);
+	fprintf(f, "local function try(name, fn)\n"
+		   "  local ok, a, b = pcall(fn)\n"
+		   "  nlhook.emit({ name = name, ok = ok and a ~= nil, err = tostring(ok and b or a) })\n"
+		   "end\n"
+		   "nlhook.on('link.up', {}, function()\n");
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		fprintf(f, "  try('%s', function() return %s end)\n", refused[i].name, refused[i].code);
+	/* Regular files work as in stock Lua, io.lines closing its file at the end. */
+	fprintf(f, "  local h = assert(io.open(FILE, 'w')) h:write('one\\n', 2, '\\n') h:close()\n"
+		   "  local got, it, _, _, fh = {}, io.lines(FILE)\n"
+		   "  for l in it do got[#got + 1] = l end\n"
+		   "  io.input(FILE)\n"
+		   "  nlhook.emit({ name = 'regular', lines = table.concat(got, ','), closed = io.type(fh),\n"
+		   "    read = io.read('l'), ioread = io.input():read('a') })\n"
+		   "  nlhook.emit({ name = 'gone', stdin = type(io.stdin), stdout = type(io.stdout),\n"
+		   "    stderr = type(io.stderr), popen = type(io.popen), setlocale = type(os.setlocale) })\n"
+		   "end)\n");
+	fclose(f);
+	write_file(rules_dir, "20-good.lua", "nlhook.on('link.up', {}, function(ev) nlhook.emit({ name = 'good' }) end)\n");
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	t0 = loop_now();
+	rules_set_dispatch(rs, &ev);
+	assert_true(loop_now() - t0 < 5);
+	dup2(saved_stdin, 0);
+	close(saved_stdin);
+	close(stdin_fd[0]);
+	close(stdin_fd[1]);
+	close(sfd);
+	close(reader);
+
+	log = read_all(evlog_path);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		doc = emitted(log, refused[i].name);
+		root = json_root(doc);
+		if (json_get(root, "ok")->b || !strstr(json_get_str(root, "err"), refused[i].want))
+			fail_msg("%s: ok %d, err \"%s\", wanted \"%s\"", refused[i].name, json_get(root, "ok")->b,
+				 json_get_str(root, "err"), refused[i].want);
+		json_doc_free(doc);
+	}
+	doc = emitted(log, "regular");
+	root = json_root(doc);
+	assert_string_equal(json_get_str(root, "lines"), "one,2");
+	assert_string_equal(json_get_str(root, "closed"), "closed file");
+	assert_string_equal(json_get_str(root, "read"), "one");
+	assert_string_equal(json_get_str(root, "ioread"), "2\n");
+	json_doc_free(doc);
+	doc = emitted(log, "gone");
+	root = json_root(doc);
+	assert_string_equal(json_get_str(root, "stdin"), "nil");
+	assert_string_equal(json_get_str(root, "stdout"), "nil");
+	assert_string_equal(json_get_str(root, "stderr"), "nil");
+	assert_string_equal(json_get_str(root, "popen"), "nil");
+	assert_string_equal(json_get_str(root, "setlocale"), "nil");
+	json_doc_free(doc);
+	json_doc_free(emitted(log, "good"));
+	free(log);
+	rules_set_free(rs);
+}
+
+/* print and io.write go to the daemon's log after the rule's name, never to the event log. */
+static void test_print(void **state)
+{
+	struct capture cap, out;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	char *err, *log, *stdout_text;
+	char file[256], path[256];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/out.txt", tmp);
+	snprintf(path, sizeof(path), "%s/10-print.lua", rules_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "print('loading', 1, nil, true)\n"
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  print('up', ev.ifname)\n"
+		   "  io.write('mtu=', ev.mtu, ' ', 1.5, '\\n')\n"
+		   "  io.write('two\\nlines')\n"
+		   "  io.output():write('via handle\\n')\n"
+		   "  local ok, msg = io.output():close()\n"
+		   "  print('close', ok, msg)\n"
+		   "  io.output('%s') io.write('to the file') io.close()\n"
+		   "  print('after')\n"
+		   "end, { name = 'printer' })\n", file);
+	fclose(f);
+	capture_start(&cap, 2);
+	capture_start(&out, 1);
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	rules_set_dispatch(rs, &ev);
+	stdout_text = capture_end(&out);
+	err = capture_end(&cap);
+	log = read_all(evlog_path);
+	assert_string_equal(stdout_text, "");
+	assert_int_equal(count_lines(log), 0);
+	rules_set_free(rs);
+	free(log);
+	free(stdout_text);
+
+	/* Loading, the file's name; in a handler, the rule's. */
+	assert_non_null(strstr(err, "info: 10-print.lua: loading\t1\tnil\ttrue\n"));
+	assert_non_null(strstr(err, "info: printer: up\teth0\n"));
+	assert_non_null(strstr(err, "info: printer: mtu=1500 1.5\n"));
+	assert_non_null(strstr(err, "info: printer: two\n"));
+	assert_non_null(strstr(err, "info: printer: lines\n"));
+	assert_non_null(strstr(err, "info: printer: via handle\n"));
+	assert_non_null(strstr(err, "info: printer: close\tnil\tcannot close the log\n"));
+	assert_non_null(strstr(err, "info: printer: after\n"));
+	assert_null(strstr(err, "to the file"));
+	free(err);
+	log = read_all(file);
+	assert_string_equal(log, "to the file");
+	free(log);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1080,6 +1284,8 @@ int main(void)
 		T(test_exec),
 		T(test_pattern_budget),
 		T(test_c_loops),
+		T(test_io),
+		T(test_print),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
