@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -16,6 +20,9 @@
  * charged to the budget (the pattern matcher, the wrappers below) or
  * bounded by memory the rule must hold.
  */
+
+/* A module is source text, as a rule file is. */
+#define MODULE_MAX (4 << 20)
 
 /* The stock function (upvalue 1), called in this frame: its errors name the function as the rule wrote it. */
 static int stock(lua_State *L)
@@ -292,26 +299,270 @@ static void wrap_loops(lua_State *L)
 	lua_pop(L, 1);
 }
 
-/* require of Lua modules, as text only (the stock searcher accepts bytecode). */
-static int searcher_text(lua_State *L)
-{
-	const char *name = luaL_checkstring(L, 1);
-	const char *file;
+/* require: Lua modules from the rules dirs and the lib dir beside each */
 
-	lua_pushvalue(L, lua_upvalueindex(2));	/* package.searchpath */
-	lua_pushstring(L, name);
+/* dir made absolute, without "." or ".." or repeated slashes; malloc'd. */
+static char *path_normalise(const char *dir)
+{
+	char cwd[PATH_MAX], *buf, *out;
+	const char *p;
+	size_t n = 0;
+
+	if (dir[0] != '/') {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return NULL;
+		if (asprintf(&buf, "%s/%s", cwd, dir) < 0)
+			return NULL;
+	} else if (!(buf = strdup(dir))) {
+		return NULL;
+	}
+	out = malloc(strlen(buf) + 2);
+	if (!out) {
+		free(buf);
+		return NULL;
+	}
+	for (p = buf; *p;) {
+		size_t l;
+
+		while (*p == '/')
+			p++;
+		l = strcspn(p, "/");
+		if (l == 0 || (l == 1 && p[0] == '.')) {
+			/* nothing */
+		} else if (l == 2 && p[0] == '.' && p[1] == '.') {
+			while (n > 0 && out[--n] != '/')
+				;
+		} else {
+			out[n++] = '/';
+			memcpy(out + n, p, l);
+			n += l;
+		}
+		p += l;
+	}
+	if (n == 0)
+		out[n++] = '/';
+	out[n] = '\0';
+	free(buf);
+	return out;
+}
+
+/* Pushes the lib dir beside a rules dir: /etc/nlhook/rules.d -> /etc/nlhook/lib. */
+static void push_lib_dir(lua_State *L, const char *rules_dir)
+{
+	char *d = path_normalise(rules_dir);
+
+	if (!d) {
+		luaL_error(L, "%s: %s", rules_dir, strerror(errno));
+		return;
+	}
+	*strrchr(d, '/') = '\0';
+	lua_pushfstring(L, "%s/lib", d);	/* may raise: d is freed first */
+	free(d);
+}
+
+/* Appends the real path of dir to the table on top, when dir exists. */
+static void add_root(lua_State *L, const char *dir)
+{
+	char *real = realpath(dir, NULL);
+
+	if (!real)
+		return;
+	lua_pushstring(L, real);
+	free(real);
+	lua_rawseti(L, -2, luaL_len(L, -2) + 1);
+}
+
+/*
+ * Sets package.path to the lib dirs, later rules dirs first as their
+ * files override, and pushes the table of the dirs modules may come from.
+ */
+static void module_dirs(lua_State *L)
+{
+	struct rules_file *f = rules_file_of(L);
+	int n = 0;
+
+	lua_getglobal(L, "package");
+	lua_newtable(L);
+	for (size_t i = f->n_dirs; i-- > 0;) {
+		push_lib_dir(L, f->dirs[i]);
+		lua_pushvalue(L, -2);
+		add_root(L, lua_tostring(L, -2));
+		add_root(L, f->dirs[i]);
+		lua_pop(L, 1);
+		lua_pushstring(L, n ? ";" : "");
+		lua_insert(L, -2);
+		lua_pushliteral(L, "/?.lua");
+		lua_concat(L, 3);
+		lua_insert(L, -2);
+		n++;
+	}
+	/* Stack: package, path pieces..., roots */
+	lua_insert(L, -1 - n);
+	lua_concat(L, n);
+	lua_setfield(L, -3, "path");
+	lua_remove(L, -2);
+}
+
+/* Is the real path file inside one of the roots (upvalue 2)? */
+static bool under_roots(lua_State *L, const char *file)
+{
+	bool inside = false;
+
+	for (lua_Integer i = 1; !inside; i++) {
+		size_t l;
+		const char *root;
+
+		if (lua_rawgeti(L, lua_upvalueindex(2), i) != LUA_TSTRING) {
+			lua_pop(L, 1);
+			break;
+		}
+		root = lua_tolstring(L, -1, &l);
+		inside = !strncmp(file, root, l) && (file[l] == '/' || !strcmp(root, "/"));
+		lua_pop(L, 1);
+	}
+	return inside;
+}
+
+/*
+ * Reads the module at real path file into *box; NULL, or why not.  Run as
+ * root, the file and its dir must pass the rule files' ownership check.
+ */
+static const char *module_read(lua_State *L, const char *file, void **box, size_t *ret_len, char *why,
+			       size_t why_size)
+{
+	struct rules_file *f = rules_file_of(L);
+	const char *problem = NULL;
+	char *dir, *buf = NULL;
+	struct stat st, dst;
+	size_t len = 0;
+	int fd;
+
+	fd = open(file, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0)
+		return strerror(errno);
+	if (fstat(fd, &st) < 0) {
+		problem = strerror(errno);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		problem = "not a regular file";
+		goto out;
+	}
+	if ((f->flags & RULES_CHECK_PERMS) && (problem = rules_perms_problem(&st, why, why_size)))
+		goto out;
+	dir = strdup(file);
+	if (!dir) {
+		problem = strerror(ENOMEM);
+		goto out;
+	}
+	*strrchr(dir, '/') = '\0';
+	if ((f->flags & RULES_CHECK_PERMS) && stat(*dir ? dir : "/", &dst) == 0 &&
+	    (problem = rules_perms_problem(&dst, why, why_size))) {
+		char tmp[128];
+
+		snprintf(tmp, sizeof(tmp), "its directory is %s", problem);
+		snprintf(why, why_size, "%s", tmp);
+		problem = why;
+	}
+	free(dir);
+	if (problem)
+		goto out;
+	if (st.st_size > MODULE_MAX) {
+		problem = "larger than 4 MiB";
+		goto out;
+	}
+	*box = buf = malloc(st.st_size + 1);
+	if (!buf) {
+		problem = strerror(ENOMEM);
+		goto out;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, st.st_size - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			problem = strerror(errno);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	*ret_len = len;
+out:
+	close(fd);
+	return problem;
+}
+
+/* Finds name along package.path as the stock searcher does, without opening what it finds. */
+static const char *module_find(lua_State *L, const char *name, luaL_Buffer *notfound)
+{
+	const char *path, *end;
+	struct stat st;
+
 	lua_getfield(L, lua_upvalueindex(1), "path");
-	if (lua_type(L, -1) != LUA_TSTRING)
-		return luaL_error(L, "package.path must be a string");
-	lua_call(L, 2, 2);
-	if (lua_isnil(L, -2))
-		return 1;	/* the error message from searchpath */
-	lua_pop(L, 1);
+	path = lua_tostring(L, -1);
+	if (!path)
+		luaL_error(L, "package.path must be a string");
+	name = luaL_gsub(L, name, ".", "/");
+	luaL_buffinit(L, notfound);
+	for (; *path; path = *end ? end + 1 : end) {
+		end = strchr(path, ';');
+		if (!end)
+			end = path + strlen(path);
+		if (end == path)
+			continue;
+		lua_pushlstring(L, path, end - path);
+		luaL_gsub(L, lua_tostring(L, -1), "?", name);
+		lua_remove(L, -2);
+		if (stat(lua_tostring(L, -1), &st) == 0)
+			return lua_tostring(L, -1);
+		luaL_addstring(notfound, "\n\tno file '");
+		luaL_addvalue(notfound);
+		luaL_addstring(notfound, "'");
+	}
+	return NULL;
+}
+
+static int searcher_rules(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1), *file, *problem;
+	char why[160], *real;
+	luaL_Buffer notfound;
+	size_t len = 0;
+	void **box;
+	int top;
+
+	box = rules_box_new(L);
+	top = lua_gettop(L);
+	file = module_find(L, name, &notfound);
+	if (!file) {
+		luaL_pushresult(&notfound);
+		/* The stock message has no "\n\t" before its first line: require adds it. */
+		lua_pushstring(L, luaL_len(L, -1) > 2 ? lua_tostring(L, -1) + 2 : "");
+		return 1;
+	}
+	real = realpath(file, NULL);
+	if (!real)
+		return luaL_error(L, "module '%s': %s: %s", name, file, strerror(errno));
+	lua_pushstring(L, real);
+	free(real);
+	lua_replace(L, top + 1);
+	lua_settop(L, top + 1);
 	file = lua_tostring(L, -1);
-	if (luaL_loadfilex(L, file, "t") != LUA_OK)
+	if (!under_roots(L, file))
+		return luaL_error(L, "module '%s': %s is outside the rules and lib dirs (package.path may only lead there)",
+				  name, file);
+	problem = module_read(L, file, box, &len, why, sizeof(why));
+	if (problem)
+		return luaL_error(L, "module '%s': %s: %s, refusing to load it", name, file, problem);
+	if (luaL_loadbufferx(L, *box, len, lua_pushfstring(L, "@%s", file), "t") != LUA_OK)
 		return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, file,
 				  lua_tostring(L, -1));
-	lua_pushstring(L, file);
+	free(*box);
+	*box = NULL;
+	lua_pushvalue(L, top + 1);
 	return 2;
 }
 
@@ -322,6 +573,28 @@ static void setfield_nil(lua_State *L, const char *table, const char *field)
 		lua_setfield(L, -2, field);
 	}
 	lua_pop(L, 1);
+}
+
+static void package_open(lua_State *L)
+{
+	lua_getglobal(L, "package");
+	lua_pushliteral(L, "");
+	lua_setfield(L, -2, "cpath");
+	lua_pop(L, 1);
+	module_dirs(L);
+	/* searchers: package.preload, then ours; no C modules. */
+	lua_getglobal(L, "package");
+	lua_createtable(L, 2, 0);
+	lua_getfield(L, -2, "searchers");
+	lua_rawgeti(L, -1, 1);
+	lua_rawseti(L, -3, 1);
+	lua_pop(L, 1);
+	lua_pushvalue(L, -2);
+	lua_pushvalue(L, -4);		/* the roots */
+	lua_pushcclosure(L, searcher_rules, 2);
+	lua_rawseti(L, -2, 2);
+	lua_setfield(L, -2, "searchers");
+	lua_pop(L, 2);
 }
 
 void rules_sandbox_open(lua_State *L)
@@ -360,19 +633,5 @@ void rules_sandbox_open(lua_State *L)
 	setfield_nil(L, "package", "loadlib");
 	wrap_loops(L);
 	rules_io_open(L);
-
-	lua_getglobal(L, "package");
-	lua_pushliteral(L, "");
-	lua_setfield(L, -2, "cpath");
-	lua_createtable(L, 2, 0);
-	lua_getfield(L, -2, "searchers");
-	lua_rawgeti(L, -1, 1);		/* package.preload */
-	lua_rawseti(L, -3, 1);
-	lua_pop(L, 1);
-	lua_pushvalue(L, -2);
-	lua_getfield(L, -3, "searchpath");
-	lua_pushcclosure(L, searcher_text, 2);
-	lua_rawseti(L, -2, 2);
-	lua_setfield(L, -2, "searchers");
-	lua_pop(L, 1);
+	package_open(L);
 }

@@ -35,6 +35,8 @@ struct rules_file {
 	size_t mem;			/* bytes the state holds */
 	size_t mem_cap;
 	bool loaded;			/* nlhook.on only while loading */
+	char *const *dirs;		/* the set's rules dirs, while the file loads */
+	size_t n_dirs;
 
 	/* The Lua call in progress (saved and restored around nested calls). */
 	struct rule *cur_rule;		/* NULL while loading */
@@ -114,6 +116,10 @@ void rules_sandbox_open(lua_State *L);
 
 /* lua-io.c: io without standard streams or files that can block; print and io.write to the log. */
 void rules_io_open(lua_State *L);
+
+/* rules.c: why a file or dir that root would run code from is unsafe, or NULL. */
+struct stat;
+const char *rules_perms_problem(const struct stat *st, char *buf, size_t size);
 
 /* lua-api.c */
 void rules_api_open(lua_State *L);

@@ -175,7 +175,7 @@ int rules_dirs_resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size
  * The daemon runs rules as root: a file or dir that someone else can
  * write is a way to run code as root.
  */
-static const char *perms_problem(const struct stat *st, char *buf, size_t size)
+const char *rules_perms_problem(const struct stat *st, char *buf, size_t size)
 {
 	if (st->st_mode & (S_IWGRP | S_IWOTH))
 		return "writable by group or others (chmod go-w)";
@@ -211,7 +211,7 @@ static int read_rule_file(const char *path, bool check_perms, char **ret_buf, si
 		report_fmt(report, data, "%s: not a regular file", path);
 		goto out;
 	}
-	if (check_perms && (problem = perms_problem(&st, why, sizeof(why)))) {
+	if (check_perms && (problem = rules_perms_problem(&st, why, sizeof(why)))) {
 		r = -EPERM;
 		report_fmt(report, data, "%s: %s, refusing to load it", path, problem);
 		goto out;
@@ -263,7 +263,8 @@ static void file_free(struct rules_file *f)
 	free(f);
 }
 
-static int load_file(struct rules_set *rs, const char *path, rules_report_fn report, void *data)
+static int load_file(struct rules_set *rs, const char *path, char *const *dirs, size_t n_dirs,
+		     rules_report_fn report, void *data)
 {
 	struct rules_file *f;
 	char err[1024], *buf = NULL;
@@ -282,8 +283,12 @@ static int load_file(struct rules_set *rs, const char *path, rules_report_fn rep
 	f->flags = rs->flags;
 	f->dry = rs->dry;
 	f->dry_data = rs->dry_data;
+	f->dirs = dirs;
+	f->n_dirs = n_dirs;
 	f->base = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
 	r = rules_file_load(f, buf, len, err, sizeof(err));
+	f->dirs = NULL;
+	f->n_dirs = 0;
 	free(buf);
 	if (r < 0) {
 		report_fmt(report, data, "%s", err);
@@ -327,7 +332,7 @@ static bool dir_perms_ok(const char *dir, rules_report_fn report, void *data)
 
 	if (stat(dir, &st) < 0)
 		return true;	/* a missing dir holds no rules; resolve() reports the rest */
-	problem = perms_problem(&st, why, sizeof(why));
+	problem = rules_perms_problem(&st, why, sizeof(why));
 	if (!problem)
 		return true;
 	report_fmt(report, data, "%s: rules dir %s, refusing to load from it", dir, problem);
@@ -361,7 +366,7 @@ int rules_set_load(struct rules_set **ret, char *const *dirs, size_t n_dirs, uns
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < n_paths; i++) {
-		r = load_file(rs, paths[i], report, data);
+		r = load_file(rs, paths[i], good_dirs, n_good, report, data);
 		if (r == -ENOMEM)
 			goto fail;
 		if (r < 0)

@@ -1262,6 +1262,107 @@ static void test_print(void **state)
 	free(log);
 }
 
+/*
+ * require finds modules in the lib dir beside the rules dir, and loads
+ * only files inside the rules and lib dirs, checked as rule files are.
+ */
+static void test_require(void **state)
+{
+	char lib[160], other[160], cwd_dir[160], sub[200], path[512], *log, *saved_cwd;
+	const struct json_value *root;
+	struct json_doc *doc;
+	struct rules_set *rs;
+	FILE *f;
+
+	snprintf(lib, sizeof(lib), "%s/lib", tmp);
+	snprintf(other, sizeof(other), "%s/other", tmp);
+	snprintf(cwd_dir, sizeof(cwd_dir), "%s/cwd", tmp);
+	assert_int_equal(mkdir(lib, 0755), 0);
+	assert_int_equal(mkdir(other, 0755), 0);
+	assert_int_equal(mkdir(cwd_dir, 0755), 0);
+	chmod(tmp, 0755);
+	write_file(lib, "good.lua", "return { answer = 42, name = ... }\n");
+	write_file(lib, "gw.lua", "return 'group-writable'\n");
+	chmod(strcat(strcpy(path, lib), "/gw.lua"), 0664);
+	write_file(cwd_dir, "cwdmod.lua", "return 'from the working directory'\n");
+	write_file(other, "tmpmod.lua", "return 'from elsewhere'\n");
+	snprintf(path, sizeof(path), "%s/link.lua", lib);
+	assert_int_equal(symlink(strcat(strcpy(path + 256, other), "/tmpmod.lua"), path), 0);
+	snprintf(sub, sizeof(sub), "%s/sub", lib);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	chmod(sub, 0775);
+	write_file(sub, "mod.lua", "return 'in a group-writable dir'\n");
+	write_file(rules_dir, "50-helper.lua", "return 'a rule file as a module'\n");
+
+	snprintf(path, sizeof(path), "%s/10-req.lua", rules_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "local default_path = package.path\n"
+		   "local function try(name)\n"
+		   "  local ok, v = pcall(require, name)\n"
+		   "  return ok and (type(v) == 'table' and v.answer .. ' ' .. v.name or v) or 'error: ' .. v\n"
+		   "end\n"
+		   "local r = { name = 'req', path = default_path, good = try('good'), gw = try('gw'),\n"
+		   "  link = try('link'), sub = try('sub.mod') }\n"
+		   "package.path = '%s/?.lua'\n"
+		   "r.helper = try('50-helper')\n"
+		   "package.path = './?.lua;' .. default_path\n"
+		   "r.cwd = try('cwdmod')\n"
+		   "package.path = '%s/?.lua'\n"
+		   "r.other = try('tmpmod')\n"
+		   "r.missing = try('nosuch')\n"
+		   "nlhook.emit(r)\n", rules_dir, other);
+	fclose(f);
+
+	saved_cwd = getcwd(NULL, 0);
+	assert_int_equal(chdir(cwd_dir), 0);
+	rs = load(RULES_CHECK_PERMS, NULL);
+	assert_int_equal(chdir(saved_cwd), 0);
+	free(saved_cwd);
+	log = read_all(evlog_path);
+	doc = emitted(log, "req");
+	root = json_root(doc);
+	snprintf(path, sizeof(path), "%s/?.lua", lib);
+	assert_string_equal(json_get_str(root, "path"), path);
+	assert_string_equal(json_get_str(root, "good"), "42 good");
+	assert_non_null(strstr(json_get_str(root, "gw"), "module 'gw': "));
+	assert_non_null(strstr(json_get_str(root, "gw"), "gw.lua: writable by group or others"));
+	assert_non_null(strstr(json_get_str(root, "link"), "module 'link': "));
+	assert_non_null(strstr(json_get_str(root, "link"), "other/tmpmod.lua is outside the rules and lib dirs"));
+	assert_non_null(strstr(json_get_str(root, "cwd"), "module 'cwdmod': "));
+	assert_non_null(strstr(json_get_str(root, "cwd"), "cwd/cwdmod.lua is outside the rules and lib dirs"));
+	assert_non_null(strstr(json_get_str(root, "other"), "other/tmpmod.lua is outside the rules and lib dirs"));
+	assert_non_null(strstr(json_get_str(root, "missing"), "module 'nosuch' not found"));
+	assert_non_null(strstr(json_get_str(root, "missing"), "no file '"));
+	assert_string_equal(json_get_str(root, "helper"), "a rule file as a module");
+	assert_non_null(strstr(json_get_str(root, "sub"), "module 'sub.mod': "));
+	assert_non_null(strstr(json_get_str(root, "sub"), "its directory is writable by group or others"));
+	json_doc_free(doc);
+	free(log);
+	rules_set_free(rs);
+
+	/* Two rules dirs: the later one's lib first, paths absolute and normalised. */
+	{
+		char a[200], b[200], want[512], *dirs[2] = { a, b };
+		struct reports rep = {};
+
+		snprintf(a, sizeof(a), "%s/a/rules.d", tmp);
+		snprintf(b, sizeof(b), "%s//b/./x/../rules.d/", tmp);
+		assert_int_equal(mkdir(strcat(strcpy(want, tmp), "/a"), 0755), 0);
+		assert_int_equal(mkdir(a, 0755), 0);
+		write_file(a, "10-path.lua", "nlhook.emit({ name = 'paths', path = package.path })\n");
+		assert_int_equal(truncate(evlog_path, 0), 0);
+		assert_int_equal(rules_set_load(&rs, dirs, 2, 0, report_cb, &rep), 0);
+		log = read_all(evlog_path);
+		doc = emitted(log, "paths");
+		snprintf(want, sizeof(want), "%s/b/lib/?.lua;%s/a/lib/?.lua", tmp, tmp);
+		assert_string_equal(json_get_str(json_root(doc), "path"), want);
+		json_doc_free(doc);
+		free(log);
+		rules_set_free(rs);
+	}
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1286,6 +1387,7 @@ int main(void)
 		T(test_c_loops),
 		T(test_io),
 		T(test_print),
+		T(test_require),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
