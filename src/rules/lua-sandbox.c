@@ -114,10 +114,10 @@ static unsigned long count(lua_Integer i, lua_Integer j)
 	return j >= i ? (unsigned long)j - (unsigned long)i + 1 : 0;
 }
 
+/* #t, or 0 for what is not a table: the stock function then raises its own error. */
 static lua_Integer len_of(lua_State *L, int idx)
 {
-	luaL_checktype(L, idx, LUA_TTABLE);
-	return luaL_len(L, idx);
+	return lua_istable(L, idx) ? luaL_len(L, idx) : 0;
 }
 
 /* Charged after the call: what these return is bounded by the stack (string.byte, table.unpack, ...). */
