@@ -265,9 +265,15 @@ static int tramp(lua_State *L)
 		c->result = true;
 		return 0;
 	case CALL_ACTION:
-		lua_rawgeti(L, LUA_REGISTRYINDEX, c->r->action_ref);
+		/*
+		 * A copy stays here for the whole call: emit knows the table by its
+		 * address, which a new table could take once a handler that drops
+		 * its argument lets the GC free it.
+		 */
 		rules_push_event(L, c->ev);
 		f->cur_ev_table = lua_topointer(L, -1);
+		lua_rawgeti(L, LUA_REGISTRYINDEX, c->r->action_ref);
+		lua_pushvalue(L, -2);
 		lua_call(L, 1, 0);
 		return 0;
 	case CALL_FN:

@@ -1363,6 +1363,34 @@ static void test_require(void **state)
 	}
 }
 
+/*
+ * The event table stays alive for the whole handler, even one that does not
+ * take it: nlhook.emit knows it by its address, which a new table could
+ * otherwise reuse.
+ */
+static void test_event_table_kept(void **state)
+{
+	struct rules_set *rs;
+	struct nlh_event ev;
+	char *log;
+
+	write_file(rules_dir, "10-gc.lua",
+		   "nlhook.on('link.up', {}, function()\n"
+		   "  collectgarbage()\n"
+		   "  local keep = {}\n"
+		   "  for i = 1, 500 do keep[i] = { mine = i } end\n"
+		   "  for i = 1, 500 do nlhook.emit(keep[i]) end\n"
+		   "end)\n");
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 500);
+	assert_null(strstr(log, "\"type\""));
+	free(log);
+	rules_set_free(rs);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1388,6 +1416,7 @@ int main(void)
 		T(test_io),
 		T(test_print),
 		T(test_require),
+		T(test_event_table_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
