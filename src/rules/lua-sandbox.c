@@ -557,6 +557,8 @@ static int searcher_rules(lua_State *L)
 	problem = module_read(L, file, box, &len, why, sizeof(why));
 	if (problem)
 		return luaL_error(L, "module '%s': %s: %s, refusing to load it", name, file, problem);
+	/* Parsing costs as for load: a rule that clears package.loaded pays each time. */
+	rules_budget_charge(L, len);
 	if (luaL_loadbufferx(L, *box, len, lua_pushfstring(L, "@%s", file), "t") != LUA_OK)
 		return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, file,
 				  lua_tostring(L, -1));

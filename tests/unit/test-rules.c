@@ -1016,6 +1016,7 @@ static void test_c_loops(void **state)
 		{ "loadfn", "local s = string.rep(' ', 1e6) load(function() return s end)" },
 		{ "gc", "local t = {} for i = 1, 1e5 do t[i] = {} end for i = 1, 1e6 do collectgarbage() end" },
 		{ "plainfind", "local s = string.rep('a', 1e6) for i = 1, 1e6 do s:find('b', 1, true) end" },
+		{ "require", "for i = 1, 1e6 do package.loaded.big = nil require('big') end" },
 	};
 	char path[256], buf[512], *err;
 	struct capture cap;
@@ -1024,6 +1025,13 @@ static void test_c_loops(void **state)
 	double t0;
 	FILE *f;
 
+	snprintf(path, sizeof(path), "%s/lib", tmp);
+	assert_int_equal(mkdir(path, 0755), 0);
+	f = fopen(strcat(path, "/big.lua"), "w");
+	assert_non_null(f);
+	for (int i = 0; i < 4000; i++)
+		fputs("-- a module that takes a while to read and parse --------------\n", f);
+	fclose(f);
 	/* string.rep of nothing is nothing, however many times. */
 	write_file(rules_dir, "10-rep.lua",
 		   "nlhook.on('link.up', {}, function()\n"
