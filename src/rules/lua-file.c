@@ -72,23 +72,43 @@ static unsigned long hook_step(void)
 	return rules_budget && rules_budget < HOOK_STEP ? rules_budget : HOOK_STEP;
 }
 
-static void budget_hook(lua_State *L, lua_Debug *ar)
+/* Adds n to what the running call used; true once the budget is spent (it stays spent). */
+static bool budget_spend(struct rules_file *f, unsigned long n)
+{
+	if (!f->in_call || !rules_budget)
+		return false;
+	if (!f->overrun) {
+		if (n < rules_budget - f->used) {
+			f->used += n;
+			return false;
+		}
+		f->used = rules_budget;
+		f->overrun = true;
+	}
+	return true;
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar);
+
+/*
+ * Fire on every instruction from now on: a pcall inside the rule that
+ * catches this error gets the next one right away.  The main thread too,
+ * when a coroutine overran.
+ */
+static void budget_latch(lua_State *L)
 {
 	struct rules_file *f = rules_file_of(L);
 
-	if (!f->in_call || !rules_budget)
-		return;
-	if (!f->overrun) {
-		f->used += lua_gethookcount(L);
-		if (f->used < rules_budget)
-			return;
-		f->overrun = true;
-	}
-	/*
-	 * Fire on every instruction from now on: a pcall inside the rule that
-	 * catches this error gets the next one right away.
-	 */
 	lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+	if (L != f->L)
+		lua_sethook(f->L, budget_hook, LUA_MASKCOUNT, 1);
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+	if (!budget_spend(rules_file_of(L), lua_gethookcount(L)))
+		return;
+	budget_latch(L);
 	/* Level 0 in a hook is the running function: name its line, as luaL_error would for a caller. */
 	if (lua_getstack(L, 0, ar) && lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
 		lua_pushfstring(L, "%s:%d: instruction budget of %I exceeded", ar->short_src, ar->currentline,
@@ -227,6 +247,25 @@ void rules_watchdog_probe(void)
 	}
 }
 
+void rules_budget_charge(lua_State *L, unsigned long n)
+{
+	lua_Debug ar;
+
+	if (!budget_spend(rules_file_of(L), n))
+		return;
+	budget_latch(L);
+	/* Called from C: name the nearest Lua line, past pcall and other C frames. */
+	for (int level = 1; lua_getstack(L, level, &ar); level++) {
+		if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+			lua_pushfstring(L, "%s:%d: instruction budget of %I exceeded", ar.short_src, ar.currentline,
+					(lua_Integer)rules_budget);
+			lua_error(L);
+		}
+	}
+	lua_pushfstring(L, "instruction budget of %I exceeded", (lua_Integer)rules_budget);
+	lua_error(L);
+}
+
 static int msgh(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
@@ -359,9 +398,15 @@ static int tramp(lua_State *L)
 		c->result = true;
 		return 0;
 	case CALL_ACTION:
-		lua_rawgeti(L, LUA_REGISTRYINDEX, c->r->action_ref);
+		/*
+		 * A copy stays here for the whole call: emit knows the table by its
+		 * address, which a new table could take once a handler that drops
+		 * its argument lets the GC free it.
+		 */
 		rules_push_event(L, c->ev);
 		f->cur_ev_table = lua_topointer(L, -1);
+		lua_rawgeti(L, LUA_REGISTRYINDEX, c->r->action_ref);
+		lua_pushvalue(L, -2);
 		lua_call(L, 1, 0);
 		return 0;
 	case CALL_FN:

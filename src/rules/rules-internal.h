@@ -35,6 +35,8 @@ struct rules_file {
 	size_t mem;			/* bytes the state holds */
 	size_t mem_cap;
 	bool loaded;			/* nlhook.on only while loading */
+	char *const *dirs;		/* the set's rules dirs, while the file loads */
+	size_t n_dirs;
 
 	/* The Lua call in progress (saved and restored around nested calls). */
 	struct rule *cur_rule;		/* NULL while loading */
@@ -142,9 +144,21 @@ void rule_count_failure(struct rule *r);
 void rules_push_event(lua_State *L, const struct nlh_event *ev);
 /* A malloc'd block owned by a userdata on the stack, freed by the GC even if an error unwinds. */
 void **rules_box_new(lua_State *L);
+/*
+ * Charges n instructions' worth of work done in C to the running call;
+ * raises "FILE:LINE: instruction budget of N exceeded" once it is spent.
+ */
+void rules_budget_charge(lua_State *L, unsigned long n);
 
 /* lua-sandbox.c */
 void rules_sandbox_open(lua_State *L);
+
+/* lua-io.c: io without standard streams or files that can block; print and io.write to the log. */
+void rules_io_open(lua_State *L);
+
+/* rules.c: why a file or dir that root would run code from is unsafe, or NULL. */
+struct stat;
+const char *rules_perms_problem(const struct stat *st, char *buf, size_t size);
 
 /* lua-api.c */
 void rules_api_open(lua_State *L);

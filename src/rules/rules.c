@@ -195,7 +195,7 @@ int rules_dirs_resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size
  * The daemon runs rules as root: a file or dir that someone else can
  * write is a way to run code as root.
  */
-static const char *perms_problem(const struct stat *st, char *buf, size_t size)
+const char *rules_perms_problem(const struct stat *st, char *buf, size_t size)
 {
 	if (st->st_mode & (S_IWGRP | S_IWOTH))
 		return "writable by group or others (chmod go-w)";
@@ -231,7 +231,7 @@ static int read_rule_file(const char *path, bool check_perms, char **ret_buf, si
 		report_fmt(report, data, "%s: not a regular file", path);
 		goto out;
 	}
-	if (check_perms && (problem = perms_problem(&st, why, sizeof(why)))) {
+	if (check_perms && (problem = rules_perms_problem(&st, why, sizeof(why)))) {
 		r = -EPERM;
 		report_fmt(report, data, "%s: %s, refusing to load it", path, problem);
 		goto out;
@@ -299,6 +299,7 @@ static int add_file(struct rules_set *rs, struct rules_file *f)
 }
 
 static int load_file(struct rules_set *rs, const struct rules_set *old, const char *path,
+		     char *const *dirs, size_t n_dirs,
 		     rules_report_fn report, void *data)
 {
 	struct rules_file *f;
@@ -327,10 +328,14 @@ static int load_file(struct rules_set *rs, const struct rules_set *old, const ch
 	f->flags = rs->flags;
 	f->dry = rs->dry;
 	f->dry_data = rs->dry_data;
+	f->dirs = dirs;
+	f->n_dirs = n_dirs;
 	f->base = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
 	f->text = buf;
 	f->text_len = len;
 	r = rules_file_load(f, buf, len, err, sizeof(err));
+	f->dirs = NULL;
+	f->n_dirs = 0;
 	if (r < 0) {
 		report_fmt(report, data, "%s", err);
 		rules_file_free(f);
@@ -366,7 +371,7 @@ static bool dir_perms_ok(const char *dir, rules_report_fn report, void *data)
 
 	if (stat(dir, &st) < 0)
 		return true;	/* a missing dir holds no rules; resolve() reports the rest */
-	problem = perms_problem(&st, why, sizeof(why));
+	problem = rules_perms_problem(&st, why, sizeof(why));
 	if (!problem)
 		return true;
 	report_fmt(report, data, "%s: rules dir %s, refusing to load from it", dir, problem);
@@ -430,7 +435,7 @@ static int load_set(struct rules_set **ret, struct rules_set *old, char *const *
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < n_paths; i++) {
-		r = load_file(rs, old, paths[i], report, data);
+		r = load_file(rs, old, paths[i], good_dirs, n_good, report, data);
 		if (r == -ENOMEM)
 			goto fail;
 		if (r < 0)

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -1127,6 +1129,483 @@ static void test_exec_absolute_only(void **state)
 	rules_set_free(rs);
 }
 
+/* The event log line of a rule that emitted { name = ..., ... }, parsed. */
+static struct json_doc *emitted(const char *log, const char *name)
+{
+	char key[128], err[128];
+	const char *line = log;
+	struct json_doc *doc;
+
+	snprintf(key, sizeof(key), "\"name\":\"%s\"", name);
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+
+		if (memmem(line, len, key, strlen(key))) {
+			assert_int_equal(json_parse(line, len, &doc, err, sizeof(err)), 0);
+			return doc;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	fail_msg("no event from %s in:\n%s", name, log);
+	return NULL;
+}
+
+/* The log line of a rule stopped by its budget at the place where. */
+static void assert_budget_error(const char *err, const char *rule, const char *where, unsigned long budget)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want), "rule %s: runtime error: %s/%s: instruction budget of %lu exceeded", rule,
+		 rules_dir, where, budget);
+	if (!strstr(err, want))
+		fail_msg("no \"%s\" in:\n%s", want, err);
+}
+
+/* Pattern matching is charged to the rule's budget: a backtracking pattern is stopped at its line. */
+static void test_pattern_budget(void **state)
+{
+	struct capture cap;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct stats_list sl;
+	char *log, *err;
+	double t0;
+
+	write_file(rules_dir, "10-find.lua",
+		   "nlhook.on('link.up', {}, function()\n"
+		   "  string.rep('a', 400):find(string.rep('a*', 5) .. 'b')\n"
+		   "end)\n");
+	write_file(rules_dir, "11-gsub.lua",
+		   "nlhook.on('link.up', {}, function()\n"
+		   "  local s = string.rep('a', 400)\n"
+		   "  s:gsub(string.rep('a*', 5) .. 'b', '')\n"
+		   "end)\n");
+	write_file(rules_dir, "12-match.lua",
+		   "nlhook.on('link.up', {}, function() string.match(string.rep('a', 400), string.rep('a-', 5) .. 'b') end)\n");
+	write_file(rules_dir, "13-gmatch.lua",
+		   "nlhook.on('link.up', {}, function()\n"
+		   "  for x in string.rep('a', 400):gmatch(string.rep('a*', 5) .. 'b') do end\n"
+		   "end)\n");
+	/* A pcall around the match does not keep the rule going: the overrun is latched. */
+	write_file(rules_dir, "14-pcall.lua",
+		   "nlhook.on('link.up', {}, function()\n"
+		   "  local p = string.rep('a*', 5) .. 'b'\n"
+		   "  while true do pcall(string.find, string.rep('a', 400), p) end\n"
+		   "end)\n");
+	write_file(rules_dir, "20-good.lua", "nlhook.on('link.up', {}, function(ev) nlhook.emit({ ok = 1 }) end)\n");
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	t0 = loop_now();
+	capture_start(&cap, 2);
+	rules_set_dispatch(rs, &ev);
+	err = capture_end(&cap);
+	/* 10M steps each, not the hours the stock matcher takes. */
+	assert_true(loop_now() - t0 < 10);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 1);
+	get_stats(rs, &sl);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(sl.st[i].errors, 1);
+	assert_int_equal(sl.st[5].errors, 0);
+	assert_budget_error(err, "10-find.lua:1", "10-find.lua:2", 10000000);
+	assert_budget_error(err, "11-gsub.lua:1", "11-gsub.lua:3", 10000000);
+	assert_budget_error(err, "12-match.lua:1", "12-match.lua:1", 10000000);
+	assert_budget_error(err, "13-gmatch.lua:1", "13-gmatch.lua:2", 10000000);
+	assert_budget_error(err, "14-pcall.lua:1", "14-pcall.lua:3", 10000000);
+	free(err);
+	free(log);
+	rules_set_free(rs);
+}
+
+/*
+ * Library loops whose length the rule picks: each answers at once, or is
+ * charged so that the budget stops it.
+ */
+static void test_c_loops(void **state)
+{
+	static const struct {
+		const char *name, *body;
+	} overrun[] = {
+		{ "move", "local t = {} table.move(t, 1, 1e18, 2)" },
+		{ "concat", "table.concat(setmetatable({}, { __index = rawlen }), '', 1, 1e15)" },
+		{ "insert", "table.insert(setmetatable({}, { __len = function() return 1e15 end }), 1, 'x')" },
+		{ "remove", "table.remove(setmetatable({}, { __len = function() return 1e15 end }), 1)" },
+		{ "sort", "table.sort(setmetatable({}, { __len = function() return 1 << 30 end, __index = rawlen }))" },
+		{ "unpack", "local t = {} for i = 1, 10 do t[i] = i end for i = 1, 1e6 do table.unpack(t, 1, 5000) end" },
+		{ "byte", "local s = string.rep('x', 5000) for i = 1, 1e6 do s:byte(1, -1) end" },
+		{ "char", "local t = {} for i = 1, 5000 do t[i] = 65 end for i = 1, 1e6 do string.char(table.unpack(t)) end" },
+		{ "utf8len", "local s = string.rep('x', 1e6) for i = 1, 1e6 do utf8.len(s) end" },
+		{ "utf8offset", "local s = string.rep('\\x80', 1e6) for i = 1, 1e6 do utf8.offset(s, 0, -1) end" },
+		{ "utf8codepoint", "local s = string.rep('x', 5000) for i = 1, 1e6 do utf8.codepoint(s, 1, -1) end" },
+		{ "format", "local s = string.rep('x', 1e6) for i = 1, 1e6 do string.format('%.1s', s) end" },
+		{ "pack", "local f = string.rep(' ', 1e6) for i = 1, 1e6 do string.packsize(f) end" },
+		{ "tonumber", "local s = string.rep(' ', 1e6) for i = 1, 1e6 do tonumber(s, 10) end" },
+		{ "load", "local s = string.rep(' ', 1e6) for i = 1, 1e6 do load(s) end" },
+		{ "loadfn", "local s = string.rep(' ', 1e6) load(function() return s end)" },
+		{ "gc", "local t = {} for i = 1, 1e5 do t[i] = {} end for i = 1, 1e6 do collectgarbage() end" },
+		{ "plainfind", "local s = string.rep('a', 1e6) for i = 1, 1e6 do s:find('b', 1, true) end" },
+		{ "require", "for i = 1, 1e6 do package.loaded.big = nil require('big') end" },
+	};
+	char path[256], buf[512], *err;
+	struct capture cap;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	double t0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/lib", tmp);
+	assert_int_equal(mkdir(path, 0755), 0);
+	f = fopen(strcat(path, "/big.lua"), "w");
+	assert_non_null(f);
+	for (int i = 0; i < 4000; i++)
+		fputs("-- a module that takes a while to read and parse --------------\n", f);
+	fclose(f);
+	/* string.rep of nothing is nothing, however many times. */
+	write_file(rules_dir, "10-rep.lua",
+		   "nlhook.on('link.up', {}, function()\n"
+		   "  nlhook.emit({ a = string.rep('', 1e18), b = string.rep('', 1e18, ''), c = string.rep('x', 3, '') })\n"
+		   "end)\n");
+	snprintf(path, sizeof(path), "%s/20-loops.lua", rules_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (size_t i = 0; i < sizeof(overrun) / sizeof(overrun[0]); i++)
+		fprintf(f, "nlhook.on('link.up', {}, function() %s end, { name = '%s' })\n", overrun[i].body, overrun[i].name);
+	fclose(f);
+	rules_budget = 1000000;
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	t0 = loop_now();
+	capture_start(&cap, 2);
+	rules_set_dispatch(rs, &ev);
+	err = capture_end(&cap);
+	assert_true(loop_now() - t0 < 10);
+	{
+		char *log = read_all(evlog_path);
+
+		assert_non_null(strstr(log, "\"a\":\"\""));
+		assert_non_null(strstr(log, "\"b\":\"\""));
+		assert_non_null(strstr(log, "\"c\":\"xxx\""));
+		free(log);
+	}
+	for (size_t i = 0; i < sizeof(overrun) / sizeof(overrun[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s (20-loops.lua:%zu)", overrun[i].name, i + 1);
+		snprintf(path, sizeof(path), "20-loops.lua:%zu", i + 1);
+		assert_budget_error(err, buf, path, 1000000);
+	}
+	free(err);
+	rules_set_free(rs);
+}
+
+/*
+ * io opens regular files only and has no standard input: nothing a rule
+ * opens or reads can block the daemon.
+ */
+static void test_io(void **state)
+{
+	static const struct {
+		const char *name, *code, *want;
+	} refused[] = {
+		{ "fifo", "io.open(FIFO)", "a FIFO, not a regular file" },
+		{ "fifo-w", "io.open(FIFO, 'w')", "fifo: No such device or address" },
+		{ "fifo-a", "io.open(FIFO, 'a+')", "a FIFO, not a regular file" },
+		{ "zero", "io.open('/dev/zero')", "a character device, not a regular file" },
+		{ "null-w", "io.open('/dev/null', 'w')", "a character device, not a regular file" },
+		{ "tty", "io.open('/dev/tty')", "/dev/tty" },
+		{ "socket", "io.open(SOCK)", "No such device or address" },
+		{ "dir", "io.open(DIR)", "a directory, not a regular file" },
+		{ "lines-fifo", "io.lines(FIFO)", "cannot open file '" },
+		{ "input-fifo", "io.input(FIFO)", "a FIFO, not a regular file" },
+		{ "output-fifo", "io.output(FIFO)", "fifo' (No such device or address)" },
+		/* With a reader, opening for writing succeeds, and the handle is refused. */
+		{ "fifo2-w", "io.open(FIFO2, 'w')", "a FIFO, not a regular file" },
+		{ "output-fifo2", "io.output(FIFO2)", "a FIFO, not a regular file" },
+		{ "input-number", "io.input(7)", "cannot open file '7'" },
+		{ "read", "io.read()", "rules have no standard input" },
+		{ "read-n", "io.read(1)", "rules have no standard input" },
+		{ "lines", "io.lines()", "rules have no standard input" },
+		{ "input", "io.input()", "rules have no standard input" },
+		{ "stdin-path", "io.open('/proc/self/fd/0')", "a FIFO, not a regular file" },
+	};
+	const struct json_value *root;
+	char path[256], sock_path[256], fifo[256], fifo2[256];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct json_doc *doc;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	double t0;
+	char *log;
+	int sfd, stdin_fd[2], saved_stdin, reader;
+	FILE *f;
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmp);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(fifo2, sizeof(fifo2), "%s/fifo2", tmp);
+	assert_int_equal(mkfifo(fifo2, 0600), 0);
+	reader = open(fifo2, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(reader >= 0);
+	snprintf(sock_path, sizeof(sock_path), "%s/sock", tmp);
+	assert_true(strlen(sock_path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+	sfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(sfd >= 0);
+	assert_int_equal(bind(sfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(sfd, 1), 0);
+	/* Standard input is a pipe nobody writes to, as under a service manager. */
+	assert_int_equal(pipe(stdin_fd), 0);
+	saved_stdin = dup(0);
+	dup2(stdin_fd[0], 0);
+
+	snprintf(path, sizeof(path), "%s/10-io.lua", rules_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "local FIFO, FIFO2, SOCK, DIR, FILE = '%s', '%s', '%s', '%s', '%s/file.txt'\n", fifo, fifo2,
+		sock_path, tmp, tmp);
+	fprintf(f, "local function try(name, fn)\n"
+		   "  local ok, a, b = pcall(fn)\n"
+		   "  nlhook.emit({ name = name, ok = ok and a ~= nil, err = tostring(ok and b or a) })\n"
+		   "end\n"
+		   "nlhook.on('link.up', {}, function()\n");
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		fprintf(f, "  try('%s', function() return %s end)\n", refused[i].name, refused[i].code);
+	/* Regular files work as in stock Lua, io.lines closing its file at the end. */
+	fprintf(f, "  local h = assert(io.open(FILE, 'w')) h:write('one\\n', 2, '\\n') h:close()\n"
+		   "  local got, it, _, _, fh = {}, io.lines(FILE)\n"
+		   "  for l in it do got[#got + 1] = l end\n"
+		   "  io.input(FILE)\n"
+		   "  nlhook.emit({ name = 'regular', lines = table.concat(got, ','), closed = io.type(fh),\n"
+		   "    read = io.read('l'), ioread = io.input():read('a') })\n"
+		   "  nlhook.emit({ name = 'gone', stdin = type(io.stdin), stdout = type(io.stdout),\n"
+		   "    stderr = type(io.stderr), popen = type(io.popen), setlocale = type(os.setlocale) })\n"
+		   "end)\n");
+	fclose(f);
+	write_file(rules_dir, "20-good.lua", "nlhook.on('link.up', {}, function(ev) nlhook.emit({ name = 'good' }) end)\n");
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	t0 = loop_now();
+	rules_set_dispatch(rs, &ev);
+	assert_true(loop_now() - t0 < 5);
+	dup2(saved_stdin, 0);
+	close(saved_stdin);
+	close(stdin_fd[0]);
+	close(stdin_fd[1]);
+	close(sfd);
+	close(reader);
+
+	log = read_all(evlog_path);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		doc = emitted(log, refused[i].name);
+		root = json_root(doc);
+		if (json_get(root, "ok")->b || !strstr(json_get_str(root, "err"), refused[i].want))
+			fail_msg("%s: ok %d, err \"%s\", wanted \"%s\"", refused[i].name, json_get(root, "ok")->b,
+				 json_get_str(root, "err"), refused[i].want);
+		json_doc_free(doc);
+	}
+	doc = emitted(log, "regular");
+	root = json_root(doc);
+	assert_string_equal(json_get_str(root, "lines"), "one,2");
+	assert_string_equal(json_get_str(root, "closed"), "closed file");
+	assert_string_equal(json_get_str(root, "read"), "one");
+	assert_string_equal(json_get_str(root, "ioread"), "2\n");
+	json_doc_free(doc);
+	doc = emitted(log, "gone");
+	root = json_root(doc);
+	assert_string_equal(json_get_str(root, "stdin"), "nil");
+	assert_string_equal(json_get_str(root, "stdout"), "nil");
+	assert_string_equal(json_get_str(root, "stderr"), "nil");
+	assert_string_equal(json_get_str(root, "popen"), "nil");
+	assert_string_equal(json_get_str(root, "setlocale"), "nil");
+	json_doc_free(doc);
+	json_doc_free(emitted(log, "good"));
+	free(log);
+	rules_set_free(rs);
+}
+
+/* print and io.write go to the daemon's log after the rule's name, never to the event log. */
+static void test_print(void **state)
+{
+	struct capture cap, out;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	char *err, *log, *stdout_text;
+	char file[256], path[256];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/out.txt", tmp);
+	snprintf(path, sizeof(path), "%s/10-print.lua", rules_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "print('loading', 1, nil, true)\n"
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  print('up', ev.ifname)\n"
+		   "  io.write('mtu=', ev.mtu, ' ', 1.5, '\\n')\n"
+		   "  io.write('two\\nlines')\n"
+		   "  io.output():write('via handle\\n')\n"
+		   "  local ok, msg = io.output():close()\n"
+		   "  print('close', ok, msg)\n"
+		   "  io.output('%s') io.write('to the file') io.close()\n"
+		   "  print('after')\n"
+		   "end, { name = 'printer' })\n", file);
+	fclose(f);
+	capture_start(&cap, 2);
+	capture_start(&out, 1);
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	rules_set_dispatch(rs, &ev);
+	stdout_text = capture_end(&out);
+	err = capture_end(&cap);
+	log = read_all(evlog_path);
+	assert_string_equal(stdout_text, "");
+	assert_int_equal(count_lines(log), 0);
+	rules_set_free(rs);
+	free(log);
+	free(stdout_text);
+
+	/* Loading, the file's name; in a handler, the rule's. */
+	assert_non_null(strstr(err, "info: 10-print.lua: loading\t1\tnil\ttrue\n"));
+	assert_non_null(strstr(err, "info: printer: up\teth0\n"));
+	assert_non_null(strstr(err, "info: printer: mtu=1500 1.5\n"));
+	assert_non_null(strstr(err, "info: printer: two\n"));
+	assert_non_null(strstr(err, "info: printer: lines\n"));
+	assert_non_null(strstr(err, "info: printer: via handle\n"));
+	assert_non_null(strstr(err, "info: printer: close\tnil\tcannot close the log\n"));
+	assert_non_null(strstr(err, "info: printer: after\n"));
+	assert_null(strstr(err, "to the file"));
+	free(err);
+	log = read_all(file);
+	assert_string_equal(log, "to the file");
+	free(log);
+}
+
+/*
+ * require finds modules in the lib dir beside the rules dir, and loads
+ * only files inside the rules and lib dirs, checked as rule files are.
+ */
+static void test_require(void **state)
+{
+	char lib[160], other[160], cwd_dir[160], sub[200], path[512], *log, *saved_cwd;
+	const struct json_value *root;
+	struct json_doc *doc;
+	struct rules_set *rs;
+	FILE *f;
+
+	snprintf(lib, sizeof(lib), "%s/lib", tmp);
+	snprintf(other, sizeof(other), "%s/other", tmp);
+	snprintf(cwd_dir, sizeof(cwd_dir), "%s/cwd", tmp);
+	assert_int_equal(mkdir(lib, 0755), 0);
+	assert_int_equal(mkdir(other, 0755), 0);
+	assert_int_equal(mkdir(cwd_dir, 0755), 0);
+	chmod(tmp, 0755);
+	write_file(lib, "good.lua", "return { answer = 42, name = ... }\n");
+	write_file(lib, "gw.lua", "return 'group-writable'\n");
+	chmod(strcat(strcpy(path, lib), "/gw.lua"), 0664);
+	write_file(cwd_dir, "cwdmod.lua", "return 'from the working directory'\n");
+	write_file(other, "tmpmod.lua", "return 'from elsewhere'\n");
+	snprintf(path, sizeof(path), "%s/link.lua", lib);
+	assert_int_equal(symlink(strcat(strcpy(path + 256, other), "/tmpmod.lua"), path), 0);
+	snprintf(sub, sizeof(sub), "%s/sub", lib);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	chmod(sub, 0775);
+	write_file(sub, "mod.lua", "return 'in a group-writable dir'\n");
+	write_file(rules_dir, "50-helper.lua", "return 'a rule file as a module'\n");
+
+	snprintf(path, sizeof(path), "%s/10-req.lua", rules_dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "local default_path = package.path\n"
+		   "local function try(name)\n"
+		   "  local ok, v = pcall(require, name)\n"
+		   "  return ok and (type(v) == 'table' and v.answer .. ' ' .. v.name or v) or 'error: ' .. v\n"
+		   "end\n"
+		   "local r = { name = 'req', path = default_path, good = try('good'), gw = try('gw'),\n"
+		   "  link = try('link'), sub = try('sub.mod') }\n"
+		   "package.path = '%s/?.lua'\n"
+		   "r.helper = try('50-helper')\n"
+		   "package.path = './?.lua;' .. default_path\n"
+		   "r.cwd = try('cwdmod')\n"
+		   "package.path = '%s/?.lua'\n"
+		   "r.other = try('tmpmod')\n"
+		   "r.missing = try('nosuch')\n"
+		   "nlhook.emit(r)\n", rules_dir, other);
+	fclose(f);
+
+	saved_cwd = getcwd(NULL, 0);
+	assert_int_equal(chdir(cwd_dir), 0);
+	rs = load(RULES_CHECK_PERMS, NULL);
+	assert_int_equal(chdir(saved_cwd), 0);
+	free(saved_cwd);
+	log = read_all(evlog_path);
+	doc = emitted(log, "req");
+	root = json_root(doc);
+	snprintf(path, sizeof(path), "%s/?.lua", lib);
+	assert_string_equal(json_get_str(root, "path"), path);
+	assert_string_equal(json_get_str(root, "good"), "42 good");
+	assert_non_null(strstr(json_get_str(root, "gw"), "module 'gw': "));
+	assert_non_null(strstr(json_get_str(root, "gw"), "gw.lua: writable by group or others"));
+	assert_non_null(strstr(json_get_str(root, "link"), "module 'link': "));
+	assert_non_null(strstr(json_get_str(root, "link"), "other/tmpmod.lua is outside the rules and lib dirs"));
+	assert_non_null(strstr(json_get_str(root, "cwd"), "module 'cwdmod': "));
+	assert_non_null(strstr(json_get_str(root, "cwd"), "cwd/cwdmod.lua is outside the rules and lib dirs"));
+	assert_non_null(strstr(json_get_str(root, "other"), "other/tmpmod.lua is outside the rules and lib dirs"));
+	assert_non_null(strstr(json_get_str(root, "missing"), "module 'nosuch' not found"));
+	assert_non_null(strstr(json_get_str(root, "missing"), "no file '"));
+	assert_string_equal(json_get_str(root, "helper"), "a rule file as a module");
+	assert_non_null(strstr(json_get_str(root, "sub"), "module 'sub.mod': "));
+	assert_non_null(strstr(json_get_str(root, "sub"), "its directory is writable by group or others"));
+	json_doc_free(doc);
+	free(log);
+	rules_set_free(rs);
+
+	/* Two rules dirs: the later one's lib first, paths absolute and normalised. */
+	{
+		char a[200], b[200], want[512], *dirs[2] = { a, b };
+		struct reports rep = {};
+
+		snprintf(a, sizeof(a), "%s/a/rules.d", tmp);
+		snprintf(b, sizeof(b), "%s//b/./x/../rules.d/", tmp);
+		assert_int_equal(mkdir(strcat(strcpy(want, tmp), "/a"), 0755), 0);
+		assert_int_equal(mkdir(a, 0755), 0);
+		write_file(a, "10-path.lua", "nlhook.emit({ name = 'paths', path = package.path })\n");
+		assert_int_equal(truncate(evlog_path, 0), 0);
+		assert_int_equal(rules_set_load(&rs, dirs, 2, 0, report_cb, &rep), 0);
+		log = read_all(evlog_path);
+		doc = emitted(log, "paths");
+		snprintf(want, sizeof(want), "%s/b/lib/?.lua;%s/a/lib/?.lua", tmp, tmp);
+		assert_string_equal(json_get_str(json_root(doc), "path"), want);
+		json_doc_free(doc);
+		free(log);
+		rules_set_free(rs);
+	}
+}
+
+/*
+ * The event table stays alive for the whole handler, even one that does not
+ * take it: nlhook.emit knows it by its address, which a new table could
+ * otherwise reuse.
+ */
+static void test_event_table_kept(void **state)
+{
+	struct rules_set *rs;
+	struct nlh_event ev;
+	char *log;
+
+	write_file(rules_dir, "10-gc.lua",
+		   "nlhook.on('link.up', {}, function()\n"
+		   "  collectgarbage()\n"
+		   "  local keep = {}\n"
+		   "  for i = 1, 500 do keep[i] = { mine = i } end\n"
+		   "  for i = 1, 500 do nlhook.emit(keep[i]) end\n"
+		   "end)\n");
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 500);
+	assert_null(strstr(log, "\"type\""));
+	free(log);
+	rules_set_free(rs);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1147,6 +1626,12 @@ int main(void)
 		T(test_status),
 		T(test_api_misuse),
 		T(test_exec),
+		T(test_pattern_budget),
+		T(test_c_loops),
+		T(test_io),
+		T(test_print),
+		T(test_require),
+		T(test_event_table_kept),
 		T(test_exec_absolute_only),
 		T(test_exec_failures),
 		T(test_exec_after_bounds),
