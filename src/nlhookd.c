@@ -14,22 +14,15 @@
 #include "core/event.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/nlsock.h"
 #include "core/source.h"
 #include "core/watchdog.h"
 #include "ctl/ctl.h"
 #include "exec/exec.h"
-#include "nflog/nflog.h"
-#include "nl80211/nl80211.h"
+#include "netns/netns.h"
 #include "rtnl/rtnl.h"
 #include "rules/rules.h"
 
-/* Every event source, in start order: rtnl first, the others name links through it. */
-static const struct nlh_source_ops *const sources[] = {
-	&rtnl_source,
-	&nflog_source,
-	&nl80211_source,
-};
-#define N_SOURCES (sizeof(sources) / sizeof(sources[0]))
 
 static struct {
 	char **rules_dirs;
@@ -59,7 +52,9 @@ static struct nlh_event *deferred[DEFERRED_MAX];
 static unsigned int n_deferred;
 static bool dispatching;
 
-static void dispatch(struct nlh_event *ev)
+static struct nlh_ns *own_ns;	/* the daemon's namespace and its sources */
+
+static void dispatch(void *data, struct nlh_event *ev)
 {
 	if (dispatching) {
 		struct nlh_event *copy = n_deferred < DEFERRED_MAX ? nlh_event_copy(ev) : NULL;
@@ -79,7 +74,7 @@ static void dispatch(struct nlh_event *ev)
 		struct nlh_event *d = deferred[i];
 
 		deferred[i] = NULL;
-		dispatch(d);
+		dispatch(NULL, d);
 		free(d);
 	}
 	n_deferred = 0;
@@ -92,7 +87,12 @@ static void raise_self(enum nlh_event_type t)
 	nlh_event_init(&ev, t);
 	ev.self.rules = rules ? rules_set_count(rules) : 0;
 	NLH_SET(&ev, SELF, rules);
-	dispatch(&ev);
+	dispatch(NULL, &ev);
+}
+
+static const struct rtnl *state_of(const char *netns, void *data)
+{
+	return !netns && own_ns ? nlh_ns_rtnl(own_ns) : NULL;
 }
 
 static void report(const char *msg, void *data)
@@ -156,9 +156,10 @@ static void idle(void)
 		want_dirty = false;
 		rules_set_want(rules, &want);
 		ctl_want(&want);
-		for (size_t i = 0; i < N_SOURCES; i++)
-			if (sources[i]->update && sources[i]->update(&want) < 0)
-				log_err("%s: cannot update subscriptions", sources[i]->name);
+		const char *src = NULL;
+
+		if (nlh_ns_update(own_ns, &want, &src) < 0)
+			log_err("%s: cannot update subscriptions", src);
 	}
 	evlog_flush();
 }
@@ -199,21 +200,24 @@ static void status(struct sbuf *out)
 		sbuf_json_str(out, arg.rules_dirs[i], strlen(arg.rules_dirs[i]));
 	}
 	sbuf_puts(out, "],\"sources\":[");
-	for (size_t i = 0; i < N_SOURCES; i++) {
-		struct nlh_source_stats st = {};
+	for (size_t i = 0;; i++) {
+		struct nlh_source_stats st;
+		const char *name = nlh_ns_source_stats(own_ns, i, &st);
 
-		if (sources[i]->stats)
-			sources[i]->stats(&st);
+		if (!name)
+			break;
 		sbuf_printf(out, "%s{\"name\":\"%s\",\"events\":%llu,\"drops\":%llu,\"resyncs\":%llu,"
-			    "\"errors\":%llu,\"rcvbuf\":%d}", i ? "," : "", sources[i]->name,
+			    "\"errors\":%llu,\"rcvbuf\":%d}", i ? "," : "", name,
 			    (unsigned long long)st.events, (unsigned long long)st.drops,
 			    (unsigned long long)st.resyncs, (unsigned long long)st.errors, st.rcvbuf);
 	}
 	sbuf_printf(out, "],\"execs_running\":%u,\"monitors\":%u,\"monitor_drops\":%llu",
 		    exec_running_total(), ctl_monitors(), (unsigned long long)ctl_monitor_drops());
 	sbuf_printf(out, ",\"state\":{\"links\":%zu,\"addrs\":%zu,\"routes\":%zu,\"neighs\":%zu}",
-		    rtnl_state_count(NLH_CLASS_LINK), rtnl_state_count(NLH_CLASS_ADDR),
-		    rtnl_state_count(NLH_CLASS_ROUTE), rtnl_state_count(NLH_CLASS_NEIGH));
+		    rtnl_state_count(nlh_ns_rtnl(own_ns), NLH_CLASS_LINK),
+		    rtnl_state_count(nlh_ns_rtnl(own_ns), NLH_CLASS_ADDR),
+		    rtnl_state_count(nlh_ns_rtnl(own_ns), NLH_CLASS_ROUTE),
+		    rtnl_state_count(nlh_ns_rtnl(own_ns), NLH_CLASS_NEIGH));
 	rules_set_status(rules, out);
 }
 
@@ -520,7 +524,6 @@ int main(int argc, char **argv)
 		control_error(arg.control, r);
 		return 1;
 	}
-	nlh_dispatch = dispatch;
 	/* Event-log lines go out per loop iteration, not per event. */
 	evlog_set_batching(true);
 	loop_set_idle(idle);
@@ -534,10 +537,19 @@ int main(int argc, char **argv)
 	if (watchdog_period > 0 && (watchdog_timer = loop_timer_new(watchdog_ping, NULL)))
 		watchdog_ping(NULL);
 	/* A machine without wifi is no error (nl80211 waits for it); a source that cannot start is. */
-	for (size_t i = 0; i < N_SOURCES; i++) {
-		r = sources[i]->start(&want);
+	{
+		const struct nlh_sink sink = { dispatch, NULL };
+		const char *src = NULL;
+
+		own_ns = nlh_ns_new(NULL, -1, &sink);
+		if (!own_ns) {
+			log_err("out of memory");
+			return 1;
+		}
+		rules_set_state_source(state_of, NULL);
+		r = nlh_ns_update(own_ns, &want, &src);
 		if (r < 0) {
-			log_err("%s: cannot start: %s; exiting", sources[i]->name, strerror(-r));
+			log_err("%s: cannot start: %s; exiting", src, strerror(-r));
 			return 1;
 		}
 	}
@@ -549,8 +561,7 @@ int main(int argc, char **argv)
 	sd_notify_msg("STOPPING=1");
 	ctl_stop();
 
-	for (size_t i = N_SOURCES; i-- > 0;)
-		sources[i]->stop();
+	nlh_ns_free(own_ns);
 	exec_shutdown();
 	watchdog_stop();
 	loop_timer_free(watchdog_timer);

@@ -23,8 +23,7 @@
 #include "core/json.h"
 #include "core/source.h"
 #include "exec/exec.h"
-#include "nflog/nflog.h"
-#include "nl80211/nl80211.h"
+#include "netns/netns.h"
 #include "ctl/ctl.h"
 #include "ctl/filter.h"
 #include "record.h"
@@ -33,13 +32,6 @@
 #include "rules/match.h"
 #include "rules/rules.h"
 
-/* Sources the direct monitor can read without the daemon. */
-static const struct nlh_source_ops *const sources[] = {
-	&rtnl_source,
-	&nflog_source,
-	&nl80211_source,
-};
-#define N_SOURCES (sizeof(sources) / sizeof(sources[0]))
 
 static const char *control_path;	/* --control, $NLHOOK_CONTROL or this namespace's */
 static char *control_default;
@@ -81,7 +73,7 @@ static struct {
 	struct nlh_filter filter;
 } mon;
 
-static void monitor_print(struct nlh_event *ev)
+static void monitor_print(void *data, struct nlh_event *ev)
 {
 	char buf[16384];
 	int n;
@@ -446,6 +438,9 @@ static int cmd_monitor(int argc, char **argv)
 	bool direct = false;
 	char err[256];
 	sigset_t mask;
+	const struct nlh_sink sink = { monitor_print, NULL };
+	const char *src = NULL;
+	struct nlh_ns *ns;
 	int c, r, sfd;
 
 	while ((c = getopt_long(argc, argv, "+jtdh", opts, NULL)) != -1) {
@@ -507,17 +502,19 @@ static int cmd_monitor(int argc, char **argv)
 		fprintf(stderr, "nlhook monitor: event loop: %m\n");
 		return 1;
 	}
-	nlh_dispatch = monitor_print;
-	for (size_t i = 0; i < N_SOURCES; i++) {
-		r = sources[i]->start(&want);
-		if (r < 0) {
-			fprintf(stderr, "nlhook monitor: %s: %s\n", sources[i]->name, strerror(-r));
-			return 1;
-		}
+	ns = nlh_ns_new(NULL, -1, &sink);
+	if (!ns) {
+		fprintf(stderr, "nlhook monitor: out of memory\n");
+		return 1;
+	}
+	r = nlh_ns_update(ns, &want, &src);
+	if (r < 0) {
+		fprintf(stderr, "nlhook monitor: %s: %s\n", src, strerror(-r));
+		nlh_ns_free(ns);
+		return 1;
 	}
 	r = loop_run();
-	for (size_t i = N_SOURCES; i-- > 0;)
-		sources[i]->stop();
+	nlh_ns_free(ns);
 	loop_exit();
 	return r < 0 ? 1 : 0;
 }

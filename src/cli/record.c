@@ -53,7 +53,7 @@ static int request(struct mnl_socket *nl, struct nlmsghdr *req, uint16_t family,
 
 		if (n < 0)
 			return -errno;
-		nlmsg_for_each(nlh, buf, (size_t)n, left) {
+		nlh_msg_for_each(nlh, buf, (size_t)n, left) {
 			if (nlh->nlmsg_pid != portid || nlh->nlmsg_seq != req->nlmsg_seq)
 				continue;
 			if (nlh->nlmsg_type == NLMSG_DONE)
@@ -273,7 +273,7 @@ int cmd_record(int argc, char **argv)
 					lost++;
 				continue;
 			}
-			nlmsg_for_each(nlh, buf, (size_t)len, left) {
+			nlh_msg_for_each(nlh, buf, (size_t)len, left) {
 				if (count && written >= count)
 					break;
 				if (pcap_write(w, now(), fams[i], nlh, nlh->nlmsg_len) == 0)

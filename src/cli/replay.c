@@ -13,23 +13,63 @@
 #include "pcap/pcap.h"
 #include "replay.h"
 #include "rtnl/rtnl.h"
+#include "rules/rules.h"
 
-static void replay_nflog(const struct nlmsghdr *nlh, void (*dispatch)(struct nlh_event *ev))
+/*
+ * A replay's own instances, wired as a namespace's are: no sockets, the
+ * state from the capture alone, never the live tables.
+ */
+struct replay {
+	void (*dispatch)(struct nlh_event *ev);
+	struct rtnl *rtnl;
+	struct nl80211 *nl80211;
+};
+
+static void replay_event(void *data, struct nlh_event *ev)
+{
+	struct replay *rp = data;
+
+	rp->dispatch(ev);
+}
+
+static const char *replay_ifname(void *data, uint32_t ifindex)
+{
+	struct replay *rp = data;
+
+	return rp->rtnl ? rtnl_ifname(rp->rtnl, ifindex) : NULL;
+}
+
+static void replay_link_changed(void *data, const struct nlh_event *link)
+{
+	struct replay *rp = data;
+
+	if (rp->nl80211)
+		nl80211_link_changed(rp->nl80211, link);
+}
+
+static const struct rtnl *replay_state(const char *netns, void *data)
+{
+	struct replay *rp = data;
+
+	return netns ? NULL : rp->rtnl;
+}
+
+static void replay_nflog(struct replay *rp, const struct nlmsghdr *nlh)
 {
 	struct nlh_event ev;
 	const char *name;
 
 	if (nflog_parse(nlh, &ev) == -ENODATA || !NLH_HAS(&ev, NFLOG, group))
 		return;
-	if (ev.nflog.indev_index && (name = rtnl_ifname(ev.nflog.indev_index))) {
+	if (ev.nflog.indev_index && (name = replay_ifname(rp, ev.nflog.indev_index))) {
 		nlh_strlcpy(ev.nflog.indev, name, IFNAMSIZ);
 		NLH_SET(&ev, NFLOG, indev);
 	}
-	if (ev.nflog.outdev_index && (name = rtnl_ifname(ev.nflog.outdev_index))) {
+	if (ev.nflog.outdev_index && (name = replay_ifname(rp, ev.nflog.outdev_index))) {
 		nlh_strlcpy(ev.nflog.outdev, name, IFNAMSIZ);
 		NLH_SET(&ev, NFLOG, outdev);
 	}
-	dispatch(&ev);
+	rp->dispatch(&ev);
 }
 
 void replay_clock_start(double t)
@@ -74,8 +114,15 @@ static void clock_to(double t, const char *who)
 
 int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const char *who)
 {
+	struct replay rp = { .dispatch = dispatch };
+	const struct nlh_source_env env = {
+		.sink = { replay_event, &rp },
+		.netns_fd = -1,
+		.ifname = replay_ifname,
+		.link_changed = replay_link_changed,
+		.data = &rp,
+	};
 	bool clock = false;
-	struct nlh_want want = { .types = ~(nlh_typeset)0 };
 	unsigned long other[32] = {}, records = 0;
 	struct pcap_reader *r;
 	struct pcap_record rec;
@@ -87,8 +134,14 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 		fprintf(stderr, "%s: %s\n", who, err);
 		return 1;
 	}
-	nlh_dispatch = dispatch;
-	rtnl_replay_start(&want);
+	rp.rtnl = rtnl_replay_new(&env);
+	rp.nl80211 = nl80211_replay_new(&env);
+	if (!rp.rtnl || !rp.nl80211) {
+		fprintf(stderr, "%s: out of memory\n", who);
+		ret = 1;
+		goto out;
+	}
+	rules_set_state_source(replay_state, &rp);
 	while ((n = pcap_next(r, &rec, err, sizeof(err))) > 0) {
 		const struct nlmsghdr *nlh;
 		size_t left;
@@ -103,16 +156,16 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 		clock_to(rec.time, who);
 		switch (rec.family) {
 		case NETLINK_ROUTE:
-			nlmsg_for_each(nlh, rec.data, rec.len, left)
-				rtnl_replay_msg(nlh);
+			nlh_msg_for_each(nlh, rec.data, rec.len, left)
+				rtnl_replay_msg(rp.rtnl, nlh);
 			break;
 		case NETLINK_GENERIC:
-			nlmsg_for_each(nlh, rec.data, rec.len, left)
-				nl80211_replay_msg(nlh);
+			nlh_msg_for_each(nlh, rec.data, rec.len, left)
+				nl80211_replay_msg(rp.nl80211, nlh);
 			break;
 		case NETLINK_NETFILTER:
-			nlmsg_for_each(nlh, rec.data, rec.len, left)
-				replay_nflog(nlh, dispatch);
+			nlh_msg_for_each(nlh, rec.data, rec.len, left)
+				replay_nflog(&rp, nlh);
 			break;
 		default:
 			other[rec.family < 32 ? rec.family : 31]++;
@@ -130,8 +183,11 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 	fprintf(stderr, "%s: %lu records, %lu identical copies folded\n", who, records, fold.folded);
 	if (clock)
 		replay_clock_finish(who);
-	nl80211_replay_reset();
-	rtnl_replay_stop();
+out:
+	rules_set_state_source(NULL, NULL);
+	if (rp.nl80211)
+		nl80211_replay_free(rp.nl80211);
+	rtnl_replay_free(rp.rtnl);
 	pcap_fold_free(&fold);
 	pcap_close(r);
 	return ret;

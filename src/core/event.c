@@ -584,4 +584,3 @@ char **nlh_event_env(const struct nlh_event *ev)
 	env[n_vars] = NULL;
 	return env;
 }
-nlh_dispatch_fn nlh_dispatch;

@@ -11,12 +11,12 @@
  * passes and the walk goes astray; the kernel never sends one, a capture
  * can.
  */
-static inline bool nlmsg_ok(const struct nlmsghdr *nlh, size_t left)
+static inline bool nlh_msg_ok(const struct nlmsghdr *nlh, size_t left)
 {
 	return left >= sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) && nlh->nlmsg_len <= left;
 }
 
-static inline const struct nlmsghdr *nlmsg_next(const struct nlmsghdr *nlh, size_t *left)
+static inline const struct nlmsghdr *nlh_msg_next(const struct nlmsghdr *nlh, size_t *left)
 {
 	size_t step = NLMSG_ALIGN(nlh->nlmsg_len);
 
@@ -26,6 +26,6 @@ static inline const struct nlmsghdr *nlmsg_next(const struct nlmsghdr *nlh, size
 	return (const struct nlmsghdr *)((const char *)nlh + step);
 }
 
-#define nlmsg_for_each(nlh, buf, len, left)						\
-	for ((left) = (len), (nlh) = (const struct nlmsghdr *)(buf); nlmsg_ok((nlh), (left));	\
-	     (nlh) = nlmsg_next((nlh), &(left)))
+#define nlh_msg_for_each(nlh, buf, len, left)						\
+	for ((left) = (len), (nlh) = (const struct nlmsghdr *)(buf); nlh_msg_ok((nlh), (left));	\
+	     (nlh) = nlh_msg_next((nlh), &(left)))

@@ -18,26 +18,43 @@ struct nlh_source_stats {
 	uint64_t drops;		/* ENOBUFS and sequence gaps */
 	uint64_t resyncs;
 	uint64_t errors;	/* malformed messages, ignored */
-	int rcvbuf;		/* bytes, as the kernel reports it */
+	int rcvbuf;		/* bytes, as the kernel reports it; 0: no socket */
+};
+
+/* Where a source instance delivers its events: given at creation. */
+struct nlh_sink {
+	void (*event)(void *data, struct nlh_event *ev);
+	void *data;
 };
 
 /*
- * A source subscribes only to what `want` asks for; update() is called
- * after every reload with the new set.  Events go to nlh_dispatch().
+ * What a source instance knows of the namespace it serves, from whoever
+ * made it (the namespace registry, or a replay): where events go, the
+ * namespace's netlink sockets, the names of its links (from the rtnl
+ * instance of the same namespace) and who wants to hear of link changes
+ * (the nl80211 instance).
+ */
+struct nlh_source_env {
+	struct nlh_sink sink;
+	int netns_fd;		/* where its sockets open; -1: the daemon's own namespace */
+	const char *netns;	/* its name, for the log; NULL: the daemon's own */
+	/* NULL when the link is not known. */
+	const char *(*ifname)(void *data, uint32_t ifindex);
+	/* Every link record as it changes. */
+	void (*link_changed)(void *data, const struct nlh_event *link);
+	void *data;
+};
+
+/*
+ * A source: one instance per namespace.  An instance opens its socket
+ * when the want set first asks for its events (update() after every
+ * reload or change of monitors) and closes nothing it still needs.
  */
 struct nlh_source_ops {
 	const char *name;
-	int (*start)(const struct nlh_want *want);
-	int (*update)(const struct nlh_want *want);
-	void (*stop)(void);
-	void (*stats)(struct nlh_source_stats *ret);
+	void *(*new)(const struct nlh_source_env *env);
+	/* 0, or a negative errno: the instance could not serve want. */
+	int (*update)(void *inst, const struct nlh_want *want);
+	void (*free)(void *inst);
+	void (*stats)(const void *inst, struct nlh_source_stats *ret);
 };
-
-/* Receive buffer for every netlink socket (--rcvbuf), SO_RCVBUFFORCE. */
-extern int nlh_rcvbuf;
-/* Size fd's receive buffer to nlh_rcvbuf, warn (as `who`) if capped; returns what the kernel reports. */
-int nlsock_set_rcvbuf(int fd, const char *who);
-
-/* Where sources deliver events: set by the program (daemon or CLI). */
-typedef void (*nlh_dispatch_fn)(struct nlh_event *ev);
-extern nlh_dispatch_fn nlh_dispatch;

@@ -4,7 +4,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
-#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,13 +13,17 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/nlmsg.h"
+#include "core/nlsock.h"
 #include "nflog-parse.h"
 #include "nflog.h"
-#include "rtnl/rtnl.h"
 
-uint32_t nflog_copy_range = 128;
-uint32_t nflog_qthreshold = 64;
-uint32_t nflog_timeout_ms = 10;
+/*
+ * Per group: bytes of each packet copied (the headers), hits the kernel
+ * queues before sending a batch, and the longest a lone hit waits.
+ */
+#define COPY_RANGE 128
+#define QTHRESHOLD 64
+#define TIMEOUT_MS 10
 
 struct group {
 	uint16_t num;
@@ -52,23 +56,27 @@ struct cfg_req {
 	enum cfg_kind kind;
 };
 
-static struct mnl_socket *nl;
-static uint32_t seq;
-static struct group groups[64];
-static size_t n_groups;
-static struct cfg_req pending[CFG_PENDING_MAX];
-static size_t n_pending;
-static struct nlh_source_stats stats;
-static bool told_no_admin;
+struct nflog {
+	struct nlh_source_env env;
+	struct nlsock *sock;
+	char *who;		/* "nflog", "nflog in blue" */
+	uint32_t seq;
+	struct group groups[64];
+	size_t n_groups;
+	struct cfg_req pending[CFG_PENDING_MAX];
+	size_t n_pending;
+	struct nlh_source_stats stats;
+	bool told_no_admin;
+};
 
-static struct nlmsghdr *cfg_header(char *buf, uint16_t group, uint8_t family)
+static struct nlmsghdr *cfg_header(struct nflog *nf, char *buf, uint16_t group, uint8_t family)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct nfgenmsg *nfg;
 
 	nlh->nlmsg_type = NFNL_SUBSYS_ULOG << 8 | NFULNL_MSG_CONFIG;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = ++seq;
+	nlh->nlmsg_seq = ++nf->seq;
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	nfg->nfgen_family = family;
 	nfg->version = NFNETLINK_V0;
@@ -77,83 +85,85 @@ static struct nlmsghdr *cfg_header(char *buf, uint16_t group, uint8_t family)
 }
 
 /* Send a request; its ack is matched in cfg_ack(). */
-static int cfg_send(struct nlmsghdr *req, uint16_t group, enum cfg_kind kind)
+static int cfg_send(struct nflog *nf, struct nlmsghdr *req, uint16_t group, enum cfg_kind kind)
 {
-	if (mnl_socket_sendto(nl, req, req->nlmsg_len) < 0)
-		return -errno;
-	if (n_pending == CFG_PENDING_MAX) {
+	int r = nlsock_send(nf->sock, req, req->nlmsg_len);
+
+	if (r < 0)
+		return r;
+	if (nf->n_pending == CFG_PENDING_MAX) {
 		/* The oldest ack is long lost (an overrun): forget it. */
-		memmove(pending, pending + 1, (CFG_PENDING_MAX - 1) * sizeof(pending[0]));
-		n_pending--;
+		memmove(nf->pending, nf->pending + 1, (CFG_PENDING_MAX - 1) * sizeof(nf->pending[0]));
+		nf->n_pending--;
 	}
-	pending[n_pending++] = (struct cfg_req){ req->nlmsg_seq, group, kind };
+	nf->pending[nf->n_pending++] = (struct cfg_req){ req->nlmsg_seq, group, kind };
 	return 0;
 }
 
-static int cfg_cmd(uint16_t group, uint8_t family, uint8_t cmd, enum cfg_kind kind)
+static int cfg_cmd(struct nflog *nf, uint16_t group, uint8_t family, uint8_t cmd, enum cfg_kind kind)
 {
 	char buf[256] __attribute__((aligned(8))) = {};
-	struct nlmsghdr *nlh = cfg_header(buf, group, family);
+	struct nlmsghdr *nlh = cfg_header(nf, buf, group, family);
 	struct nfulnl_msg_config_cmd c = { .command = cmd };
 
 	mnl_attr_put(nlh, NFULA_CFG_CMD, sizeof(c), &c);
-	return cfg_send(nlh, group, kind);
+	return cfg_send(nf, nlh, group, kind);
 }
 
-static int cfg_params(uint16_t group)
+static int cfg_params(struct nflog *nf, uint16_t group)
 {
 	char buf[256] __attribute__((aligned(8))) = {};
-	struct nlmsghdr *nlh = cfg_header(buf, group, AF_UNSPEC);
+	struct nlmsghdr *nlh = cfg_header(nf, buf, group, AF_UNSPEC);
 	struct nfulnl_msg_config_mode mode = {
-		.copy_range = htonl(nflog_copy_range),
+		.copy_range = htonl(COPY_RANGE),
 		.copy_mode = NFULNL_COPY_PACKET,
 	};
 
 	mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof(mode), &mode);
-	mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(nflog_qthreshold));
-	mnl_attr_put_u32(nlh, NFULA_CFG_TIMEOUT, htonl((nflog_timeout_ms + 9) / 10));
+	mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(QTHRESHOLD));
+	mnl_attr_put_u32(nlh, NFULA_CFG_TIMEOUT, htonl((TIMEOUT_MS + 9) / 10));
 	/* A batch up to 128 KiB: fewer, fuller reads under a flood. */
 	mnl_attr_put_u32(nlh, NFULA_CFG_NLBUFSIZ, htonl(128 * 1024));
 	/* Sequence numbers are how drops are seen: NFLOG has no dump. */
 	mnl_attr_put_u16(nlh, NFULA_CFG_FLAGS, htons(NFULNL_CFG_F_SEQ));
-	return cfg_send(nlh, group, CFG_PARAMS);
+	return cfg_send(nf, nlh, group, CFG_PARAMS);
 }
 
-static struct group *group_find(uint16_t num)
+static struct group *group_find(struct nflog *nf, uint16_t num)
 {
-	for (size_t i = 0; i < n_groups; i++)
-		if (groups[i].num == num)
-			return &groups[i];
+	for (size_t i = 0; i < nf->n_groups; i++)
+		if (nf->groups[i].num == num)
+			return &nf->groups[i];
 	return NULL;
 }
 
-static void no_admin(void)
+static void no_admin(struct nflog *nf)
 {
-	if (told_no_admin)
+	if (nf->told_no_admin)
 		return;
-	told_no_admin = true;
-	log_err("nflog: the kernel refuses nfnetlink_log configuration: nlhookd needs CAP_NET_ADMIN for nflog");
+	nf->told_no_admin = true;
+	log_err("%s: the kernel refuses nfnetlink_log configuration: nlhookd needs CAP_NET_ADMIN for nflog", nf->who);
 }
 
 /*
  * The kernel handles a request while we send it, so the parameters that
  * follow a bind find the group's instance; the acks say how both went.
  */
-static void bind_group(struct group *g)
+static void bind_group(struct nflog *nf, struct group *g)
 {
-	int r = cfg_cmd(g->num, AF_UNSPEC, NFULNL_CFG_CMD_BIND, CFG_BIND);
+	int r = cfg_cmd(nf, g->num, AF_UNSPEC, NFULNL_CFG_CMD_BIND, CFG_BIND);
 
 	if (r == 0)
-		r = cfg_params(g->num);
+		r = cfg_params(nf, g->num);
 	if (r < 0) {
-		log_err("nflog: group %u: %s", g->num, strerror(-r));
+		log_err("%s: group %u: %s", nf->who, g->num, strerror(-r));
 		return;
 	}
 	g->bound = true;
 	g->have_seq = false;
 }
 
-static void cfg_ack(const struct nlmsghdr *nlh)
+static void cfg_ack(struct nflog *nf, const struct nlmsghdr *nlh)
 {
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 	int err = nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*e)) ? e->error : -EBADMSG;
@@ -161,18 +171,18 @@ static void cfg_ack(const struct nlmsghdr *nlh)
 	struct group *g;
 	size_t i;
 
-	for (i = 0; i < n_pending && pending[i].seq != nlh->nlmsg_seq; i++)
+	for (i = 0; i < nf->n_pending && nf->pending[i].seq != nlh->nlmsg_seq; i++)
 		;
-	if (i == n_pending)
+	if (i == nf->n_pending)
 		return;
-	req = pending[i];
-	memmove(pending + i, pending + i + 1, (n_pending - i - 1) * sizeof(pending[0]));
-	n_pending--;
-	g = group_find(req.group);
+	req = nf->pending[i];
+	memmove(nf->pending + i, nf->pending + i + 1, (nf->n_pending - i - 1) * sizeof(nf->pending[0]));
+	nf->n_pending--;
+	g = group_find(nf, req.group);
 	switch (req.kind) {
 	case CFG_PF_UNBIND:
 		if (err == -EPERM)
-			no_admin();
+			no_admin(nf);
 		return;
 	case CFG_PF_BIND:
 	case CFG_UNBIND:
@@ -181,30 +191,30 @@ static void cfg_ack(const struct nlmsghdr *nlh)
 		if (!g)
 			return;
 		if (!err) {
-			log_info("nflog: listening to group %u", g->num);
+			log_info("%s: listening to group %u", nf->who, g->num);
 			return;
 		}
 		g->bound = false;
 		/* The kernel answers EPERM (older ones EBUSY) when another socket holds the group. */
-		if (err == -EBUSY || (err == -EPERM && !told_no_admin))
-			log_err("nflog: group %u is bound by another process (ulogd2? another logger?) in this "
-				"network namespace: its hits will not reach nlhook", g->num);
+		if (err == -EBUSY || (err == -EPERM && !nf->told_no_admin))
+			log_err("%s: group %u is bound by another process (ulogd2? another logger?) in this "
+				"network namespace: its hits will not reach nlhook", nf->who, g->num);
 		else if (err == -EPERM)
-			log_err("nflog: group %u: not bound: no CAP_NET_ADMIN", g->num);
+			log_err("%s: group %u: not bound: no CAP_NET_ADMIN", nf->who, g->num);
 		else
-			log_err("nflog: group %u: %s", g->num, strerror(-err));
+			log_err("%s: group %u: %s", nf->who, g->num, strerror(-err));
 		return;
 	case CFG_PARAMS:
 		/* After a refused bind the parameters fail too: that was said. */
 		if (err && g && g->bound)
-			log_err("nflog: group %u: cannot set the copy mode and sequence numbers: %s", g->num,
+			log_err("%s: group %u: cannot set the copy mode and sequence numbers: %s", nf->who, g->num,
 				strerror(-err));
 		return;
 	}
 }
 
 /* g NULL: the socket overran, count not known yet. */
-static void raise_drop(const struct group *g, uint64_t count)
+static void raise_drop(struct nflog *nf, const struct group *g, uint64_t count)
 {
 	struct nlh_event ev;
 
@@ -217,260 +227,232 @@ static void raise_drop(const struct group *g, uint64_t count)
 		ev.self.count = count;
 		NLH_SET(&ev, SELF, count);
 	}
-	if (nlh_dispatch)
-		nlh_dispatch(&ev);
+	nf->env.sink.event(nf->env.sink.data, &ev);
 }
 
-static void fill_dev(char *dst, uint32_t ifindex)
+static void fill_dev(struct nflog *nf, char *dst, uint32_t ifindex)
 {
-	const char *name = ifindex ? rtnl_ifname(ifindex) : NULL;
+	const char *name = ifindex && nf->env.ifname ? nf->env.ifname(nf->env.data, ifindex) : NULL;
 
 	if (name)
 		nlh_strlcpy(dst, name, IFNAMSIZ);
 }
 
-static void handle_batch(const char *buf, size_t len)
+static void nflog_batch(void *data, const void *buf, size_t len, int32_t nsid)
 {
+	struct nflog *nf = data;
 	const struct nlmsghdr *nlh;
 	size_t left;
 
-	nlmsg_for_each(nlh, buf, len, left) {
+	nlh_msg_for_each(nlh, buf, len, left) {
 		struct nlh_event ev;
 		struct group *g;
 		int r;
 
 		if (nlh->nlmsg_type == NLMSG_ERROR) {
-			cfg_ack(nlh);
+			cfg_ack(nf, nlh);
 			continue;
 		}
 		r = nflog_parse(nlh, &ev);
 		if (r == -ENODATA)
 			continue;
 		if (r < 0) {
-			stats.errors++;
-			log_debug("nflog: malformed packet message, the fields read so far are kept");
+			nf->stats.errors++;
+			log_debug("%s: malformed packet message, the fields read so far are kept", nf->who);
 			if (!NLH_HAS(&ev, NFLOG, group))
 				continue;
 		}
-		g = group_find(ev.nflog.group);
+		g = group_find(nf, ev.nflog.group);
 		if (g && NLH_HAS(&ev, NFLOG, seq)) {
 			/* A gap in the group's sequence is hits the kernel could not queue to us. */
 			if (g->have_seq && ev.nflog.seq != g->last_seq + 1) {
 				uint32_t lost = ev.nflog.seq - g->last_seq - 1;
 
 				g->drops += lost;
-				stats.drops += lost;
-				log_warn("nflog: group %u lost %u hits (sequence %u after %u)", g->num, lost,
+				nf->stats.drops += lost;
+				log_warn("%s: group %u lost %u hits (sequence %u after %u)", nf->who, g->num, lost,
 					 ev.nflog.seq, g->last_seq);
-				raise_drop(g, lost);
+				raise_drop(nf, g, lost);
 			}
 			g->have_seq = true;
 			g->last_seq = ev.nflog.seq;
 		}
 		if (g)
 			g->events++;
-		fill_dev(ev.nflog.indev, ev.nflog.indev_index);
+		fill_dev(nf, ev.nflog.indev, ev.nflog.indev_index);
 		if (ev.nflog.indev[0])
 			NLH_SET(&ev, NFLOG, indev);
-		fill_dev(ev.nflog.outdev, ev.nflog.outdev_index);
+		fill_dev(nf, ev.nflog.outdev, ev.nflog.outdev_index);
 		if (ev.nflog.outdev[0])
 			NLH_SET(&ev, NFLOG, outdev);
-		stats.events++;
-		if (nlh_dispatch)
-			nlh_dispatch(&ev);
+		nf->stats.events++;
+		nf->env.sink.event(nf->env.sink.data, &ev);
 	}
 }
 
-static void nflog_io(int fd, uint32_t events, void *data)
+/*
+ * Hits were lost now; how many shows as the next gap in each group's
+ * sequence, raised then with its count.  Until then, nlhook.drop without
+ * a count.
+ */
+static void nflog_overrun(void *data)
 {
-	static char buf[256 * 1024] __attribute__((aligned(8)));
+	struct nflog *nf = data;
 
-	/* A budget per wakeup: a flood must not starve the other sources. */
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return;
-			if (errno == ENOBUFS) {
-				/*
-				 * Hits were lost now; how many shows as the next
-				 * gap in each group's sequence, raised then with its
-				 * count.  Until then, nlhook.drop without a count.
-				 */
-				stats.resyncs++;
-				log_warn("nflog: receive buffer overrun: hits lost (counted at the next hit of each "
-					 "group; --rcvbuf raises the buffer)");
-				raise_drop(NULL, 0);
-				continue;
-			}
-			log_err("nflog: recv: %m");
-			return;
-		}
-		handle_batch(buf, n);
-	}
+	nf->stats.resyncs++;
+	log_warn("%s: receive buffer overrun: hits lost (counted at the next hit of each group; "
+		 "--rcvbuf raises the buffer)", nf->who);
+	raise_drop(nf, NULL, 0);
 }
 
-static int nflog_open(void)
-{
-	int fd, r;
+static const struct nlsock_ops nflog_sock_ops = {
+	.batch = nflog_batch,
+	.overrun = nflog_overrun,
+};
 
-	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		goto fail;
-	fd = mnl_socket_get_fd(nl);
-	stats.rcvbuf = nlsock_set_rcvbuf(fd, "nflog");
+static int nflog_open(struct nflog *nf)
+{
+	const struct nlsock_config cfg = {
+		.protocol = NETLINK_NETFILTER, .netns_fd = nf->env.netns_fd, .fd = -1,
+		.bufsize = 256 * 1024, .who = nf->who,
+	};
+	int r = nlsock_open(&nf->sock, &cfg, &nflog_sock_ops, nf);
+
+	if (r < 0)
+		return r;
+	nf->stats.rcvbuf = nlsock_rcvbuf(nf->sock);
 	/* Before 3.17 a family had one logger; unbinding first takes it over. Newer kernels ignore both. */
 	for (int i = 0; i < 2; i++) {
 		uint8_t fam = i ? AF_INET6 : AF_INET;
 
-		cfg_cmd(0, fam, NFULNL_CFG_CMD_PF_UNBIND, CFG_PF_UNBIND);
-		cfg_cmd(0, fam, NFULNL_CFG_CMD_PF_BIND, CFG_PF_BIND);
-	}
-	r = loop_add_fd(fd, EPOLLIN, nflog_io, NULL);
-	if (r < 0) {
-		errno = -r;
-		goto fail;
-	}
-	return 0;
-fail:
-	r = -errno;
-	mnl_socket_close(nl);
-	nl = NULL;
-	return r;
-}
-
-static int nflog_update(const struct nlh_want *want)
-{
-	int r;
-
-	if (!want->n_nflog_groups && !nl)
-		return 0;
-	if (!nl && (r = nflog_open()) < 0) {
-		log_err("nflog: cannot open the nfnetlink_log socket: %s%s", strerror(-r),
-			r == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
-		return r;
-	}
-	/* Unbind what is no longer wanted. */
-	for (size_t i = 0; i < n_groups;) {
-		bool keep = false;
-
-		for (size_t k = 0; k < want->n_nflog_groups; k++)
-			keep |= want->nflog_groups[k] == groups[i].num;
-		if (keep) {
-			i++;
-			continue;
-		}
-		if (groups[i].bound)
-			cfg_cmd(groups[i].num, AF_UNSPEC, NFULNL_CFG_CMD_UNBIND, CFG_UNBIND);
-		log_info("nflog: no longer listening to group %u", groups[i].num);
-		groups[i] = groups[--n_groups];
-	}
-	for (size_t k = 0; k < want->n_nflog_groups; k++) {
-		struct group *g = group_find(want->nflog_groups[k]);
-
-		if (g)
-			continue;
-		if (n_groups == sizeof(groups) / sizeof(groups[0]))
-			break;
-		g = &groups[n_groups++];
-		memset(g, 0, sizeof(*g));
-		g->num = want->nflog_groups[k];
-		bind_group(g);
+		cfg_cmd(nf, 0, fam, NFULNL_CFG_CMD_PF_UNBIND, CFG_PF_UNBIND);
+		cfg_cmd(nf, 0, fam, NFULNL_CFG_CMD_PF_BIND, CFG_PF_BIND);
 	}
 	return 0;
 }
 
 /*
  * Whether the kernel takes our configuration (CAP_NET_ADMIN in this
- * namespace): asked once at start, before any group is bound, so the
- * wait meets no hit to dispatch.  Later changes are asynchronous.
+ * namespace): asked when the socket opens, before any group is bound, so
+ * the wait meets no hit to dispatch.
  */
-static int check_admin(void)
+static int check_admin(struct nflog *nf)
 {
-	char buf[8192] __attribute__((aligned(8))) = {};
-	struct nlmsghdr *req = cfg_header(buf, 0, AF_INET);
+	char buf[256] __attribute__((aligned(8))) = {};
+	struct nlmsghdr *req = cfg_header(nf, buf, 0, AF_INET);
 	struct nfulnl_msg_config_cmd c = { .command = NFULNL_CFG_CMD_PF_UNBIND };
-	int fd = mnl_socket_get_fd(nl);
 	double deadline = loop_now() + 2;
+	int r;
 
 	mnl_attr_put(req, NFULA_CFG_CMD, sizeof(c), &c);
-	if (mnl_socket_sendto(nl, req, req->nlmsg_len) < 0)
-		return -errno;
-	while (loop_now() < deadline) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		const struct nlmsghdr *nlh;
-		size_t left;
-		ssize_t n;
+	r = cfg_send(nf, req, 0, CFG_PF_UNBIND);
+	if (r < 0)
+		return r;
+	while (nf->n_pending && !nf->told_no_admin && loop_now() < deadline)
+		if ((r = nlsock_wait(nf->sock, 100)) < 0 && r != -ETIMEDOUT)
+			return r;
+		else if (r == 0 && (r = nlsock_drain(nf->sock, 1)) < 0)
+			return r;
+	if (nf->told_no_admin)
+		return -EPERM;
+	return nf->n_pending ? -ETIMEDOUT : 0;
+}
 
-		if (poll(&p, 1, 100) < 0 && errno != EINTR)
-			return -errno;
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			return -errno;
-		}
-		nlmsg_for_each(nlh, buf, (size_t)n, left) {
-			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+static void *nflog_new(const struct nlh_source_env *env)
+{
+	struct nflog *nf = calloc(1, sizeof(*nf));
 
-			if (nlh->nlmsg_type == NLMSG_ERROR && nlh->nlmsg_seq == req->nlmsg_seq)
-				return nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*e)) ? e->error : -EBADMSG;
-		}
+	if (!nf)
+		return NULL;
+	nf->env = *env;
+	if ((env->netns ? asprintf(&nf->who, "nflog in %s", env->netns) : asprintf(&nf->who, "nflog")) < 0) {
+		free(nf);
+		return NULL;
 	}
-	return -ETIMEDOUT;
+	return nf;
 }
 
 /*
- * No rule for nflog, no socket.  With rules for it, a daemon the kernel
- * does not let configure nflog does not start: its rules could never fire.
+ * No rule for nflog, no socket.  A socket the kernel does not let
+ * configure nflog is an error: rules for its groups could never fire.
  */
-static void nflog_stop(void);
-
-static int nflog_start(const struct nlh_want *want)
+static int nflog_update(void *inst, const struct nlh_want *want)
 {
+	struct nflog *nf = inst;
 	int r;
 
-	if (!want->n_nflog_groups)
+	if (!want->n_nflog_groups && !nf->sock)
 		return 0;
-	r = nflog_open();
-	if (r == 0)
-		r = check_admin();
-	if (r < 0) {
-		log_err("nflog: cannot configure nfnetlink_log: %s%s", strerror(-r),
-			r == -EPERM ? " (binding the nflog groups that rules name needs CAP_NET_ADMIN)" : "");
-		nflog_stop();
-		return r;
+	if (!nf->sock) {
+		r = nflog_open(nf);
+		if (r == 0)
+			r = check_admin(nf);
+		if (r < 0) {
+			log_err("%s: cannot configure nfnetlink_log: %s%s", nf->who, strerror(-r),
+				r == -EPERM ? " (binding the nflog groups that rules name needs CAP_NET_ADMIN)" : "");
+			nlsock_free(nf->sock);
+			nf->sock = NULL;
+			nf->n_pending = 0;
+			nf->told_no_admin = false;
+			return r;
+		}
 	}
-	return nflog_update(want);
+	/* Unbind what is no longer wanted. */
+	for (size_t i = 0; i < nf->n_groups;) {
+		bool keep = false;
+
+		for (size_t k = 0; k < want->n_nflog_groups; k++)
+			keep |= want->nflog_groups[k] == nf->groups[i].num;
+		if (keep) {
+			i++;
+			continue;
+		}
+		if (nf->groups[i].bound)
+			cfg_cmd(nf, nf->groups[i].num, AF_UNSPEC, NFULNL_CFG_CMD_UNBIND, CFG_UNBIND);
+		log_info("%s: no longer listening to group %u", nf->who, nf->groups[i].num);
+		nf->groups[i] = nf->groups[--nf->n_groups];
+	}
+	for (size_t k = 0; k < want->n_nflog_groups; k++) {
+		struct group *g = group_find(nf, want->nflog_groups[k]);
+
+		if (g)
+			continue;
+		if (nf->n_groups == sizeof(nf->groups) / sizeof(nf->groups[0]))
+			break;
+		g = &nf->groups[nf->n_groups++];
+		memset(g, 0, sizeof(*g));
+		g->num = want->nflog_groups[k];
+		bind_group(nf, g);
+	}
+	return 0;
 }
 
-static void nflog_stop(void)
+static void nflog_free(void *inst)
 {
-	if (!nl)
+	struct nflog *nf = inst;
+
+	if (!nf)
 		return;
-	for (size_t i = 0; i < n_groups; i++)
-		if (groups[i].bound)
-			cfg_cmd(groups[i].num, AF_UNSPEC, NFULNL_CFG_CMD_UNBIND, CFG_UNBIND);
-	loop_del_fd(mnl_socket_get_fd(nl));
-	mnl_socket_close(nl);
-	nl = NULL;
-	n_groups = 0;
-	n_pending = 0;
-	told_no_admin = false;
+	if (nf->sock)
+		for (size_t i = 0; i < nf->n_groups; i++)
+			if (nf->groups[i].bound)
+				cfg_cmd(nf, nf->groups[i].num, AF_UNSPEC, NFULNL_CFG_CMD_UNBIND, CFG_UNBIND);
+	nlsock_free(nf->sock);
+	free(nf->who);
+	free(nf);
 }
 
-static void nflog_stats(struct nlh_source_stats *ret)
+static void nflog_stats(const void *inst, struct nlh_source_stats *ret)
 {
-	*ret = stats;
+	const struct nflog *nf = inst;
+
+	*ret = nf->stats;
 }
 
 const struct nlh_source_ops nflog_source = {
 	.name = "nflog",
-	.start = nflog_start,
+	.new = nflog_new,
 	.update = nflog_update,
-	.stop = nflog_stop,
+	.free = nflog_free,
 	.stats = nflog_stats,
 };

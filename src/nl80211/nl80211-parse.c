@@ -259,24 +259,6 @@ bool nl80211_wants_iface(const struct nlh_event *ev)
 	return !NLH_HAS(ev, WIFI, ssid) || !NLH_HAS(ev, WIFI, freq);
 }
 
-int nl80211_build_get_interface(void *buf, size_t size, uint16_t family, uint32_t ifindex, uint32_t seq)
-{
-	struct nlmsghdr *nlh;
-	struct genlmsghdr *g;
-
-	if (size < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*g)) + MNL_ATTR_HDRLEN + 4)
-		return -ENOSPC;
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = family;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = seq;
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->cmd = NL80211_CMD_GET_INTERFACE;
-	g->version = 0;
-	mnl_attr_put_u32(nlh, NL80211_ATTR_IFINDEX, ifindex);
-	return nlh->nlmsg_len;
-}
-
 int nl80211_iface_parse(const struct nlmsghdr *nlh, const struct nl80211_ids *ids, struct nl80211_iface *ret)
 {
 	const struct nlattr *tb[TB_MAX], *a;

@@ -42,8 +42,6 @@ struct nl80211_iface {
 
 /* A successful connect or roam lacking its SSID or frequency. */
 bool nl80211_wants_iface(const struct nlh_event *ev);
-/* The GET_INTERFACE request for ifindex into buf: its length, or -ENOSPC. */
-int nl80211_build_get_interface(void *buf, size_t size, uint16_t family, uint32_t ifindex, uint32_t seq);
 /* The answer (NL80211_CMD_NEW_INTERFACE): 0, -ENODATA when it is not one, -EBADMSG when malformed. */
 int nl80211_iface_parse(const struct nlmsghdr *nlh, const struct nl80211_ids *ids, struct nl80211_iface *ret);
 /* Fill what ev lacks from the answer about its interface. */

@@ -2,55 +2,27 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
+#include <linux/nl80211.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/log.h"
-#include "core/loop.h"
 #include "core/nlmsg.h"
+#include "core/nlsock.h"
 #include "nl80211-parse.h"
 #include "nl80211.h"
-#include "rtnl/rtnl.h"
 
 /*
- * nl80211 over libmnl, like the other sources: one netlink library in the
- * daemon, a pure parser the tests and fuzzer link alone, and none of
- * libnl's weight in an idle daemon that should stay under 3 MiB.
+ * nl80211 through libnl-genl-3, as iw, wpa_supplicant and hostapd talk
+ * to it: the socket, the family and its groups, memberships and the
+ * GET_INTERFACE request.  What arrives is read by the socket skeleton and
+ * parsed by the pure parser, as live as in a replay.
  */
-
-static struct mnl_socket *nl;
-static struct nl80211_ids ids;
-static struct nl80211_track track;
-static nlh_typeset wanted;
-static bool joined[4];
-static bool told_missing;
-static struct nlh_source_stats stats;
-static uint32_t portid;
-
-static void deliver(struct nlh_event *ev)
-{
-	stats.events++;
-	if (nlh_dispatch)
-		nlh_dispatch(ev);
-}
-
-static void wifi_event(struct nlh_event *ev)
-{
-	struct nlh_event extra;
-	int r = nl80211_track_wifi(&track, ev, &extra);
-
-	deliver(ev);
-	if (r > 0)
-		deliver(&extra);
-}
-
-static void link_event(const struct nlh_event *link)
-{
-	struct nlh_event ev;
-
-	if (nl80211_track_link(&track, link, &ev) > 0)
-		deliver(&ev);
-}
 
 /*
  * While the kernel is asked for a connect's SSID and frequency
@@ -62,352 +34,425 @@ static void link_event(const struct nlh_event *link)
  */
 #define HOLD_MAX 64
 
-static struct hold {
-	struct held {
-		bool link;
-		struct nlh_event ev;
-	} q[HOLD_MAX];
-	unsigned int head, n;
-	uint32_t seq;		/* of the request in flight; 0: none */
-} hold;
-static uint32_t next_seq = 2;	/* 1 is the family query */
+struct held {
+	bool link;
+	struct nlh_event ev;
+};
 
-static int ask_iface(uint32_t ifindex)
+enum { GRP_MLME, GRP_CONFIG, GRP_SCAN, GRP_REGULATORY, _GRP_MAX };
+
+struct nl80211 {
+	struct nlh_source_env env;
+	char *who;			/* "nl80211", "nl80211 in blue" */
+	struct nl_sock *nl;		/* libnl's: requests */
+	struct nlsock *sock;		/* ours: the same socket, read from the loop */
+	struct nl80211_ids ids;
+	struct nl80211_track track;
+	nlh_typeset wanted;
+	bool joined[_GRP_MAX];
+	bool told_missing;
+	bool replay;
+	struct nlh_source_stats stats;
+	struct held *hold;		/* HOLD_MAX, allocated at the first event held */
+	unsigned int hold_head, hold_n;
+	uint32_t hold_seq;		/* of the request in flight; 0: none */
+	uint32_t next_seq;
+};
+
+static void deliver(struct nl80211 *w, struct nlh_event *ev)
 {
-	char buf[64] __attribute__((aligned(8)));
-	int len;
+	w->stats.events++;
+	w->env.sink.event(w->env.sink.data, ev);
+}
 
-	if (!nl || !ids.family)
+static void wifi_event(struct nl80211 *w, struct nlh_event *ev)
+{
+	struct nlh_event extra;
+	int r = nl80211_track_wifi(&w->track, ev, &extra);
+
+	deliver(w, ev);
+	if (r > 0)
+		deliver(w, &extra);
+}
+
+static void link_event(struct nl80211 *w, const struct nlh_event *link)
+{
+	struct nlh_event ev;
+
+	if (nl80211_track_link(&w->track, link, &ev) > 0)
+		deliver(w, &ev);
+}
+
+static void held_deliver(struct nl80211 *w, struct held *h)
+{
+	if (h->link)
+		link_event(w, &h->ev);
+	else
+		wifi_event(w, &h->ev);
+}
+
+static int ask_iface(struct nl80211 *w, uint32_t ifindex)
+{
+	struct nl_msg *msg;
+	int r;
+
+	if (!w->nl || !w->ids.family)
 		return -ENOTCONN;
-	if (++next_seq < 2)
-		next_seq = 2;
-	len = nl80211_build_get_interface(buf, sizeof(buf), ids.family, ifindex, next_seq);
-	if (len < 0)
-		return len;
-	if (mnl_socket_sendto(nl, buf, len) < 0)
-		return -errno;
-	hold.seq = next_seq;
+	msg = nlmsg_alloc();
+	if (!msg)
+		return -ENOMEM;
+	if (++w->next_seq < 2)
+		w->next_seq = 2;
+	if (!genlmsg_put(msg, NL_AUTO_PORT, w->next_seq, w->ids.family, 0, 0, NL80211_CMD_GET_INTERFACE, 0) ||
+	    nla_put_u32(msg, NL80211_ATTR_IFINDEX, ifindex) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	r = nl_send_auto(w->nl, msg);
+	nlmsg_free(msg);
+	if (r < 0)
+		return -EIO;
+	w->hold_seq = w->next_seq;
 	return 0;
 }
 
 /* Deliver from the head until a connect needs asking about. */
-static void hold_run(void)
+static void hold_run(struct nl80211 *w)
 {
-	while (hold.n && !hold.seq) {
-		struct held *h = &hold.q[hold.head];
+	while (w->hold_n && !w->hold_seq) {
+		struct held *h = &w->hold[w->hold_head];
 		int r;
 
 		if (!h->link && nl80211_wants_iface(&h->ev)) {
-			r = ask_iface(h->ev.wifi.ifindex);
+			r = ask_iface(w, h->ev.wifi.ifindex);
 			if (r == 0)
 				return;
 			if (r != -ENOTCONN)
-				log_debug("nl80211: cannot ask for interface %u: %s", h->ev.wifi.ifindex, strerror(-r));
+				log_debug("%s: cannot ask for interface %u: %s", w->who, h->ev.wifi.ifindex,
+					  strerror(-r));
 		}
-		hold.head = (hold.head + 1) % HOLD_MAX;
-		hold.n--;
-		if (h->link)
-			link_event(&h->ev);
-		else
-			wifi_event(&h->ev);
+		w->hold_head = (w->hold_head + 1) % HOLD_MAX;
+		w->hold_n--;
+		held_deliver(w, h);
 	}
 }
 
 /* Give up on the answer: deliver what waits, as it is. */
-static void hold_flush(void)
+static void hold_flush(struct nl80211 *w)
 {
-	hold.seq = 0;
-	while (hold.n) {
-		struct held *h = &hold.q[hold.head];
+	w->hold_seq = 0;
+	while (w->hold_n) {
+		struct held *h = &w->hold[w->hold_head];
 
-		hold.head = (hold.head + 1) % HOLD_MAX;
-		hold.n--;
-		if (h->link)
-			link_event(&h->ev);
-		else
-			wifi_event(&h->ev);
+		w->hold_head = (w->hold_head + 1) % HOLD_MAX;
+		w->hold_n--;
+		held_deliver(w, h);
 	}
 }
 
-static void hold_push(bool link, const struct nlh_event *ev)
+static void hold_push(struct nl80211 *w, bool link, const struct nlh_event *ev)
 {
 	struct held *h;
 
-	if (hold.n == HOLD_MAX) {
-		log_debug("nl80211: %u events wait for an interface query; delivering them without", HOLD_MAX);
-		hold_flush();
+	if (!w->hold && !(w->hold = calloc(HOLD_MAX, sizeof(*w->hold)))) {
+		struct held now = { link, *ev };
+
+		held_deliver(w, &now);
+		return;
 	}
-	h = &hold.q[(hold.head + hold.n) % HOLD_MAX];
+	if (w->hold_n == HOLD_MAX) {
+		log_debug("%s: %u events wait for an interface query; delivering them without", w->who, HOLD_MAX);
+		hold_flush(w);
+	}
+	h = &w->hold[(w->hold_head + w->hold_n) % HOLD_MAX];
 	h->link = link;
 	h->ev = *ev;
-	hold.n++;
-	hold_run();
+	w->hold_n++;
+	hold_run(w);
 }
 
 /* The answer (or error) to the request in flight. */
-static void hold_answer(const struct nlmsghdr *nlh)
+static void hold_answer(struct nl80211 *w, const struct nlmsghdr *nlh)
 {
 	struct nl80211_iface iface;
-	struct held *h = &hold.q[hold.head];
+	struct held *h = &w->hold[w->hold_head];
 
 	if (nlh->nlmsg_type == NLMSG_ERROR) {
 		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 
 		if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*e)) && e->error)
-			log_debug("nl80211: interface %u: %s", h->ev.wifi.ifindex, strerror(-e->error));
-	} else if (nl80211_iface_parse(nlh, &ids, &iface) == 0) {
+			log_debug("%s: interface %u: %s", w->who, h->ev.wifi.ifindex, strerror(-e->error));
+	} else if (nl80211_iface_parse(nlh, &w->ids, &iface) == 0) {
 		nl80211_iface_fill(&h->ev, &iface);
 	} else {
-		stats.errors++;
-		log_debug("nl80211: malformed interface answer, ignoring");
+		w->stats.errors++;
+		log_debug("%s: malformed interface answer, ignoring", w->who);
 	}
-	hold.seq = 0;
-	if (hold.n) {
-		hold.head = (hold.head + 1) % HOLD_MAX;
-		hold.n--;
-		wifi_event(&h->ev);
+	w->hold_seq = 0;
+	if (w->hold_n) {
+		w->hold_head = (w->hold_head + 1) % HOLD_MAX;
+		w->hold_n--;
+		wifi_event(w, &h->ev);
 	}
-	hold_run();
+	hold_run(w);
 }
 
-static void hold_reset(void)
-{
-	memset(&hold, 0, sizeof(hold));
-}
-
-static void wifi_msg(const struct nlmsghdr *nlh)
+static void wifi_msg(struct nl80211 *w, const struct nlmsghdr *nlh)
 {
 	struct nlh_event ev;
 	const char *name;
-	int r = nl80211_parse(nlh, &ids, &ev);
+	int r = nl80211_parse(nlh, &w->ids, &ev);
 
 	if (r == -ENODATA)
 		return;
 	if (r < 0) {
-		stats.errors++;
-		log_debug("nl80211: malformed message, ignoring");
+		w->stats.errors++;
+		log_debug("%s: malformed message, ignoring", w->who);
 		return;
 	}
-	if (!NLH_HAS(&ev, WIFI, ifname) && NLH_HAS(&ev, WIFI, ifindex) && (name = rtnl_ifname(ev.wifi.ifindex))) {
+	if (!NLH_HAS(&ev, WIFI, ifname) && NLH_HAS(&ev, WIFI, ifindex) && w->env.ifname &&
+	    (name = w->env.ifname(w->env.data, ev.wifi.ifindex))) {
 		nlh_strlcpy(ev.wifi.ifname, name, IFNAMSIZ);
 		NLH_SET(&ev, WIFI, ifname);
 	}
-	hold_push(false, &ev);
+	hold_push(w, false, &ev);
 }
 
-static void link_watch(const struct nlh_event *link)
+void nl80211_link_changed(void *inst, const struct nlh_event *link)
 {
-	if (hold.n)
-		hold_push(true, link);
+	struct nl80211 *w = inst;
+
+	if (w->hold_n)
+		hold_push(w, true, link);
 	else
-		link_event(link);
-}
-
-static int join(uint32_t group, bool on)
-{
-	if (!nl || !group)
-		return 0;
-	if (mnl_socket_setsockopt(nl, on ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP, &group,
-				  sizeof(group)) < 0)
-		return -errno;
-	return 0;
+		link_event(w, link);
 }
 
 /* Only the groups the wanted events come from; a reload may drop some. */
-static void subscribe(void)
+static void subscribe(struct nl80211 *w)
 {
-	static const char *const globs[4][8] = {
-		{ "wifi.connect", "wifi.disconnect", "wifi.roam", "wifi.authorized", "wifi.associate",
-		  "wifi.authenticate", "wifi.deauth", "wifi.disassoc" },
-		{ "wifi.iface.*" },
-		{ "wifi.scan.done" },
-		{ "wifi.reg.change" },
+	static const char *const globs[_GRP_MAX][8] = {
+		[GRP_MLME] = { "wifi.connect", "wifi.disconnect", "wifi.roam", "wifi.authorized",
+			       "wifi.associate", "wifi.authenticate", "wifi.deauth", "wifi.disassoc" },
+		[GRP_CONFIG] = { "wifi.iface.*" },
+		[GRP_SCAN] = { "wifi.scan.done" },
+		[GRP_REGULATORY] = { "wifi.reg.change" },
 	};
-	uint32_t grp[4] = { ids.grp_mlme, ids.grp_config, ids.grp_scan, ids.grp_regulatory };
+	const uint32_t grp[_GRP_MAX] = {
+		w->ids.grp_mlme, w->ids.grp_config, w->ids.grp_scan, w->ids.grp_regulatory,
+	};
 
-	if (!ids.family)
+	if (!w->ids.family || !w->nl)
 		return;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < _GRP_MAX; i++) {
 		nlh_typeset t = 0;
+		int r;
 
 		for (int k = 0; k < 8 && globs[i][k]; k++)
 			t |= nlh_event_types_glob(globs[i][k]);
-		if (!!(wanted & t) == joined[i])
+		if (!!(w->wanted & t) == w->joined[i] || !grp[i])
 			continue;
-		if (join(grp[i], !joined[i]) < 0)
-			log_err("nl80211: cannot %s multicast group %u: %m", joined[i] ? "leave" : "join", grp[i]);
+		r = w->joined[i] ? nl_socket_drop_membership(w->nl, grp[i]) : nl_socket_add_membership(w->nl, grp[i]);
+		if (r < 0)
+			log_err("%s: cannot %s multicast group %u: %s", w->who, w->joined[i] ? "leave" : "join",
+				grp[i], nl_geterror(r));
 		else
-			joined[i] = !joined[i];
+			w->joined[i] = !w->joined[i];
 	}
 }
 
-static void ctrl_msg(const struct nlmsghdr *nlh)
+/* The controller says nl80211 appeared (cfg80211 loaded, a dongle plugged) or went. */
+static void ctrl_msg(struct nl80211 *w, const struct nlmsghdr *nlh)
 {
-	struct nl80211_ids n = ids;
+	struct nl80211_ids n = w->ids;
 
 	if (nl80211_ctrl_parse(nlh, &n) <= 0)
 		return;
-	if (n.family && !ids.family)
-		log_info("nl80211: family %u%s", n.family, told_missing ? " appeared" : "");
-	else if (!n.family && ids.family)
-		log_info("nl80211: the family went away (cfg80211 unloaded)");
-	ids = n;
-	memset(joined, 0, sizeof(joined));
-	subscribe();
+	if (n.family && !w->ids.family)
+		log_info("%s: family %u%s", w->who, n.family, w->told_missing ? " appeared" : "");
+	else if (!n.family && w->ids.family)
+		log_info("%s: the family went away (cfg80211 unloaded)", w->who);
+	w->ids = n;
+	memset(w->joined, 0, sizeof(w->joined));
+	subscribe(w);
 }
 
-static void handle_batch(const char *buf, size_t len)
+static void nl80211_batch(void *data, const void *buf, size_t len, int32_t nsid)
 {
+	struct nl80211 *w = data;
+	uint32_t portid = w->sock ? nlsock_portid(w->sock) : 0;
 	const struct nlmsghdr *nlh;
 	size_t left;
 
-	nlmsg_for_each(nlh, buf, len, left) {
-		if (hold.seq && nlh->nlmsg_seq == hold.seq && nlh->nlmsg_pid == portid)
-			hold_answer(nlh);
+	nlh_msg_for_each(nlh, buf, len, left) {
+		if (w->hold_seq && nlh->nlmsg_seq == w->hold_seq && nlh->nlmsg_pid == portid)
+			hold_answer(w, nlh);
 		else if (nlh->nlmsg_type == GENL_ID_CTRL)
-			ctrl_msg(nlh);
-		else if (nlh->nlmsg_type == NLMSG_ERROR) {
-			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-
-			/* The answer to our family query on a machine without wifi. */
-			if (nlh->nlmsg_seq == 1 && nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*e)) &&
-			    e->error == -ENOENT && !told_missing) {
-				told_missing = true;
-				log_info("nl80211: no wifi here (no nl80211 family); listening for it to appear");
-			}
-		} else if (ids.family && nlh->nlmsg_type == ids.family)
-			wifi_msg(nlh);
+			ctrl_msg(w, nlh);
+		else if (w->ids.family && nlh->nlmsg_type == w->ids.family)
+			wifi_msg(w, nlh);
 	}
 }
 
-static void nl80211_io(int fd, uint32_t events, void *data)
+static void nl80211_overrun(void *data)
 {
-	static char buf[64 * 1024] __attribute__((aligned(8)));
+	struct nl80211 *w = data;
+	struct nlh_event ev;
 
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	w->stats.drops++;
+	w->stats.resyncs++;
+	log_warn("%s: receive buffer overrun: wifi events were lost", w->who);
+	/* The answer awaited may be among the lost. */
+	hold_flush(w);
+	nlh_event_init(&ev, NLH_EV_NLHOOK_RESYNC);
+	nlh_strlcpy(ev.self.source, "nl80211", sizeof(ev.self.source));
+	NLH_SET(&ev, SELF, source);
+	w->env.sink.event(w->env.sink.data, &ev);
+}
 
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return;
-			if (errno == ENOBUFS) {
-				struct nlh_event ev;
+static const struct nlsock_ops nl80211_sock_ops = {
+	.batch = nl80211_batch,
+	.overrun = nl80211_overrun,
+};
 
-				stats.drops++;
-				stats.resyncs++;
-				log_warn("nl80211: receive buffer overrun: wifi events were lost");
-				/* The answer awaited may be among the lost. */
-				hold_flush();
-				nlh_event_init(&ev, NLH_EV_NLHOOK_RESYNC);
-				nlh_strlcpy(ev.self.source, "nl80211", sizeof(ev.self.source));
-				NLH_SET(&ev, SELF, source);
-				if (nlh_dispatch)
-					nlh_dispatch(&ev);
-				continue;
-			}
-			log_err("nl80211: recv: %m");
-			return;
-		}
-		handle_batch(buf, n);
+/* The family and its groups, from the controller: asked once, before any group is joined. */
+static void resolve(struct nl80211 *w)
+{
+	static const char *const names[_GRP_MAX] = { "mlme", "config", "scan", "regulatory" };
+	uint32_t *grp[_GRP_MAX] = { &w->ids.grp_mlme, &w->ids.grp_config, &w->ids.grp_scan, &w->ids.grp_regulatory };
+	int r = genl_ctrl_resolve(w->nl, "nl80211");
+
+	if (r < 0) {
+		w->told_missing = true;
+		log_info("%s: no wifi here (no nl80211 family); listening for it to appear", w->who);
+		return;
+	}
+	w->ids.family = r;
+	for (int i = 0; i < _GRP_MAX; i++) {
+		r = genl_ctrl_resolve_grp(w->nl, "nl80211", names[i]);
+		*grp[i] = r < 0 ? 0 : r;
 	}
 }
 
-static int query_family(void)
+/*
+ * A socket in the instance's namespace, handed to libnl; our skeleton
+ * watches the same descriptor.  The controller's "notify" group (its id
+ * is the controller's own, GENL_ID_CTRL) says when nl80211 appears: a
+ * machine without wifi is no error, and nothing is polled.
+ */
+static int nl80211_open(struct nl80211 *w)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *req = mnl_nlmsg_put_header(buf);
-	struct genlmsghdr *g;
-
-	req->nlmsg_type = GENL_ID_CTRL;
-	req->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	req->nlmsg_seq = 1;
-	g = mnl_nlmsg_put_extra_header(req, sizeof(*g));
-	g->cmd = CTRL_CMD_GETFAMILY;
-	g->version = 1;
-	mnl_attr_put_strz(req, CTRL_ATTR_FAMILY_NAME, "nl80211");
-	return mnl_socket_sendto(nl, req, req->nlmsg_len) < 0 ? -errno : 0;
-}
-
-static int nl80211_update(const struct nlh_want *want)
-{
+	struct nlsock_config cfg = { .protocol = NETLINK_GENERIC, .netns_fd = -1, .who = w->who };
 	int fd, r;
 
-	wanted = want->types & nlh_event_types_glob("wifi.*");
-	if (!wanted || nl) {
-		subscribe();
-		return 0;
+	fd = nlsock_socket(w->env.netns_fd, NETLINK_GENERIC);
+	if (fd < 0)
+		return fd;
+	w->nl = nl_socket_alloc();
+	if (!w->nl) {
+		close(fd);
+		return -ENOMEM;
 	}
-	nl = mnl_socket_open2(NETLINK_GENERIC, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+	if (nl_socket_set_fd(w->nl, NETLINK_GENERIC, fd) < 0) {
+		close(fd);
+		r = -EIO;
 		goto fail;
-	portid = mnl_socket_get_portid(nl);
-	fd = mnl_socket_get_fd(nl);
-	stats.rcvbuf = nlsock_set_rcvbuf(fd, "nl80211");
-	/*
-	 * The controller's "notify" group (its id is the controller's own,
-	 * GENL_ID_CTRL) says when nl80211 appears: cfg80211 loaded, a
-	 * dongle plugged.  Never polled.
-	 */
-	if (join(GENL_ID_CTRL, true) < 0 || query_family() < 0)
-		goto fail;
-	r = loop_add_fd(fd, EPOLLIN, nl80211_io, NULL);
+	}
+	/* Answers are matched by our sequence numbers; no acks asked for. */
+	nl_socket_disable_seq_check(w->nl);
+	nl_socket_disable_auto_ack(w->nl);
+	resolve(w);
+	r = nl_socket_add_membership(w->nl, GENL_ID_CTRL);
 	if (r < 0) {
-		errno = -r;
+		r = -EIO;
 		goto fail;
 	}
-	rtnl_link_watch = link_watch;
+	cfg.fd = fd;
+	r = nlsock_open(&w->sock, &cfg, &nl80211_sock_ops, w);
+	if (r < 0)
+		goto fail;
+	w->stats.rcvbuf = nlsock_rcvbuf(w->sock);
 	return 0;
 fail:
-	r = -errno;
-	if (nl)
-		mnl_socket_close(nl);
-	nl = NULL;
+	nl_socket_free(w->nl);
+	w->nl = NULL;
 	return r;
 }
 
-static int nl80211_start(const struct nlh_want *want)
+static void *nl80211_new(const struct nlh_source_env *env)
 {
-	return nl80211_update(want);
+	struct nl80211 *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->env = *env;
+	w->next_seq = 2;
+	if ((env->netns ? asprintf(&w->who, "nl80211 in %s", env->netns) : asprintf(&w->who, "nl80211")) < 0) {
+		free(w);
+		return NULL;
+	}
+	return w;
 }
 
-static void nl80211_stop(void)
+static int nl80211_update(void *inst, const struct nlh_want *want)
 {
-	if (!nl)
+	struct nl80211 *w = inst;
+	int r;
+
+	w->wanted = want->types & nlh_event_types_glob("wifi.*");
+	if (w->wanted && !w->nl && (r = nl80211_open(w)) < 0)
+		return r;
+	subscribe(w);
+	return 0;
+}
+
+static void nl80211_free(void *inst)
+{
+	struct nl80211 *w = inst;
+
+	if (!w)
 		return;
-	loop_del_fd(mnl_socket_get_fd(nl));
-	mnl_socket_close(nl);
-	nl = NULL;
-	rtnl_link_watch = NULL;
-	memset(&ids, 0, sizeof(ids));
-	memset(&track, 0, sizeof(track));
-	memset(joined, 0, sizeof(joined));
-	hold_reset();
+	nlsock_free(w->sock);
+	/* libnl's socket owns the descriptor the skeleton watched. */
+	nl_socket_free(w->nl);
+	free(w->hold);
+	free(w->who);
+	free(w);
 }
 
-static void nl80211_stats(struct nlh_source_stats *ret)
+static void nl80211_stats(const void *inst, struct nlh_source_stats *ret)
 {
-	*ret = stats;
+	const struct nl80211 *w = inst;
+
+	*ret = w->stats;
 }
 
-void nl80211_replay_msg(const struct nlmsghdr *nlh)
+struct nl80211 *nl80211_replay_new(const struct nlh_source_env *env)
 {
-	rtnl_link_watch = link_watch;
-	wanted = ~(nlh_typeset)0;
-	handle_batch((const char *)nlh, nlh->nlmsg_len);
+	struct nl80211 *w = nl80211_new(env);
+
+	if (w) {
+		w->replay = true;
+		w->wanted = ~(nlh_typeset)0;
+	}
+	return w;
 }
 
-void nl80211_replay_reset(void)
+void nl80211_replay_msg(struct nl80211 *w, const struct nlmsghdr *nlh)
 {
-	hold_flush();
-	rtnl_link_watch = NULL;
-	memset(&ids, 0, sizeof(ids));
-	memset(&track, 0, sizeof(track));
+	nl80211_batch(w, nlh, nlh->nlmsg_len, NLSOCK_NSID_OWN);
+}
+
+void nl80211_replay_free(struct nl80211 *w)
+{
+	hold_flush(w);
+	nl80211_free(w);
 }
 
 const struct nlh_source_ops nl80211_source = {
 	.name = "nl80211",
-	.start = nl80211_start,
+	.new = nl80211_new,
 	.update = nl80211_update,
-	.stop = nl80211_stop,
+	.free = nl80211_free,
 	.stats = nl80211_stats,
 };

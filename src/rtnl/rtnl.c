@@ -3,7 +3,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
-#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/nlmsg.h"
+#include "core/nlsock.h"
 #include "rtnl-parse.h"
 #include "rtnl.h"
 
@@ -40,17 +41,19 @@ struct table {
 	size_t count;
 };
 
-static struct table tables[_T_MAX];
-
-static struct mnl_socket *nl;
-static uint32_t portid;
-static uint32_t dump_seq;
-static int dump_table = -1;	/* table being dumped, -1: none */
-static bool dump_emit;		/* a resync: diff and raise events */
-static bool dump_intr;		/* NLM_F_DUMP_INTR seen: dump again */
-static bool resync_pending;
-static bool want_neigh;
-static struct nlh_source_stats stats;
+struct rtnl {
+	struct nlh_source_env env;
+	struct table tables[_T_MAX];
+	struct nlsock *sock;
+	char *who;		/* "rtnl", "rtnl in blue" */
+	uint32_t dump_seq;
+	int dump_table;		/* table being dumped, -1: none */
+	bool dump_emit;		/* a resync: diff and raise events */
+	bool dump_intr;		/* NLM_F_DUMP_INTR seen: dump again */
+	bool resync_pending;
+	bool want_neigh;
+	struct nlh_source_stats stats;
+};
 
 static uint32_t hash_bytes(const uint8_t *p, size_t n)
 {
@@ -139,20 +142,21 @@ static void table_clear(struct table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static struct obj *link_obj(uint32_t ifindex)
+static struct obj *link_obj(const struct rtnl *rt, uint32_t ifindex)
 {
-	return table_find(&tables[T_LINK], (const uint8_t *)&ifindex, sizeof(ifindex),
+	return table_find((struct table *)&rt->tables[T_LINK], (const uint8_t *)&ifindex, sizeof(ifindex),
 			  hash_bytes((const uint8_t *)&ifindex, sizeof(ifindex)));
 }
 
-const char *rtnl_ifname(uint32_t ifindex)
+const char *rtnl_ifname(const struct rtnl *rt, uint32_t ifindex)
 {
-	struct obj *o = link_obj(ifindex);
+	struct obj *o = link_obj(rt, ifindex);
 
 	return o && o->ev.link.ifname[0] ? o->ev.link.ifname : NULL;
 }
 
-void rtnl_state_foreach(enum nlh_class c, void (*cb)(const struct nlh_event *ev, void *data), void *data)
+void rtnl_state_foreach(const struct rtnl *rt, enum nlh_class c,
+			void (*cb)(const struct nlh_event *ev, void *data), void *data)
 {
 	enum table_id id = _T_MAX;
 
@@ -169,18 +173,18 @@ void rtnl_state_foreach(enum nlh_class c, void (*cb)(const struct nlh_event *ev,
 	}
 	if (id == _T_MAX)
 		return;
-	for (size_t i = 0; i < tables[id].n_buckets; i++)
-		for (struct obj *o = tables[id].buckets[i]; o; o = o->next)
+	for (size_t i = 0; i < rt->tables[id].n_buckets; i++)
+		for (struct obj *o = rt->tables[id].buckets[i]; o; o = o->next)
 			cb(&o->ev, data);
 }
 
-size_t rtnl_state_count(enum nlh_class c)
+size_t rtnl_state_count(const struct rtnl *rt, enum nlh_class c)
 {
 	switch (c) {
-	case NLH_CLASS_LINK: return tables[T_LINK].count;
-	case NLH_CLASS_ADDR: return tables[T_ADDR].count;
-	case NLH_CLASS_ROUTE: return tables[T_ROUTE].count;
-	case NLH_CLASS_NEIGH: return tables[T_NEIGH].count;
+	case NLH_CLASS_LINK: return rt->tables[T_LINK].count;
+	case NLH_CLASS_ADDR: return rt->tables[T_ADDR].count;
+	case NLH_CLASS_ROUTE: return rt->tables[T_ROUTE].count;
+	case NLH_CLASS_NEIGH: return rt->tables[T_NEIGH].count;
 	case NLH_CLASS_WIFI:
 	case NLH_CLASS_NFLOG:
 	case NLH_CLASS_SELF:
@@ -190,22 +194,21 @@ size_t rtnl_state_count(enum nlh_class c)
 	return 0;
 }
 
-static void fill_ifname(char *dst, uint32_t ifindex)
+static void fill_ifname(const struct rtnl *rt, char *dst, uint32_t ifindex)
 {
-	const char *name = rtnl_ifname(ifindex);
+	const char *name = rtnl_ifname(rt, ifindex);
 
 	if (name)
 		nlh_strlcpy(dst, name, IFNAMSIZ);
 }
 
-static void raise_event(struct nlh_event *ev)
+static void raise_event(struct rtnl *rt, struct nlh_event *ev)
 {
-	stats.events++;
-	if (nlh_dispatch)
-		nlh_dispatch(ev);
+	rt->stats.events++;
+	rt->env.sink.event(rt->env.sink.data, ev);
 }
 
-static void raise_self(enum nlh_event_type t, uint64_t count)
+static void raise_self(struct rtnl *rt, enum nlh_event_type t, uint64_t count)
 {
 	struct nlh_event ev;
 
@@ -214,8 +217,7 @@ static void raise_self(enum nlh_event_type t, uint64_t count)
 	NLH_SET(&ev, SELF, source);
 	ev.self.count = count;
 	NLH_SET(&ev, SELF, count);
-	if (nlh_dispatch)
-		nlh_dispatch(&ev);
+	rt->env.sink.event(rt->env.sink.data, &ev);
 }
 
 /* Identity of an object as the kernel sees it. */
@@ -274,9 +276,9 @@ static bool same_content(const struct nlh_event *a, const struct nlh_event *b)
  * route.del events ourselves so the state stays true and rules see the
  * default route go.  IPv6 sends its deletions; we get those as messages.
  */
-static void flush_ipv4_routes(uint32_t ifindex, bool keep_local, bool emit)
+static void flush_ipv4_routes(struct rtnl *rt, uint32_t ifindex, bool keep_local, bool emit)
 {
-	struct table *t = &tables[T_ROUTE];
+	struct table *t = &rt->tables[T_ROUTE];
 
 	for (size_t i = 0; i < t->n_buckets; i++) {
 		struct obj *o = t->buckets[i];
@@ -293,26 +295,30 @@ static void flush_ipv4_routes(uint32_t ifindex, bool keep_local, bool emit)
 				ev.time = nlh_now();
 				table_remove(t, o);
 				if (emit)
-					raise_event(&ev);
+					raise_event(rt, &ev);
 			}
 			o = next;
 		}
 	}
 }
 
-void (*rtnl_link_watch)(const struct nlh_event *ev);
+static void link_changed(struct rtnl *rt, const struct nlh_event *ev)
+{
+	if (rt->env.link_changed)
+		rt->env.link_changed(rt->env.data, ev);
+}
 
-static void link_notify(struct nlh_event *ev, bool emit)
+static void link_notify(struct rtnl *rt, struct nlh_event *ev, bool emit)
 {
 	uint8_t key[32], klen;
 	enum table_id id = obj_key(ev, key, &klen);
 	uint32_t h = hash_bytes(key, klen);
-	struct obj *o = table_find(&tables[id], key, klen, h);
+	struct obj *o = table_find(&rt->tables[id], key, klen, h);
 	struct nlh_event edges[RTNL_MAX_EDGES];
 	size_t n;
 
 	if (ev->link.master_index) {
-		fill_ifname(ev->link.master, ev->link.master_index);
+		fill_ifname(rt, ev->link.master, ev->link.master_index);
 		if (ev->link.master[0])
 			NLH_SET(ev, LINK, master);
 	}
@@ -323,13 +329,12 @@ static void link_notify(struct nlh_event *ev, bool emit)
 				memcpy(ev->link.kind, o->ev.link.kind, sizeof(ev->link.kind));
 				NLH_SET(ev, LINK, kind);
 			}
-			table_remove(&tables[id], o);
+			table_remove(&rt->tables[id], o);
 		}
 		if (emit)
-			raise_event(ev);
-		flush_ipv4_routes(ev->link.ifindex, false, emit);
-		if (rtnl_link_watch)
-			rtnl_link_watch(ev);
+			raise_event(rt, ev);
+		flush_ipv4_routes(rt, ev->link.ifindex, false, emit);
+		link_changed(rt, ev);
 		return;
 	}
 	/* Some RTM_NEWLINK carry no name (e.g. from a netns move): keep ours. */
@@ -339,25 +344,25 @@ static void link_notify(struct nlh_event *ev, bool emit)
 	}
 	n = emit ? rtnl_link_edges(o ? &o->ev : NULL, ev, edges) : 0;
 	if (!o)
-		o = table_insert(&tables[id], key, klen, h);
+		o = table_insert(&rt->tables[id], key, klen, h);
 	if (o) {
 		o->ev = *ev;
 		o->seen = true;
 	}
 	for (size_t i = 0; i < n; i++)
-		raise_event(&edges[i]);
+		raise_event(rt, &edges[i]);
 	if (!ev->link.up)
-		flush_ipv4_routes(ev->link.ifindex, true, emit);
-	if (rtnl_link_watch && emit)
-		rtnl_link_watch(ev);
+		flush_ipv4_routes(rt, ev->link.ifindex, true, emit);
+	if (emit)
+		link_changed(rt, ev);
 }
 
-static void obj_notify(struct nlh_event *ev, bool emit)
+static void obj_notify(struct rtnl *rt, struct nlh_event *ev, bool emit)
 {
 	uint8_t key[32], klen;
 	enum table_id id = obj_key(ev, key, &klen);
 	uint32_t h = hash_bytes(key, klen);
-	struct obj *o = table_find(&tables[id], key, klen, h);
+	struct obj *o = table_find(&rt->tables[id], key, klen, h);
 	char *ifname = NULL;
 	uint32_t ifindex = 0;
 	bool del = false;
@@ -382,15 +387,15 @@ static void obj_notify(struct nlh_event *ev, bool emit)
 	if (!ifname)
 		return;
 	if (ifindex) {
-		fill_ifname(ifname, ifindex);
+		fill_ifname(rt, ifname, ifindex);
 		if (ifname[0])
 			ev->present |= UINT64_C(1) << nlh_field_find(nlh_event_type_class(ev->type), "ifname")->bit;
 	}
 	if (del) {
 		if (o)
-			table_remove(&tables[id], o);
+			table_remove(&rt->tables[id], o);
 		if (emit)
-			raise_event(ev);
+			raise_event(rt, ev);
 		return;
 	}
 	if (o) {
@@ -399,18 +404,18 @@ static void obj_notify(struct nlh_event *ev, bool emit)
 			return;
 		o->ev = *ev;
 	} else {
-		o = table_insert(&tables[id], key, klen, h);
+		o = table_insert(&rt->tables[id], key, klen, h);
 		if (o) {
 			o->ev = *ev;
 			o->seen = true;
 		}
 	}
 	if (emit)
-		raise_event(ev);
+		raise_event(rt, ev);
 }
 
 /* Neighbours are only tracked while something wants them. */
-static void msg_notify(const struct nlmsghdr *nlh, bool emit)
+static void msg_notify(struct rtnl *rt, const struct nlmsghdr *nlh, bool emit)
 {
 	struct nlh_event ev;
 	int r = rtnl_parse(nlh, &ev);
@@ -418,45 +423,45 @@ static void msg_notify(const struct nlmsghdr *nlh, bool emit)
 	if (r == -ENODATA)
 		return;
 	if (r < 0) {
-		stats.errors++;
-		log_debug("rtnl: malformed message type %u, ignoring", nlh->nlmsg_type);
+		rt->stats.errors++;
+		log_debug("%s: malformed message type %u, ignoring", rt->who, nlh->nlmsg_type);
 		return;
 	}
 	if (nlh_event_type_class(ev.type) == NLH_CLASS_LINK)
-		link_notify(&ev, emit);
-	else if (nlh_event_type_class(ev.type) != NLH_CLASS_NEIGH || want_neigh)
-		obj_notify(&ev, emit);
+		link_notify(rt, &ev, emit);
+	else if (nlh_event_type_class(ev.type) != NLH_CLASS_NEIGH || rt->want_neigh)
+		obj_notify(rt, &ev, emit);
 }
 
-static int dump_start(int table)
+static int dump_start(struct rtnl *rt, int table)
 {
 	static const uint16_t types[_T_MAX] = { RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE, RTM_GETNEIGH };
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[64] __attribute__((aligned(8))) = {};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtgenmsg *g;
+	int r;
 
 	nlh->nlmsg_type = types[table];
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = ++dump_seq;
+	nlh->nlmsg_seq = ++rt->dump_seq;
 	/* The largest of the request headers, zeroed: AF_UNSPEC, all tables. */
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(struct rtmsg));
 	g->rtgen_family = AF_UNSPEC;
-	for (size_t i = 0; i < tables[table].n_buckets; i++)
-		for (struct obj *o = tables[table].buckets[i]; o; o = o->next)
+	for (size_t i = 0; i < rt->tables[table].n_buckets; i++)
+		for (struct obj *o = rt->tables[table].buckets[i]; o; o = o->next)
 			o->seen = false;
-	dump_table = table;
-	dump_intr = false;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		dump_table = -1;
-		return -errno;
-	}
-	return 0;
+	rt->dump_table = table;
+	rt->dump_intr = false;
+	r = nlsock_send(rt->sock, nlh, nlh->nlmsg_len);
+	if (r < 0)
+		rt->dump_table = -1;
+	return r;
 }
 
 /* After a dump: what was not seen is gone. */
-static void dump_sweep(int table)
+static void dump_sweep(struct rtnl *rt, int table)
 {
-	struct table *t = &tables[table];
+	struct table *t = &rt->tables[table];
 
 	for (size_t i = 0; i < t->n_buckets; i++) {
 		struct obj *o = t->buckets[i];
@@ -480,77 +485,81 @@ static void dump_sweep(int table)
 				}
 				ev.time = nlh_now();
 				table_remove(t, o);
-				if (dump_emit)
-					raise_event(&ev);
+				if (rt->dump_emit)
+					raise_event(rt, &ev);
 			}
 			o = next;
 		}
 	}
 }
 
-static void dump_next(void)
+static void dump_next(struct rtnl *rt)
 {
-	int next = dump_table + 1, r;
+	int next = rt->dump_table + 1, r;
 
-	if (dump_intr) {
-		next = dump_table;	/* changed under the dump: again */
+	if (rt->dump_intr) {
+		next = rt->dump_table;	/* changed under the dump: again */
 	} else {
-		dump_sweep(dump_table);
-		if (next == T_NEIGH && !want_neigh)
+		dump_sweep(rt, rt->dump_table);
+		if (next == T_NEIGH && !rt->want_neigh)
 			next++;
 	}
 	if (next >= _T_MAX) {
-		dump_table = -1;
-		if (resync_pending) {
-			resync_pending = false;
-			dump_emit = true;
-			next = T_LINK;
-		} else {
+		rt->dump_table = -1;
+		if (!rt->resync_pending)
 			return;
-		}
+		rt->resync_pending = false;
+		rt->dump_emit = true;
+		next = T_LINK;
 	}
-	r = dump_start(next);
+	r = dump_start(rt, next);
 	if (r < 0)
-		log_err("rtnl: dump request: %s", strerror(-r));
+		log_err("%s: dump request: %s", rt->who, strerror(-r));
 }
 
-static void resync(void)
+static void rtnl_overrun(void *data)
 {
-	stats.drops++;
-	stats.resyncs++;
-	log_warn("rtnl: receive buffer overrun (ENOBUFS), resyncing state");
-	raise_self(NLH_EV_NLHOOK_RESYNC, stats.drops);
-	if (dump_table >= 0) {
-		resync_pending = true;
+	struct rtnl *rt = data;
+	int r;
+
+	rt->stats.drops++;
+	rt->stats.resyncs++;
+	log_warn("%s: receive buffer overrun (ENOBUFS), resyncing state", rt->who);
+	raise_self(rt, NLH_EV_NLHOOK_RESYNC, rt->stats.drops);
+	if (rt->dump_table >= 0) {
+		rt->resync_pending = true;
 		return;
 	}
-	dump_emit = true;
-	if (dump_start(T_LINK) < 0)
-		log_err("rtnl: dump request: %m");
+	rt->dump_emit = true;
+	r = dump_start(rt, T_LINK);
+	if (r < 0)
+		log_err("%s: dump request: %s", rt->who, strerror(-r));
 }
 
-static void handle_batch(const char *buf, size_t len)
+static void rtnl_batch(void *data, const void *buf, size_t len, int32_t nsid)
 {
+	struct rtnl *rt = data;
+	uint32_t portid = nlsock_portid(rt->sock);
 	const struct nlmsghdr *nlh;
 	size_t left;
 
-	nlmsg_for_each(nlh, buf, len, left) {
-		bool reply = nlh->nlmsg_pid == portid && nlh->nlmsg_seq == dump_seq && dump_table >= 0;
+	nlh_msg_for_each(nlh, buf, len, left) {
+		bool reply = nlh->nlmsg_pid == portid && nlh->nlmsg_seq == rt->dump_seq && rt->dump_table >= 0;
 
 		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR && reply)
-			dump_intr = true;
+			rt->dump_intr = true;
 		switch (nlh->nlmsg_type) {
 		case NLMSG_DONE:
 			if (reply)
-				dump_next();
+				dump_next(rt);
 			continue;
 		case NLMSG_ERROR:
 			if (reply) {
 				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 
 				if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*e)) && e->error)
-					log_warn("rtnl: dump: %s", strerror(-e->error));
-				dump_next();
+					log_warn("%s: dump: %s", rt->who, strerror(-e->error));
+				dump_next(rt);
 			}
 			continue;
 		case NLMSG_NOOP:
@@ -558,157 +567,137 @@ static void handle_batch(const char *buf, size_t len)
 			continue;
 		}
 		/* Replies of an initial dump set state without raising events. */
-		msg_notify(nlh, reply ? dump_emit : true);
+		msg_notify(rt, nlh, reply ? rt->dump_emit : true);
 	}
 }
 
-/* Drain with a budget: a flood must not starve the other sources. */
-static int read_batch(int budget)
-{
-	static char buf[64 * 1024];
-
-	while (budget-- > 0) {
-		ssize_t n = recv(mnl_socket_get_fd(nl), buf, sizeof(buf), MSG_DONTWAIT);
-
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return 0;
-			if (errno == ENOBUFS) {
-				resync();
-				continue;
-			}
-			return -errno;
-		}
-		handle_batch(buf, n);
-	}
-	return 0;
-}
-
-static void rtnl_io(int fd, uint32_t events, void *data)
-{
-	int r = read_batch(64);
-
-	if (r < 0)
-		log_err("rtnl: recv: %s", strerror(-r));
-}
-
-static int set_group(unsigned int group, bool on)
-{
-	if (mnl_socket_setsockopt(nl, on ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP, &group, sizeof(group)) < 0)
-		return -errno;
-	return 0;
-}
+static const struct nlsock_ops rtnl_sock_ops = {
+	.batch = rtnl_batch,
+	.overrun = rtnl_overrun,
+};
 
 static bool wants_neigh(const struct nlh_want *want)
 {
 	return want->types & (NLH_TYPE_BIT(NLH_EV_NEIGH_ADD) | NLH_TYPE_BIT(NLH_EV_NEIGH_DEL));
 }
 
-static int rtnl_start(const struct nlh_want *want)
+static void *rtnl_new(const struct nlh_source_env *env)
+{
+	struct rtnl *rt = calloc(1, sizeof(*rt));
+
+	if (!rt)
+		return NULL;
+	rt->env = *env;
+	rt->dump_table = -1;
+	rt->dump_emit = true;
+	if ((env->netns ? asprintf(&rt->who, "rtnl in %s", env->netns) : asprintf(&rt->who, "rtnl")) < 0) {
+		free(rt);
+		return NULL;
+	}
+	return rt;
+}
+
+/*
+ * The socket, subscribed before the dump so that nothing falls between
+ * them; the start-up dump is waited for (the only wait: rules start with
+ * the state known), and sets state without raising events.
+ */
+static int rtnl_open(struct rtnl *rt, const struct nlh_want *want)
 {
 	static const unsigned int groups[] = {
 		RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
 		RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
 	};
-	int r, fd;
+	const struct nlsock_config cfg = {
+		.protocol = NETLINK_ROUTE, .netns_fd = rt->env.netns_fd, .fd = -1, .who = rt->who,
+	};
+	int r;
 
-	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		goto fail;
-	portid = mnl_socket_get_portid(nl);
-	fd = mnl_socket_get_fd(nl);
-	stats.rcvbuf = nlsock_set_rcvbuf(fd, "rtnl");
-	/* Subscribe before dumping: nothing falls between dump and events. */
+	r = nlsock_open(&rt->sock, &cfg, &rtnl_sock_ops, rt);
+	if (r < 0)
+		return r;
+	rt->stats.rcvbuf = nlsock_rcvbuf(rt->sock);
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-		if (set_group(groups[i], true) < 0)
+		if ((r = nlsock_join(rt->sock, groups[i], true)) < 0)
 			goto fail;
-	want_neigh = wants_neigh(want);
-	if (want_neigh && set_group(RTNLGRP_NEIGH, true) < 0)
+	rt->want_neigh = wants_neigh(want);
+	if (rt->want_neigh && (r = nlsock_join(rt->sock, RTNLGRP_NEIGH, true)) < 0)
 		goto fail;
-
-	/* The start-up dump is waited for: rules start with the state known. */
-	dump_emit = false;
-	if (dump_start(T_LINK) < 0)
+	rt->dump_emit = false;
+	if ((r = dump_start(rt, T_LINK)) < 0)
 		goto fail;
-	while (dump_table >= 0) {
-		struct pollfd p = { fd, POLLIN, 0 };
-
-		r = poll(&p, 1, 10000);
-		if (r <= 0) {
-			errno = r ? errno : ETIMEDOUT;
+	while (rt->dump_table >= 0) {
+		if ((r = nlsock_wait(rt->sock, 10000)) < 0 || (r = nlsock_drain(rt->sock, 1024)) < 0)
 			goto fail;
-		}
-		if ((r = read_batch(1024)) < 0) {
-			errno = -r;
-			goto fail;
-		}
 	}
-	dump_emit = true;
-	r = loop_add_fd(fd, EPOLLIN, rtnl_io, NULL);
-	if (r < 0) {
-		errno = -r;
-		goto fail;
-	}
+	rt->dump_emit = true;
 	return 0;
 fail:
-	r = -errno;
-	mnl_socket_close(nl);
-	nl = NULL;
+	nlsock_free(rt->sock);
+	rt->sock = NULL;
 	return r;
 }
 
-static int rtnl_update(const struct nlh_want *want)
+static int rtnl_update(void *inst, const struct nlh_want *want)
 {
+	struct rtnl *rt = inst;
 	bool w = wants_neigh(want);
 
-	if (w == want_neigh)
+	/* rtnl always runs: the other sources and nlhook.links() need its state. */
+	if (!rt->sock)
+		return rtnl_open(rt, want);
+	if (w == rt->want_neigh)
 		return 0;
-	want_neigh = w;
+	rt->want_neigh = w;
 	if (!w)
-		table_clear(&tables[T_NEIGH]);
-	return set_group(RTNLGRP_NEIGH, w);
+		table_clear(&rt->tables[T_NEIGH]);
+	return nlsock_join(rt->sock, RTNLGRP_NEIGH, w);
 }
 
-static void rtnl_stop(void)
+static void rtnl_free(void *inst)
 {
-	if (!nl)
+	struct rtnl *rt = inst;
+
+	if (!rt)
 		return;
-	loop_del_fd(mnl_socket_get_fd(nl));
-	mnl_socket_close(nl);
-	nl = NULL;
+	nlsock_free(rt->sock);
 	for (int i = 0; i < _T_MAX; i++)
-		table_clear(&tables[i]);
-	dump_table = -1;
+		table_clear(&rt->tables[i]);
+	free(rt->who);
+	free(rt);
 }
 
-void rtnl_replay_start(const struct nlh_want *want)
+static void rtnl_stats(const void *inst, struct nlh_source_stats *ret)
 {
-	want_neigh = wants_neigh(want);
-	dump_emit = true;
+	const struct rtnl *rt = inst;
+
+	*ret = rt->stats;
 }
 
-void rtnl_replay_msg(const struct nlmsghdr *nlh)
+/* Replays: no socket; dump replies (NLM_F_MULTI, the links a capture starts with) set state silently. */
+struct rtnl *rtnl_replay_new(const struct nlh_source_env *env)
 {
-	msg_notify(nlh, !(nlh->nlmsg_flags & NLM_F_MULTI));
+	struct rtnl *rt = rtnl_new(env);
+
+	if (rt)
+		rt->want_neigh = true;
+	return rt;
 }
 
-void rtnl_replay_stop(void)
+void rtnl_replay_msg(struct rtnl *rt, const struct nlmsghdr *nlh)
 {
-	for (int i = 0; i < _T_MAX; i++)
-		table_clear(&tables[i]);
+	msg_notify(rt, nlh, !(nlh->nlmsg_flags & NLM_F_MULTI));
 }
 
-static void rtnl_stats(struct nlh_source_stats *ret)
+void rtnl_replay_free(struct rtnl *rt)
 {
-	*ret = stats;
+	rtnl_free(rt);
 }
 
 const struct nlh_source_ops rtnl_source = {
 	.name = "rtnl",
-	.start = rtnl_start,
+	.new = rtnl_new,
 	.update = rtnl_update,
-	.stop = rtnl_stop,
+	.free = rtnl_free,
 	.stats = rtnl_stats,
 };

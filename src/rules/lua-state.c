@@ -10,6 +10,15 @@
 
 /* nlhook.links(), addrs(), routes(): snapshots of the state the daemon keeps. */
 
+static rules_state_fn state_fn;
+static void *state_data;
+
+void rules_set_state_source(rules_state_fn fn, void *data)
+{
+	state_fn = fn;
+	state_data = data;
+}
+
 struct state_list {
 	struct nlh_event *evs;
 	size_t n, max;
@@ -25,8 +34,9 @@ static void state_collect(const struct nlh_event *ev, void *data)
 
 static int push_state(lua_State *L, enum nlh_class c)
 {
-	struct state_list s = { .max = rtnl_state_count(c) };
-
+	struct rules_file *f = rules_file_of(L);
+	const struct rtnl *rt = state_fn ? state_fn(f->cur_ev ? f->cur_ev->netns : NULL, state_data) : NULL;
+	struct state_list s = { .max = rt ? rtnl_state_count(rt, c) : 0 };
 	void **box = rules_box_new(L);
 
 	/*
@@ -36,7 +46,8 @@ static int push_state(lua_State *L, enum nlh_class c)
 	*box = s.evs = malloc((s.max ? s.max : 1) * sizeof(*s.evs));
 	if (!s.evs)
 		return luaL_error(L, "out of memory");
-	rtnl_state_foreach(c, state_collect, &s);
+	if (rt)
+		rtnl_state_foreach(rt, c, state_collect, &s);
 	lua_createtable(L, s.n, 0);
 	for (size_t i = 0; i < s.n; i++) {
 		rules_push_event(L, &s.evs[i]);

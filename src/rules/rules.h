@@ -129,5 +129,14 @@ struct rule_stats {
 void rules_set_foreach_rule(const struct rules_set *rs, void (*cb)(const struct rule_stats *st, void *data),
 			    void *data);
 
+/*
+ * Where nlhook.links(), addrs() and routes() read: the rtnl state of a
+ * namespace by name (NULL: the daemon's own), NULL when there is none.
+ * Set by the program that runs the rules (the daemon, a replay).
+ */
+struct rtnl;
+typedef const struct rtnl *(*rules_state_fn)(const char *netns, void *data);
+void rules_set_state_source(rules_state_fn fn, void *data);
+
 /* Lua calls made by all sets so far: an event no rule wants adds none. */
 uint64_t rules_lua_calls(void);

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t left;
 
 	memcpy(buf, data, size);
-	nlmsg_for_each(nlh, buf, size, left) {
+	nlh_msg_for_each(nlh, buf, size, left) {
 		if (nflog_parse(nlh, &ev) != -ENODATA && NLH_HAS(&ev, NFLOG, group))
 			nlh_event_json(&ev, out, sizeof(out));
 	}

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(buf, data, size);
 	memset(&track, 0, sizeof(track));
-	nlmsg_for_each(nlh, buf, size, left) {
+	nlh_msg_for_each(nlh, buf, size, left) {
 		nl80211_ctrl_parse(nlh, &ids);
 		if (nl80211_parse(nlh, &ids, &ev) == 0) {
 			if (nl80211_wants_iface(&ev) && nl80211_iface_parse(nlh, &ids, &iface) == 0)

@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (pcap_fold_seen(&fold, &rec))
 			continue;
-		nlmsg_for_each(nlh, rec.data, rec.len, left) {
+		nlh_msg_for_each(nlh, rec.data, rec.len, left) {
 			if (rec.family == NETLINK_ROUTE) {
 				if (rtnl_parse(nlh, &ev) == 0 && nlh_event_type_class(ev.type) == NLH_CLASS_LINK)
 					nl80211_track_link(&track, &ev, &extra);

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char out[4096];
 
 	memcpy(buf, data, size);
-	nlmsg_for_each(nlh, buf, size, left) {
+	nlh_msg_for_each(nlh, buf, size, left) {
 		if (rtnl_parse(nlh, &ev) < 0)
 			continue;
 		nlh_event_json(&ev, out, sizeof(out));

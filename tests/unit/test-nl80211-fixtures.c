@@ -121,7 +121,7 @@ static void run_capture(const char *name, struct run *r)
 			continue;
 		/* Events take the capture's time: the roam window is measured in it. */
 		nlh_replay_time = rec.time;
-		nlmsg_for_each(nlh, rec.data, rec.len, left) {
+		nlh_msg_for_each(nlh, rec.data, rec.len, left) {
 			if (rec.family == NETLINK_ROUTE)
 				route_msg(r, nlh);
 			else if (rec.family == NETLINK_GENERIC)
