@@ -32,7 +32,13 @@ static struct {
 	bool rules_named;	/* --rules given: the dirs must exist */
 	bool check;
 	bool keep_going;
+	bool all_netns;
+	char **netns_dirs;
+	size_t n_netns_dirs;
 } arg;
+
+/* Where named namespaces live: ip netns's, Docker's; --netns-dir adds more. */
+static char *default_netns_dirs[] = { "/run/netns", "/run/docker/netns" };
 
 static struct rules_set *rules;
 static char *stuck_path;
@@ -52,7 +58,8 @@ static struct nlh_event *deferred[DEFERRED_MAX];
 static unsigned int n_deferred;
 static bool dispatching;
 
-static struct nlh_ns *own_ns;	/* the daemon's namespace and its sources */
+static struct nlh_nsreg *nsreg;	/* the namespaces watched and their sources */
+static char *self_netns;		/* the name of ours, for nlhook.netns */
 
 static void dispatch(void *data, struct nlh_event *ev)
 {
@@ -90,9 +97,27 @@ static void raise_self(enum nlh_event_type t)
 	dispatch(NULL, &ev);
 }
 
+/* What a namespace's sources must deliver: the rules' and the monitors'. */
+static void want_of(void *data, const char *netns, struct nlh_want *ret)
+{
+	rules_set_want(rules, ret);
+	ctl_want(ret);
+}
+
+static int netns_fd_of(const char *netns, void *data)
+{
+	struct nlh_ns *ns = nsreg ? nlh_nsreg_find(nsreg, netns) : NULL;
+
+	if (self_netns && !strcmp(netns, self_netns))
+		return nlsock_own_netns();
+	return ns ? nlh_ns_fd(ns) : -1;
+}
+
 static const struct rtnl *state_of(const char *netns, void *data)
 {
-	return !netns && own_ns ? nlh_ns_rtnl(own_ns) : NULL;
+	struct nlh_ns *ns = nsreg ? nlh_nsreg_find(nsreg, netns) : NULL;
+
+	return ns ? nlh_ns_rtnl(ns) : NULL;
 }
 
 static void report(const char *msg, void *data)
@@ -158,7 +183,7 @@ static void idle(void)
 		ctl_want(&want);
 		const char *src = NULL;
 
-		if (nlh_ns_update(own_ns, &want, &src) < 0)
+		if (nlh_nsreg_update(nsreg, &src) < 0)
 			log_err("%s: cannot update subscriptions", src);
 	}
 	evlog_flush();
@@ -189,6 +214,37 @@ static int reload(struct sbuf *errs)
 	return r;
 }
 
+/* Every watched namespace with its sources' counters. */
+static void status_netns(struct sbuf *out)
+{
+	const struct nlh_ns *ns = NULL;
+	bool first = true;
+
+	sbuf_puts(out, ",\"netns\":[");
+	while ((ns = nlh_nsreg_next(nsreg, ns))) {
+		sbuf_puts(out, first ? "{\"name\":" : ",{\"name\":");
+		first = false;
+		if (nlh_ns_name(ns))
+			sbuf_json_str(out, nlh_ns_name(ns), strlen(nlh_ns_name(ns)));
+		else
+			sbuf_puts(out, "null");
+		sbuf_printf(out, ",\"nsid\":%d,\"links\":%zu,\"sources\":[", nlh_ns_nsid(ns),
+			    rtnl_state_count(nlh_ns_rtnl(ns), NLH_CLASS_LINK));
+		for (size_t i = 0;; i++) {
+			struct nlh_source_stats st;
+			const char *name = nlh_ns_source_stats(ns, i, &st);
+
+			if (!name)
+				break;
+			sbuf_printf(out, "%s{\"name\":\"%s\",\"events\":%llu,\"drops\":%llu,\"resyncs\":%llu}",
+				    i ? "," : "", name, (unsigned long long)st.events, (unsigned long long)st.drops,
+				    (unsigned long long)st.resyncs);
+		}
+		sbuf_puts(out, "]}");
+	}
+	sbuf_puts(out, "]");
+}
+
 static void status(struct sbuf *out)
 {
 	sbuf_printf(out, ",\"version\":\"%s\",\"pid\":%d,\"uptime\":%.3f,\"rules_count\":%zu",
@@ -202,7 +258,7 @@ static void status(struct sbuf *out)
 	sbuf_puts(out, "],\"sources\":[");
 	for (size_t i = 0;; i++) {
 		struct nlh_source_stats st;
-		const char *name = nlh_ns_source_stats(own_ns, i, &st);
+		const char *name = nlh_ns_source_stats(nlh_nsreg_own(nsreg), i, &st);
 
 		if (!name)
 			break;
@@ -214,10 +270,11 @@ static void status(struct sbuf *out)
 	sbuf_printf(out, "],\"execs_running\":%u,\"monitors\":%u,\"monitor_drops\":%llu",
 		    exec_running_total(), ctl_monitors(), (unsigned long long)ctl_monitor_drops());
 	sbuf_printf(out, ",\"state\":{\"links\":%zu,\"addrs\":%zu,\"routes\":%zu,\"neighs\":%zu}",
-		    rtnl_state_count(nlh_ns_rtnl(own_ns), NLH_CLASS_LINK),
-		    rtnl_state_count(nlh_ns_rtnl(own_ns), NLH_CLASS_ADDR),
-		    rtnl_state_count(nlh_ns_rtnl(own_ns), NLH_CLASS_ROUTE),
-		    rtnl_state_count(nlh_ns_rtnl(own_ns), NLH_CLASS_NEIGH));
+		    rtnl_state_count(nlh_ns_rtnl(nlh_nsreg_own(nsreg)), NLH_CLASS_LINK),
+		    rtnl_state_count(nlh_ns_rtnl(nlh_nsreg_own(nsreg)), NLH_CLASS_ADDR),
+		    rtnl_state_count(nlh_ns_rtnl(nlh_nsreg_own(nsreg)), NLH_CLASS_ROUTE),
+		    rtnl_state_count(nlh_ns_rtnl(nlh_nsreg_own(nsreg)), NLH_CLASS_NEIGH));
+	status_netns(out);
 	rules_set_status(rules, out);
 }
 
@@ -365,7 +422,7 @@ static void help(void)
 
 static int parse_args(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_RCVBUF, OPT_EVENT_LOG, OPT_KEEP_GOING };
+	enum { OPT_CHECK = 256, OPT_RCVBUF, OPT_EVENT_LOG, OPT_KEEP_GOING, OPT_ALL_NETNS, OPT_NETNS_DIR };
 	static const struct option opts[] = {
 		{ "rules", required_argument, NULL, 'r' },
 		{ "control", required_argument, NULL, 'c' },
@@ -374,6 +431,8 @@ static int parse_args(int argc, char **argv)
 		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
 		{ "rcvbuf", required_argument, NULL, OPT_RCVBUF },
 		{ "event-log", required_argument, NULL, OPT_EVENT_LOG },
+		{ "all-netns", no_argument, NULL, OPT_ALL_NETNS },
+		{ "netns-dir", required_argument, NULL, OPT_NETNS_DIR },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -420,6 +479,19 @@ static int parse_args(int argc, char **argv)
 		case OPT_EVENT_LOG:
 			arg.event_log = optarg;
 			break;
+		case OPT_ALL_NETNS:
+			arg.all_netns = true;
+			break;
+		case OPT_NETNS_DIR:
+			if (optarg[0] != '/') {
+				fprintf(stderr, "nlhookd: --netns-dir: '%s' is not an absolute path\n", optarg);
+				return -EINVAL;
+			}
+			arg.netns_dirs = realloc(arg.netns_dirs, (arg.n_netns_dirs + 1) * sizeof(char *));
+			if (!arg.netns_dirs)
+				return -ENOMEM;
+			arg.netns_dirs[arg.n_netns_dirs++] = optarg;
+			break;
 		case 'V':
 			printf("nlhookd %s\n", NLH_VERSION);
 			exit(0);
@@ -445,6 +517,24 @@ static int parse_args(int argc, char **argv)
 			arg.rules_dirs[arg.n_rules_dirs++] = d;
 		}
 	}
+	if (arg.n_netns_dirs && !arg.all_netns) {
+		fprintf(stderr, "nlhookd: --netns-dir needs --all-netns\n");
+		return -EINVAL;
+	}
+	/* The defaults first, then what --netns-dir adds. */
+	{
+		size_t n = sizeof(default_netns_dirs) / sizeof(default_netns_dirs[0]);
+		char **dirs = calloc(n + arg.n_netns_dirs, sizeof(char *));
+
+		if (!dirs)
+			return -ENOMEM;
+		memcpy(dirs, default_netns_dirs, sizeof(default_netns_dirs));
+		if (arg.n_netns_dirs)
+			memcpy(dirs + n, arg.netns_dirs, arg.n_netns_dirs * sizeof(char *));
+		free(arg.netns_dirs);
+		arg.netns_dirs = dirs;
+		arg.n_netns_dirs += n;
+	}
 	return 0;
 }
 
@@ -468,6 +558,8 @@ int main(int argc, char **argv)
 			rules_stuck_path = stuck_path;
 	}
 
+	self_netns = nlh_netns_self_name(arg.netns_dirs, arg.n_netns_dirs);
+	rules_netns = self_netns;
 	r = rules_set_load(&rules, arg.rules_dirs, arg.n_rules_dirs, load_flags(), report, NULL);
 	if (arg.check) {
 		if (r < 0)
@@ -538,16 +630,23 @@ int main(int argc, char **argv)
 		watchdog_ping(NULL);
 	/* A machine without wifi is no error (nl80211 waits for it); a source that cannot start is. */
 	{
-		const struct nlh_sink sink = { dispatch, NULL };
+		const struct nlh_nsreg_config cfg = {
+			.all = arg.all_netns,
+			.dirs = arg.netns_dirs,
+			.n_dirs = arg.n_netns_dirs,
+			.sink = { dispatch, NULL },
+			.want = want_of,
+		};
 		const char *src = NULL;
 
-		own_ns = nlh_ns_new(NULL, -1, &sink);
-		if (!own_ns) {
-			log_err("out of memory");
+		r = nlh_nsreg_new(&nsreg, &cfg);
+		if (r < 0) {
+			log_err("cannot watch network namespaces: %s", strerror(-r));
 			return 1;
 		}
 		rules_set_state_source(state_of, NULL);
-		r = nlh_ns_update(own_ns, &want, &src);
+		rules_set_netns_source(netns_fd_of, NULL);
+		r = nlh_nsreg_update(nsreg, &src);
 		if (r < 0) {
 			log_err("%s: cannot start: %s; exiting", src, strerror(-r));
 			return 1;
@@ -561,7 +660,7 @@ int main(int argc, char **argv)
 	sd_notify_msg("STOPPING=1");
 	ctl_stop();
 
-	nlh_ns_free(own_ns);
+	nlh_nsreg_free(nsreg);
 	exec_shutdown();
 	watchdog_stop();
 	loop_timer_free(watchdog_timer);
@@ -570,6 +669,8 @@ int main(int argc, char **argv)
 	evlog_close();
 	loop_exit();
 	free(arg.rules_dirs);
+	free(arg.netns_dirs);
+	free(self_netns);
 	free(stuck_path);
 	free(control_default);
 	return r < 0 ? 1 : 0;

@@ -110,6 +110,7 @@ void nlh_event_init(struct nlh_event *ev, enum nlh_event_type t)
 	memset(ev, 0, sizeof(*ev));
 	ev->type = t;
 	ev->time = nlh_now();
+	ev->nsid = -1;
 }
 
 struct nlh_event *nlh_event_copy(const struct nlh_event *ev)
@@ -445,6 +446,8 @@ int nlh_event_json(const struct nlh_event *ev, char *buf, size_t size)
 		out_str(&o, ",\"netns\":");
 		out_json_string(&o, ev->netns);
 	}
+	if (ev->nsid >= 0)
+		out_fmt(&o, ",\"nsid\":%d", ev->nsid);
 	for (size_t i = 0; i < d->n_fields; i++) {
 		const struct nlh_field *f = &d->fields[i];
 		char tmp[FIELD_TEXT_MAX], *heap;
@@ -503,6 +506,8 @@ int nlh_event_text(const struct nlh_event *ev, bool timestamp, char *buf, size_t
 	out_str(&o, nlh_event_type_name(ev->type));
 	if (ev->netns)
 		out_fmt(&o, " netns=%s", ev->netns);
+	if (ev->nsid >= 0)
+		out_fmt(&o, " nsid=%d", ev->nsid);
 	for (size_t i = 0; i < d->n_fields; i++) {
 		const struct nlh_field *f = &d->fields[i];
 		char tmp[FIELD_TEXT_MAX], *heap;

@@ -59,7 +59,9 @@ enum nlh_class {
 	X(NLHOOK_START, "nlhook.start", SELF)				\
 	X(NLHOOK_RELOAD, "nlhook.reload", SELF)				\
 	X(NLHOOK_RESYNC, "nlhook.resync", SELF)				\
-	X(NLHOOK_DROP, "nlhook.drop", SELF)
+	X(NLHOOK_DROP, "nlhook.drop", SELF)				\
+	X(NETNS_ADD, "netns.add", SELF)					\
+	X(NETNS_DEL, "netns.del", SELF)
 
 #define NLH_EV_ENUM_(e, name, cls) NLH_EV_##e,
 enum nlh_event_type {
@@ -259,6 +261,7 @@ struct nlh_event {
 	uint64_t present;		/* 1 << NLH_F_<CLASS>_<field> when set */
 	double time;			/* Unix seconds */
 	const char *netns;		/* NULL: the daemon's own */
+	int32_t nsid;			/* the namespace's nsid in the daemon's; -1: none */
 	union {
 		struct nlh_link link;
 		struct nlh_addrev addr;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,7 @@ struct nlh_source_env {
 	struct nlh_sink sink;
 	int netns_fd;		/* where its sockets open; -1: the daemon's own namespace */
 	const char *netns;	/* its name, for the log; NULL: the daemon's own */
+	bool late;		/* made while the loop runs: start-up dumps must not wait */
 	/* NULL when the link is not known. */
 	const char *(*ifname)(void *data, uint32_t ifindex);
 	/* Every link record as it changes. */

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/nlsock.h"
 #include "exec.h"
 
 #ifndef P_PIDFD
@@ -40,6 +42,7 @@ struct job {
 	char **argv;
 	char **env;
 	char *cwd;
+	int netns_fd;		/* -1: the daemon's namespace */
 	double timeout;
 	size_t output_max;
 	exec_done_fn done;
@@ -101,6 +104,8 @@ static void job_free(struct job *j)
 	free(j->argv);
 	free(j->env);
 	free(j->cwd);
+	if (j->netns_fd >= 0)
+		close(j->netns_fd);
 	free(j->out.buf);
 	free(j->err.buf);
 	free(j);
@@ -347,6 +352,28 @@ static void timeout_cb(void *data)
 	}
 }
 
+/*
+ * A program for another namespace is spawned from it: the daemon enters
+ * it, spawns (the child keeps the namespace) and comes back at once; its
+ * sockets stay where they were made.
+ */
+static int spawn_in(struct job *j, pid_t *pid, const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr)
+{
+	int home, r;
+
+	if (j->netns_fd < 0)
+		return -posix_spawn(pid, j->argv[0], fa, attr, j->argv, j->env);
+	home = nlsock_own_netns();
+	if (home < 0 || setns(j->netns_fd, CLONE_NEWNET) < 0)
+		return -errno;
+	r = -posix_spawn(pid, j->argv[0], fa, attr, j->argv, j->env);
+	if (setns(home, CLONE_NEWNET) < 0) {
+		log_err("cannot return to the daemon's network namespace: %m");
+		abort();
+	}
+	return r;
+}
+
 static int spawn(struct job *j)
 {
 	posix_spawn_file_actions_t fa;
@@ -388,7 +415,7 @@ static int spawn(struct job *j)
 	posix_spawn_file_actions_addchdir_np(&fa, j->cwd ? j->cwd : "/");
 	/* Everything is CLOEXEC already; this also covers fds a library leaked. */
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	r = -posix_spawn(&pid, j->argv[0], &fa, &attr, j->argv, j->env);
+	r = spawn_in(j, &pid, &fa, &attr);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(out[1]);
@@ -549,11 +576,13 @@ int exec_queue_push(struct exec_queue *q, const struct exec_opts *o,
 	j->argv = strv_dup(o->argv);
 	j->env = strv_dup(o->env);
 	j->cwd = o->cwd ? strdup(o->cwd) : NULL;
+	/* Its own copy: the namespace may be gone from the daemon's list by the time the job runs. */
+	j->netns_fd = o->in_netns ? fcntl(o->netns_fd, F_DUPFD_CLOEXEC, 3) : -1;
 	j->timeout = o->timeout;
 	j->output_max = o->output_max ? o->output_max : OUTPUT_MAX_DEFAULT;
 	j->pidfd = j->out.fd = j->err.fd = -1;
 	j->timer = loop_timer_new(timeout_cb, j);
-	if (!j->argv || !j->env || (o->cwd && !j->cwd) || !j->timer) {
+	if (!j->argv || !j->env || (o->cwd && !j->cwd) || !j->timer || (o->in_netns && j->netns_fd < 0)) {
 		job_free(j);
 		return -ENOMEM;
 	}

@@ -19,6 +19,8 @@ struct exec_opts {
 	const char *cwd;	/* NULL: / */
 	double timeout;		/* seconds; 0: none.  SIGTERM, then SIGKILL 2 s later, to the group */
 	size_t output_max;	/* per stream; 0: 64 KiB */
+	bool in_netns;		/* start the program in the network namespace netns_fd (dup'ed) */
+	int netns_fd;
 };
 
 /*

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -45,6 +47,9 @@ struct rtnl {
 	struct nlh_source_env env;
 	struct table tables[_T_MAX];
 	struct nlsock *sock;
+	/* Fed by a socket that hears every namespace (no socket of its own): */
+	struct nlsock *shared;
+	int32_t target_nsid;
 	char *who;		/* "rtnl", "rtnl in blue" */
 	uint32_t dump_seq;
 	int dump_table;		/* table being dumped, -1: none */
@@ -438,21 +443,26 @@ static int dump_start(struct rtnl *rt, int table)
 	static const uint16_t types[_T_MAX] = { RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE, RTM_GETNEIGH };
 	char buf[64] __attribute__((aligned(8))) = {};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct rtgenmsg *g;
 	int r;
 
 	nlh->nlmsg_type = types[table];
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = ++rt->dump_seq;
-	/* The largest of the request headers, zeroed: AF_UNSPEC, all tables. */
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(struct rtmsg));
-	g->rtgen_family = AF_UNSPEC;
+	if (rt->shared) {
+		/* Another namespace's links and addresses, through the shared socket: its nsid says which. */
+		mnl_nlmsg_put_extra_header(nlh, table == T_LINK ? sizeof(struct ifinfomsg) : sizeof(struct ifaddrmsg));
+		mnl_attr_put_u32(nlh, table == T_LINK ? IFLA_TARGET_NETNSID : IFA_TARGET_NETNSID,
+				 (uint32_t)rt->target_nsid);
+	} else {
+		/* The largest of the request headers, zeroed: AF_UNSPEC, all tables. */
+		mnl_nlmsg_put_extra_header(nlh, sizeof(struct rtmsg));
+	}
 	for (size_t i = 0; i < rt->tables[table].n_buckets; i++)
 		for (struct obj *o = rt->tables[table].buckets[i]; o; o = o->next)
 			o->seen = false;
 	rt->dump_table = table;
 	rt->dump_intr = false;
-	r = nlsock_send(rt->sock, nlh, nlh->nlmsg_len);
+	r = nlsock_send(rt->sock ?: rt->shared, nlh, nlh->nlmsg_len);
 	if (r < 0)
 		rt->dump_table = -1;
 	return r;
@@ -501,11 +511,15 @@ static void dump_next(struct rtnl *rt)
 		next = rt->dump_table;	/* changed under the dump: again */
 	} else {
 		dump_sweep(rt, rt->dump_table);
+		/* A namespace known only by its nsid: the kernel dumps its links and addresses alone. */
+		if (rt->shared && next == T_ROUTE)
+			next = _T_MAX;
 		if (next == T_NEIGH && !rt->want_neigh)
 			next++;
 	}
 	if (next >= _T_MAX) {
 		rt->dump_table = -1;
+		rt->dump_emit = true;
 		if (!rt->resync_pending)
 			return;
 		rt->resync_pending = false;
@@ -539,7 +553,7 @@ static void rtnl_overrun(void *data)
 static void rtnl_batch(void *data, const void *buf, size_t len, int32_t nsid)
 {
 	struct rtnl *rt = data;
-	uint32_t portid = nlsock_portid(rt->sock);
+	uint32_t portid = nlsock_portid(rt->sock ?: rt->shared);
 	const struct nlmsghdr *nlh;
 	size_t left;
 
@@ -626,11 +640,13 @@ static int rtnl_open(struct rtnl *rt, const struct nlh_want *want)
 	rt->dump_emit = false;
 	if ((r = dump_start(rt, T_LINK)) < 0)
 		goto fail;
-	while (rt->dump_table >= 0) {
+	/* A namespace that appears later is dumped from the loop, with live events in kernel order. */
+	while (!rt->env.late && rt->dump_table >= 0) {
 		if ((r = nlsock_wait(rt->sock, 10000)) < 0 || (r = nlsock_drain(rt->sock, 1024)) < 0)
 			goto fail;
 	}
-	rt->dump_emit = true;
+	if (!rt->env.late)
+		rt->dump_emit = true;
 	return 0;
 fail:
 	nlsock_free(rt->sock);
@@ -643,6 +659,11 @@ static int rtnl_update(void *inst, const struct nlh_want *want)
 	struct rtnl *rt = inst;
 	bool w = wants_neigh(want);
 
+	/* Fed: what it hears is the shared socket's business. */
+	if (rt->shared) {
+		rt->want_neigh = w;
+		return 0;
+	}
 	/* rtnl always runs: the other sources and nlhook.links() need its state. */
 	if (!rt->sock)
 		return rtnl_open(rt, want);
@@ -672,6 +693,40 @@ static void rtnl_stats(const void *inst, struct nlh_source_stats *ret)
 	const struct rtnl *rt = inst;
 
 	*ret = rt->stats;
+}
+
+struct rtnl *rtnl_fed_new(const struct nlh_source_env *env, struct nlsock *shared, int32_t nsid)
+{
+	struct rtnl *rt = rtnl_new(env);
+	int r;
+
+	if (!rt)
+		return NULL;
+	rt->shared = shared;
+	rt->target_nsid = nsid;
+	/* Sequence numbers of its own on the shared socket: replies find their instance. */
+	rt->dump_seq = (uint32_t)nsid << 20;
+	rt->dump_emit = false;
+	r = dump_start(rt, T_LINK);
+	if (r < 0)
+		log_warn("%s: cannot dump its links: %s", rt->who, strerror(-r));
+	return rt;
+}
+
+bool rtnl_fed_reply(const struct rtnl *rt, const struct nlmsghdr *nlh)
+{
+	return rt->dump_table >= 0 && nlh->nlmsg_seq == rt->dump_seq &&
+	       nlh->nlmsg_pid == nlsock_portid(rt->shared);
+}
+
+void rtnl_fed_batch(struct rtnl *rt, const void *buf, size_t len)
+{
+	rtnl_batch(rt, buf, len, rt->target_nsid);
+}
+
+void rtnl_fed_overrun(struct rtnl *rt)
+{
+	rtnl_overrun(rt);
 }
 
 /* Replays: no socket; dump replies (NLM_F_MULTI, the links a capture starts with) set state silently. */

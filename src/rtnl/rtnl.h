@@ -2,6 +2,7 @@
 #pragma once
 
 #include <linux/netlink.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,21 @@ const char *rtnl_ifname(const struct rtnl *rt, uint32_t ifindex);	/* NULL when u
 void rtnl_state_foreach(const struct rtnl *rt, enum nlh_class c,
 			void (*cb)(const struct nlh_event *ev, void *data), void *data);
 size_t rtnl_state_count(const struct rtnl *rt, enum nlh_class c);
+
+/*
+ * A namespace known only by its nsid (no file to open a socket in): the
+ * registry's socket that hears every namespace (NETLINK_LISTEN_ALL_NSID)
+ * feeds it the messages from that nsid and the replies to its dumps.  Its
+ * links and addresses are dumped through that socket (the kernel's
+ * IFLA/IFA_TARGET_NETNSID), at start and after an overrun; its routes
+ * and neighbours are known from events only.
+ */
+struct nlsock;
+struct rtnl *rtnl_fed_new(const struct nlh_source_env *env, struct nlsock *shared, int32_t nsid);
+/* A reply to one of its dumps (unicast: no nsid on it). */
+bool rtnl_fed_reply(const struct rtnl *rt, const struct nlmsghdr *nlh);
+void rtnl_fed_batch(struct rtnl *rt, const void *buf, size_t len);
+void rtnl_fed_overrun(struct rtnl *rt);
 
 /*
  * Replay: an instance without a socket, fed captured messages through

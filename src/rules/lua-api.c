@@ -456,6 +456,9 @@ void rules_api_open(lua_State *L)
 		lua_setfield(L, -2, levels[i].name);
 	}
 	lua_setfield(L, -2, "log");
-	/* nlhook.netns stays nil: one daemon per namespace for now. */
+	if (rules_netns) {
+		lua_pushstring(L, rules_netns);
+		lua_setfield(L, -2, "netns");
+	}
 	lua_setglobal(L, "nlhook");
 }

@@ -177,6 +177,14 @@ int rules_api_exec(lua_State *L)
 				luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING, 2, "cwd must be a string");
 			} else if (!strcmp(k, "on_exit")) {
 				luaL_argcheck(L, lua_isfunction(L, -1), 2, "on_exit must be a function");
+			} else if (!strcmp(k, "netns")) {
+				luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING, 2, "netns must be a namespace's name");
+				/* A dry run runs nothing anywhere: the name is shown as given. */
+				o.netns_fd = rules_dry_run(f) ? -1 : rules_netns_fd(lua_tostring(L, -1));
+				if (o.netns_fd < 0 && !rules_dry_run(f))
+					return luaL_error(L, "nlhook.exec: no watched network namespace '%s' to run in "
+							  "(one with a file: nlhookd --all-netns)", lua_tostring(L, -1));
+				o.in_netns = true;
 			} else {
 				return luaL_error(L, "nlhook.exec: unknown option '%s'", k);
 			}
@@ -276,6 +284,12 @@ int rules_api_exec(lua_State *L)
 		if (o.cwd) {
 			sbuf_puts(&b, " cwd ");
 			put_word(&b, o.cwd);
+		}
+		if (o.in_netns) {
+			lua_getfield(L, 2, "netns");
+			sbuf_puts(&b, " netns ");
+			put_word(&b, lua_tostring(L, -1));
+			lua_pop(L, 1);
 		}
 		rules_dry(f, "exec", r->name, b.p ? b.p : "");
 		sbuf_free(&b);

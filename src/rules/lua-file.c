@@ -335,6 +335,10 @@ void rules_push_event(lua_State *L, const struct nlh_event *ev)
 		lua_pushstring(L, ev->netns);
 		lua_setfield(L, -2, "netns");
 	}
+	if (ev->nsid >= 0) {
+		lua_pushinteger(L, ev->nsid);
+		lua_setfield(L, -2, "nsid");
+	}
 	for (size_t i = 0; i < d->n_fields; i++) {
 		if (!nlh_event_has(ev, &d->fields[i]))
 			continue;

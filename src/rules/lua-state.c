@@ -10,8 +10,22 @@
 
 /* nlhook.links(), addrs(), routes(): snapshots of the state the daemon keeps. */
 
+const char *rules_netns;
 static rules_state_fn state_fn;
 static void *state_data;
+static rules_netns_fn netns_fn;
+static void *netns_data;
+
+void rules_set_netns_source(rules_netns_fn fn, void *data)
+{
+	netns_fn = fn;
+	netns_data = data;
+}
+
+int rules_netns_fd(const char *netns)
+{
+	return netns_fn ? netns_fn(netns, netns_data) : -1;
+}
 
 void rules_set_state_source(rules_state_fn fn, void *data)
 {

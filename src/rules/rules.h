@@ -136,6 +136,15 @@ void rules_set_foreach_rule(const struct rules_set *rs, void (*cb)(const struct 
  */
 struct rtnl;
 typedef const struct rtnl *(*rules_state_fn)(const char *netns, void *data);
+/*
+ * nlhook.exec{ netns = NAME }: the open namespace file of a watched
+ * namespace, or -1 when there is none (set by the daemon).
+ */
+typedef int (*rules_netns_fn)(const char *netns, void *data);
+void rules_set_netns_source(rules_netns_fn fn, void *data);
+int rules_netns_fd(const char *netns);
+/* nlhook.netns: the name of the namespace the daemon runs in, or NULL; read when a file loads. */
+extern const char *rules_netns;
 void rules_set_state_source(rules_state_fn fn, void *data);
 
 /* Lua calls made by all sets so far: an event no rule wants adds none. */
