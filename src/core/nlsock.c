@@ -29,8 +29,19 @@ struct nlsock {
 	void *data;
 	char *who;
 	size_t bufsize;
-	char *buf;
 };
+
+/*
+ * One receive buffer for every socket: the loop drains one socket at a
+ * time and a batch is handled before the next read, so a hundred
+ * namespaces' sockets need not each keep 64 or 256 KiB of touched
+ * memory.  A drain started while another one's batch is being handled
+ * (a start-up wait) gets a buffer of its own.
+ */
+#define SHARED_BUF_SIZE (256 * 1024)
+
+static char *shared_buf;
+static bool shared_busy;
 
 static int own_netns = -1;
 
@@ -123,9 +134,9 @@ int nlsock_open(struct nlsock **ret, const struct nlsock_config *cfg, const stru
 	s->data = data;
 	s->bufsize = cfg->bufsize ? cfg->bufsize : 64 * 1024;
 	s->who = strdup(cfg->who ? cfg->who : "netlink");
-	/* 8-aligned: attribute parsers read 64-bit values in place. */
-	s->buf = aligned_alloc(8, s->bufsize);
-	if (!s->who || !s->buf) {
+	if (s->bufsize > SHARED_BUF_SIZE)
+		s->bufsize = SHARED_BUF_SIZE;
+	if (!s->who) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -179,7 +190,6 @@ void nlsock_free(struct nlsock *s)
 		if (!s->borrowed)
 			close(s->fd);
 	}
-	free(s->buf);
 	free(s->who);
 	free(s);
 }
@@ -201,6 +211,8 @@ int nlsock_send(struct nlsock *s, const void *msg, size_t len)
 	return 0;
 }
 
+static int drain(struct nlsock *s, char *buf, int budget);
+
 /* The namespace a message came from, when the socket hears them all. */
 static int32_t msg_nsid(struct msghdr *mh)
 {
@@ -213,11 +225,32 @@ static int32_t msg_nsid(struct msghdr *mh)
 
 int nlsock_drain(struct nlsock *s, int budget)
 {
+	bool own = shared_busy;
+	char *buf;
+	int n;
+
+	/* 8-aligned: attribute parsers read 64-bit values in place. */
+	if (!own && !shared_buf && !(shared_buf = aligned_alloc(8, SHARED_BUF_SIZE)))
+		return -ENOMEM;
+	buf = own ? aligned_alloc(8, SHARED_BUF_SIZE) : shared_buf;
+	if (!buf)
+		return -ENOMEM;
+	shared_busy = true;
+	n = drain(s, buf, budget);
+	if (own)
+		free(buf);
+	else
+		shared_busy = false;
+	return n;
+}
+
+static int drain(struct nlsock *s, char *buf, int budget)
+{
 	int n = 0;
 
 	while (n < budget) {
 		char ctl[CMSG_SPACE(sizeof(int))] __attribute__((aligned(8)));
-		struct iovec iov = { s->buf, s->bufsize };
+		struct iovec iov = { buf, s->bufsize };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 		ssize_t len;
 
@@ -237,7 +270,7 @@ int nlsock_drain(struct nlsock *s, int budget)
 			return -errno;
 		}
 		n++;
-		s->ops->batch(s->data, s->buf, (size_t)len, s->all_nsid ? msg_nsid(&mh) : NLSOCK_NSID_OWN);
+		s->ops->batch(s->data, buf, (size_t)len, s->all_nsid ? msg_nsid(&mh) : NLSOCK_NSID_OWN);
 	}
 	return n;
 }

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# One daemon for every network namespace (nlhookd --all-netns): named
+# namespaces made after the start (ip netns add), one reached only
+# through a veth (unshare --net: an nsid, no file), one deleted; link and
+# address events inside them carry netns and nsid; nflog in a namespace;
+# a program run inside one; nlhook.netns; 100 namespaces and back.
+. "$(dirname "$0")/lib.sh"
+
+# The namespaces of this test: named after it, removed even on failure.
+P="nlhtn$$"
+made=()
+mkns() { ip netns add "$1"; made+=("$1"); }
+cleanup_ns() { for n in "${made[@]}"; do ip netns del "$n" 2>/dev/null || true; done; }
+CLEANUPS+=("cleanup_ns")
+
+rule_file 10-ns.lua <<'LUA'
+nlhook.on({ "netns.*", "link.up", "addr.add" }, {}, function(ev)
+	if ev.netns and ev.netns:find("^nlhtn") or (ev.netns or ""):find("^nsid:") then nlhook.emit(ev) end
+end)
+nlhook.on("netns.add", {}, function(ev)
+	if not ev.netns:find("^nlhtn%d+%-x") then return end
+	nlhook.exec({ "/usr/sbin/ip", "link", "add", "made-inside", "type", "veth", "peer", "name", "made-peer" }, {
+		netns = ev.netns,
+		on_exit = function(status) nlhook.emit({ exec_exit = status, netns = ev.netns }) end,
+	})
+end)
+nlhook.on("nflog", { group = 31 }, function(ev) nlhook.emit({ hit = ev.netns, prefix = ev.prefix }) end)
+LUA
+start_daemon --all-netns
+CTL=(ip netns exec "$NS" "$NLHOOK" --control "$TMP/control.sock")
+
+# Three named namespaces, made after the start.
+for i in 1 2 3; do mkns "$P-$i"; done
+for i in 1 2 3; do
+	expect_event ".type == \"netns.add\" and .netns == \"$P-$i\" and .nsid >= 0" "netns.add $P-$i with its nsid"
+done
+ip -n "$P-2" link add v2 type veth peer name w2
+ip -n "$P-2" link set v2 up
+ip -n "$P-2" addr add 10.31.0.2/24 dev v2
+expect_event ".type == \"link.up\" and .netns == \"$P-2\" and .ifname == \"v2\" and .nsid >= 0" \
+	"link.up inside $P-2 carries netns and nsid"
+expect_event ".type == \"addr.add\" and .netns == \"$P-2\" and .address == \"10.31.0.2\"" "addr.add inside $P-2"
+if "${CTL[@]}" status --json | jq -e --arg p "$P" '[.netns[] | select(.name | tostring | startswith($p))] | length == 3' >/dev/null; then
+	ok "status lists the three namespaces"
+else
+	not_ok "status netns: $("${CTL[@]}" status --json | jq -c '[.netns[].name]')"
+fi
+
+# Deleted: dropped, with netns.del.
+ip netns del "$P-3"
+expect_event ".type == \"netns.del\" and .netns == \"$P-3\"" "netns.del when it is deleted"
+if wait_for "! \"\${CTL[@]}\" status --json | jq -e --arg n \"$P-3\" '.netns[] | select(.name == \$n)'" 5; then
+	ok "status no longer lists it"
+else
+	not_ok "$P-3 still in status"
+fi
+
+# Known only by an nsid: unshare --net, reached through a veth.
+ip netns exec "$NS" unshare --net sleep 60 &
+U=$!
+CLEANUPS+=("kill $U")
+sleep 0.3
+nsx ip link add vU0 type veth peer name vU1
+nsx ip link set vU1 netns "$U"
+nsenter -t "$U" -n ip link set vU1 up
+expect_event '.type == "netns.add" and (.netns | startswith("nsid:")) and .nsid >= 0' "an unnamed namespace appears as nsid:N"
+expect_event '.type == "link.up" and (.netns | startswith("nsid:")) and .ifname == "vU1"' "its link.up, named nsid:N"
+kill "$U"; wait "$U" 2>/dev/null || true
+expect_event '.type == "netns.del" and (.netns | startswith("nsid:"))' "and it goes when the namespace does"
+
+# A program run inside a namespace.
+mkns "$P-x1"
+expect_event ".exec_exit == 0 and .netns == \"$P-x1\"" "nlhook.exec{ netns = ... } ran"
+if ip -n "$P-x1" link show made-inside >/dev/null 2>&1 && ! nsx ip link show made-inside >/dev/null 2>&1; then
+	ok "it ran inside the namespace, not the daemon's"
+else
+	not_ok "made-inside not found in $P-x1"
+fi
+
+# nflog inside a namespace: a rule without a netns term binds its group in every one.
+ip netns exec "$P-1" ip link set lo up
+ip netns exec "$P-1" nft add table inet nlhtn
+ip netns exec "$P-1" nft add chain inet nlhtn input '{ type filter hook input priority 0; }'
+ip netns exec "$P-1" nft add rule inet nlhtn input udp dport 9310 log group 31 prefix '"IN-NS "'
+sleep 0.3
+ip netns exec "$P-1" python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 9310))'
+expect_event ".hit == \"$P-1\" and .prefix == \"IN-NS \"" "an nflog hit inside $P-1, with its netns"
+
+# 100 namespaces: each watched, each dropped; memory per namespace bounded.
+rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$DAEMON_PID/status")
+for i in $(seq 100); do echo "netns add $P-h$i"; done > "$TMP/add"
+for i in $(seq 100); do made+=("$P-h$i"); done
+ip -batch "$TMP/add"
+if wait_for "[ \$(\"\${CTL[@]}\" status --json | jq --arg p \"$P-h\" '[.netns[] | select(.name | tostring | startswith(\$p))] | length') -eq 100 ]" 30; then
+	ok "100 namespaces watched"
+else
+	not_ok "watched: $("${CTL[@]}" status --json | jq --arg p "$P-h" '[.netns[] | select(.name | tostring | startswith($p))] | length')"
+fi
+rss1=$(awk '/VmRSS/ { print $2 }' "/proc/$DAEMON_PID/status")
+per=$(( (rss1 - rss0) / 100 ))
+if [ "$per" -le 256 ]; then ok "RSS per namespace: $per kB ($rss0 -> $rss1 kB)"; else not_ok "RSS per namespace $per kB"; fi
+for i in $(seq 100); do echo "netns del $P-h$i"; done > "$TMP/del"
+ip -batch "$TMP/del"
+if wait_for "[ \$(\"\${CTL[@]}\" status --json | jq --arg p \"$P-h\" '[.netns[] | select(.name | tostring | startswith(\$p))] | length') -eq 0 ]" 30; then
+	ok "all 100 dropped"
+else
+	not_ok "left: $("${CTL[@]}" status --json | jq -c '[.netns[].name]')"
+fi
+fds=$(ls "/proc/$DAEMON_PID/fd" | wc -l)
+if [ "$fds" -lt 40 ]; then ok "no descriptors left behind ($fds open)"; else not_ok "$fds descriptors open"; fi
+
+finish
