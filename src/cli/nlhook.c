@@ -71,7 +71,13 @@ static struct {
 	bool json;
 	bool timestamp;
 	struct nlh_filter filter;
+	struct nlh_want want;
 } mon;
+
+static void monitor_want(void *data, const char *netns, struct nlh_want *ret)
+{
+	*ret = mon.want;
+}
 
 static void monitor_print(void *data, struct nlh_event *ev)
 {
@@ -83,7 +89,7 @@ static void monitor_print(void *data, struct nlh_event *ev)
 	if (mon.json)
 		n = nlh_event_json(ev, buf, sizeof(buf));
 	else
-		n = nlh_event_text(ev, mon.timestamp, buf, sizeof(buf));
+		n = nlh_monitor_text(ev, mon.timestamp, mon.filter.all_netns, buf, sizeof(buf));
 	if (n < 0 && n != -ENOSPC)
 		return;
 	puts(buf);
@@ -339,8 +345,9 @@ static int monitor_daemon(int fd, int argc, char **argv)
 	char *reply;
 	int r;
 
-	sbuf_printf(&req, "{\"v\":%d,\"cmd\":\"monitor\",\"format\":\"%s\",\"timestamp\":%s,\"types\":[",
-		    CTL_PROTO_VERSION, mon.json ? "json" : "text", mon.timestamp ? "true" : "false");
+	sbuf_printf(&req, "{\"v\":%d,\"cmd\":\"monitor\",\"format\":\"%s\",\"timestamp\":%s,\"all_netns\":%s,"
+		    "\"types\":[", CTL_PROTO_VERSION, mon.json ? "json" : "text", mon.timestamp ? "true" : "false",
+		    mon.filter.all_netns ? "true" : "false");
 	for (int pass = 0, first = 1; pass < 2; pass++) {
 		if (pass) {
 			sbuf_puts(&req, "],\"filters\":[");
@@ -430,21 +437,24 @@ static int cmd_monitor(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "timestamp", no_argument, NULL, 't' },
 		{ "direct", no_argument, NULL, 'd' },
+		{ "all-netns", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		CTL_OPTIONS,
 		{}
 	};
-	struct nlh_want want = {};
-	bool direct = false;
+	static char *netns_dirs[] = { "/run/netns", "/run/docker/netns" };
+	bool direct = false, all_netns = false;
 	char err[256];
 	sigset_t mask;
-	const struct nlh_sink sink = { monitor_print, NULL };
+	struct nlh_nsreg *reg;
 	const char *src = NULL;
-	struct nlh_ns *ns;
 	int c, r, sfd;
 
-	while ((c = getopt_long(argc, argv, "+jtdh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jtdah", opts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			all_netns = true;
+			break;
 		case 'j':
 			mon.json = true;
 			break;
@@ -460,7 +470,7 @@ static int cmd_monitor(int argc, char **argv)
 				return 2;
 			break;
 		case 'h':
-			printf("Usage: nlhook monitor [--json] [--timestamp] [--direct] [--control PATH]\n"
+			printf("Usage: nlhook monitor [--json] [--timestamp] [--direct] [--all-netns] [--control PATH]\n"
 			       "                      [--timeout SECONDS] [TYPE-GLOB...] [FIELD=PATTERN...]\n\n"
 			       "Print events as they happen: one line each like `ip monitor`, or\n"
 			       "one JSON object per line with --json.  TYPE-GLOB selects event types\n"
@@ -468,7 +478,9 @@ static int cmd_monitor(int argc, char **argv)
 			       "(globs, !negation, CIDR prefixes for addresses, numbers).\n\n"
 			       "Through nlhookd when it runs (the only way to see the nflog groups it\n"
 			       "has bound), else straight from netlink; --direct forces the latter.\n"
-			       "The daemon must answer the request within SECONDS (default 5).\n");
+			       "The daemon must answer the request within SECONDS (default 5).\n"
+			       "--all-netns shows every network namespace's events (the daemon's when\n"
+			       "it runs with --all-netns), the namespace as a column or the netns field.\n");
 			return 0;
 		default:
 			return 2;
@@ -480,6 +492,7 @@ static int cmd_monitor(int argc, char **argv)
 			return 2;
 		}
 	}
+	mon.filter.all_netns = all_netns;
 	if (!direct) {
 		int fd = ctl_connect();
 
@@ -488,8 +501,8 @@ static int cmd_monitor(int argc, char **argv)
 		if (fd != -ENOENT && fd != -ECONNREFUSED)
 			fprintf(stderr, "nlhook monitor: %s: %s; reading netlink directly\n", control_path, strerror(-fd));
 	}
-	nlh_filter_want(&mon.filter, &want);
-	if (monitor_nflog_check(&want) < 0)
+	nlh_filter_want(&mon.filter, &mon.want);
+	if (monitor_nflog_check(&mon.want) < 0)
 		return 1;
 
 	sigemptyset(&mask);
@@ -502,19 +515,29 @@ static int cmd_monitor(int argc, char **argv)
 		fprintf(stderr, "nlhook monitor: event loop: %m\n");
 		return 1;
 	}
-	ns = nlh_ns_new(NULL, -1, &sink);
-	if (!ns) {
-		fprintf(stderr, "nlhook monitor: out of memory\n");
-		return 1;
+	{
+		const struct nlh_nsreg_config cfg = {
+			.all = all_netns,
+			.dirs = netns_dirs,
+			.n_dirs = 2,
+			.sink = { monitor_print, NULL },
+			.want = monitor_want,
+		};
+
+		r = nlh_nsreg_new(&reg, &cfg);
+		if (r < 0) {
+			fprintf(stderr, "nlhook monitor: cannot watch network namespaces: %s\n", strerror(-r));
+			return 1;
+		}
 	}
-	r = nlh_ns_update(ns, &want, &src);
+	r = nlh_nsreg_update(reg, &src);
 	if (r < 0) {
 		fprintf(stderr, "nlhook monitor: %s: %s\n", src, strerror(-r));
-		nlh_ns_free(ns);
+		nlh_nsreg_free(reg);
 		return 1;
 	}
 	r = loop_run();
-	nlh_ns_free(ns);
+	nlh_nsreg_free(reg);
 	loop_exit();
 	return r < 0 ? 1 : 0;
 }

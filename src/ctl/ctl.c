@@ -143,6 +143,8 @@ int ctl_request(const char *line, size_t len, bool root, bool member, const stru
 			nlh_filter_clear(&f);
 			goto out;
 		}
+		v = json_get(req, "all_netns");
+		f.all_netns = v && v->type == JSON_BOOL && v->b;
 		v = json_get(req, "timestamp");
 		*ret_text = fmt && !strcmp(fmt, "text");
 		*ret_timestamp = v && v->type == JSON_BOOL && v->b;
@@ -616,7 +618,8 @@ void ctl_dispatch(const struct nlh_event *ev)
 			monitor_end(c, msg, true);
 			continue;
 		}
-		n = c->text ? nlh_event_text(ev, c->timestamp, buf, sizeof(buf)) : nlh_event_json(ev, buf, sizeof(buf));
+		n = c->text ? nlh_monitor_text(ev, c->timestamp, c->filter.all_netns, buf, sizeof(buf)) :
+			      nlh_event_json(ev, buf, sizeof(buf));
 		if (n < 0 && n != -ENOSPC)
 			continue;
 		/* One event, one line: the client tells control lines by their start. */

@@ -60,6 +60,8 @@ bool nlh_filter_match(const struct nlh_filter *f, const struct nlh_event *ev)
 
 	if (f->types && !(f->types & NLH_TYPE_BIT(ev->type)))
 		return false;
+	if (ev->netns && !f->all_netns)
+		return false;
 	for (size_t i = 0; i < f->n_terms; i++) {
 		const struct nlh_filter_term *t = &f->terms[i];
 
@@ -87,4 +89,16 @@ void nlh_filter_clear(struct nlh_filter *f)
 	}
 	free(f->terms);
 	memset(f, 0, sizeof(*f));
+}
+
+int nlh_monitor_text(const struct nlh_event *ev, bool timestamp, bool all_netns, char *buf, size_t size)
+{
+	int n;
+
+	if (!all_netns)
+		return nlh_event_text(ev, timestamp, buf, size);
+	n = snprintf(buf, size, "[%.64s] ", ev->netns ? ev->netns : "current");
+	if (n < 0 || (size_t)n >= size)
+		return -ENOSPC;
+	return nlh_event_text(ev, timestamp, buf + n, size - n) < 0 ? -ENOSPC : (int)strlen(buf);
 }

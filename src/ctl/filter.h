@@ -15,6 +15,7 @@
  */
 struct nlh_filter {
 	nlh_typeset types;	/* 0 until a glob is added: then all */
+	bool all_netns;		/* events of every namespace, not only the daemon's own */
 	struct nlh_filter_term {
 		char *field;
 		struct nlh_pattern pat[_NLH_CLASS_MAX];
@@ -29,4 +30,10 @@ bool nlh_filter_match(const struct nlh_filter *f, const struct nlh_event *ev);
 /* The types, and the nflog groups its group=N terms name. */
 void nlh_filter_want(const struct nlh_filter *f, struct nlh_want *want);
 void nlh_filter_clear(struct nlh_filter *f);
+
+/*
+ * A monitor's text line: the event's, after the namespace as a column
+ * ("[blue] ", "[current] " for the daemon's own) when it shows them all.
+ */
+int nlh_monitor_text(const struct nlh_event *ev, bool timestamp, bool all_netns, char *buf, size_t size);
 

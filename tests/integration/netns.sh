@@ -29,6 +29,17 @@ LUA
 start_daemon --all-netns
 CTL=(ip netns exec "$NS" "$NLHOOK" --control "$TMP/control.sock")
 
+# Monitors through the daemon: with --all-netns the namespace is a column
+# (text) or the netns field (JSON); without, only the daemon's own.
+"${CTL[@]}" monitor --all-netns link.up > "$TMP/mon-all.txt" 2>&1 &
+M1=$!
+"${CTL[@]}" monitor --all-netns --json link.up > "$TMP/mon-all.jsonl" 2>&1 &
+M2=$!
+"${CTL[@]}" monitor link.up > "$TMP/mon-own.txt" 2>&1 &
+M3=$!
+CLEANUPS+=("kill $M1 $M2 $M3")
+wait_for "[ \$(\"\${CTL[@]}\" status --json | jq .monitors) -eq 3 ]" 5 || true
+
 # Three named namespaces, made after the start.
 for i in 1 2 3; do mkns "$P-$i"; done
 for i in 1 2 3; do
@@ -40,6 +51,25 @@ ip -n "$P-2" addr add 10.31.0.2/24 dev v2
 expect_event ".type == \"link.up\" and .netns == \"$P-2\" and .ifname == \"v2\" and .nsid >= 0" \
 	"link.up inside $P-2 carries netns and nsid"
 expect_event ".type == \"addr.add\" and .netns == \"$P-2\" and .address == \"10.31.0.2\"" "addr.add inside $P-2"
+nsx ip link add vOwn type veth peer name pOwn
+nsx ip link set vOwn up
+if wait_for "grep -q '^\\[$P-2\\] link.up .*ifname=v2' '$TMP/mon-all.txt'" 5 &&
+   wait_for "grep -q '^\\[current\\] link.up ifname=vOwn' '$TMP/mon-all.txt'" 5; then
+	ok "monitor --all-netns: the namespace as a column"
+else
+	not_ok "monitor --all-netns: $(head -5 "$TMP/mon-all.txt")"
+fi
+if wait_for "jq -c --arg n \"$P-2\" 'select(.netns == \$n and .ifname == \"v2\" and .nsid >= 0)' '$TMP/mon-all.jsonl' | grep -q ." 5; then
+	ok "monitor --all-netns --json: netns and nsid fields"
+else
+	not_ok "monitor --all-netns --json: $(head -3 "$TMP/mon-all.jsonl")"
+fi
+if wait_for "grep -q '^link.up ifname=vOwn' '$TMP/mon-own.txt'" 5 && ! grep -q 'ifname=v2' "$TMP/mon-own.txt"; then
+	ok "monitor without --all-netns: the daemon's own namespace only"
+else
+	not_ok "plain monitor: $(cat "$TMP/mon-own.txt")"
+fi
+kill "$M1" "$M2" "$M3" 2>/dev/null || true
 if "${CTL[@]}" status --json | jq -e --arg p "$P" '[.netns[] | select(.name | tostring | startswith($p))] | length == 3' >/dev/null; then
 	ok "status lists the three namespaces"
 else
