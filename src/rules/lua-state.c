@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdlib.h>
+#include <string.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -46,12 +47,45 @@ static void state_collect(const struct nlh_event *ev, void *data)
 		s->evs[s->n++] = *ev;
 }
 
-static int push_state(lua_State *L, enum nlh_class c)
+/*
+ * The one optional filter table: netns names the namespace (default: the
+ * event's, then the daemon's own).
+ */
+static const char *filter_netns(lua_State *L, const char *what)
 {
 	struct rules_file *f = rules_file_of(L);
-	const struct rtnl *rt = state_fn ? state_fn(f->cur_ev ? f->cur_ev->netns : NULL, state_data) : NULL;
+	const char *netns = f->cur_ev ? f->cur_ev->netns : NULL;
+
+	if (lua_isnoneornil(L, 1))
+		return netns;
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+
+		if (strcmp(k, "netns"))
+			luaL_error(L, "%s: unknown filter key '%s' (netns)", what, k);
+		if (lua_type(L, -1) != LUA_TSTRING)
+			luaL_error(L, "%s: netns must be a namespace's name", what);
+		netns = lua_tostring(L, -1);
+		lua_pop(L, 1);
+	}
+	/* The daemon's own namespace by its name is the daemon's own. */
+	if (netns && rules_netns && !strcmp(netns, rules_netns))
+		netns = NULL;
+	return netns;
+}
+
+static int push_state(lua_State *L, enum nlh_class c, const char *what)
+{
+	const char *netns = filter_netns(L, what);
+	const struct rtnl *rt = state_fn ? state_fn(netns, state_data) : NULL;
 	struct state_list s = { .max = rt ? rtnl_state_count(rt, c) : 0 };
-	void **box = rules_box_new(L);
+	void **box;
+
+	if (netns && !rt)
+		return luaL_error(L, "%s: no watched network namespace '%s'", what, netns);
+	box = rules_box_new(L);
 
 	/*
 	 * Copied first: no Lua error may unwind through the rtnl iteration.
@@ -64,6 +98,7 @@ static int push_state(lua_State *L, enum nlh_class c)
 		rtnl_state_foreach(rt, c, state_collect, &s);
 	lua_createtable(L, s.n, 0);
 	for (size_t i = 0; i < s.n; i++) {
+		s.evs[i].netns = netns;
 		rules_push_event(L, &s.evs[i]);
 		/* A state entry is not an event: it has the fields, not a type. */
 		lua_pushnil(L);
@@ -77,15 +112,15 @@ static int push_state(lua_State *L, enum nlh_class c)
 
 int rules_api_links(lua_State *L)
 {
-	return push_state(L, NLH_CLASS_LINK);
+	return push_state(L, NLH_CLASS_LINK, "nlhook.links");
 }
 
 int rules_api_addrs(lua_State *L)
 {
-	return push_state(L, NLH_CLASS_ADDR);
+	return push_state(L, NLH_CLASS_ADDR, "nlhook.addrs");
 }
 
 int rules_api_routes(lua_State *L)
 {
-	return push_state(L, NLH_CLASS_ROUTE);
+	return push_state(L, NLH_CLASS_ROUTE, "nlhook.routes");
 }

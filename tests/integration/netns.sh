@@ -25,6 +25,15 @@ nlhook.on("netns.add", {}, function(ev)
 	})
 end)
 nlhook.on("nflog", { group = 31 }, function(ev) nlhook.emit({ hit = ev.netns, prefix = ev.prefix }) end)
+-- The state of a namespace: the event's by default, or the one named.
+nlhook.on("addr.add", { address = "10.31.0.2" }, function(ev)
+	local mine, other = {}, {}
+	for _, l in ipairs(nlhook.links()) do mine[#mine + 1] = l.ifname .. "@" .. (l.netns or "-") end
+	for _, l in ipairs(nlhook.links({ netns = ev.netns:gsub("%-2$", "-1") })) do other[#other + 1] = l.ifname end
+	table.sort(mine)
+	local ok, err = pcall(nlhook.links, { netns = "no-such-ns" })
+	nlhook.emit({ links = table.concat(mine, ","), other = table.concat(other, ","), missing = err })
+end)
 LUA
 start_daemon --all-netns
 CTL=(ip netns exec "$NS" "$NLHOOK" --control "$TMP/control.sock")
@@ -51,6 +60,10 @@ ip -n "$P-2" addr add 10.31.0.2/24 dev v2
 expect_event ".type == \"link.up\" and .netns == \"$P-2\" and .ifname == \"v2\" and .nsid >= 0" \
 	"link.up inside $P-2 carries netns and nsid"
 expect_event ".type == \"addr.add\" and .netns == \"$P-2\" and .address == \"10.31.0.2\"" "addr.add inside $P-2"
+expect_event ".links == \"lo@$P-2,v2@$P-2,w2@$P-2\" and .other == \"lo\"" \
+	"nlhook.links(): the event's namespace by default, another by name"
+expect_event '.missing != null and (.missing | test("no watched network namespace .no-such-ns."))' \
+	"nlhook.links{ netns = unknown }: an error"
 nsx ip link add vOwn type veth peer name pOwn
 nsx ip link set vOwn up
 if wait_for "grep -q '^\\[$P-2\\] link.up .*ifname=v2' '$TMP/mon-all.txt'" 5 &&
