@@ -19,26 +19,6 @@ static int hexval(char c)
 	return -1;
 }
 
-static int parse_hwaddr(const char *s, struct nlh_hwaddr *h)
-{
-	size_t n = 0;
-
-	for (;;) {
-		int hi, lo;
-
-		if (n == NLH_HWADDR_MAX || (hi = hexval(s[0])) < 0 || (lo = hexval(s[1])) < 0)
-			return -EINVAL;
-		h->a[n++] = hi << 4 | lo;
-		s += 2;
-		if (!*s)
-			break;
-		if (*s++ != ':')
-			return -EINVAL;
-	}
-	h->len = n;
-	return 0;
-}
-
 /* The inverse of the text rendering: printable bytes, \xNN for the rest. */
 static int parse_ssid(const char *s, size_t len, struct nlh_ssid *ssid)
 {
@@ -89,7 +69,9 @@ static int parse_field(const struct nlh_field *f, const struct json_value *v, st
 		*(bool *)p = v->b;
 		return 0;
 	case NLH_FT_HWADDR:
-		return v->type == JSON_STRING ? parse_hwaddr(v->str, p) : -EINVAL;
+		if (v->type != JSON_STRING || strlen(v->str) != v->len)
+			return -EINVAL;
+		return nlh_hwaddr_parse(v->str, p);
 	case NLH_FT_ADDR:
 	case NLH_FT_PREFIX: {
 		struct nlh_addr a;

@@ -258,6 +258,36 @@ int nlh_hwaddr_format(const struct nlh_hwaddr *h, char *buf, size_t size)
 	return o;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int nlh_hwaddr_parse(const char *s, struct nlh_hwaddr *ret)
+{
+	struct nlh_hwaddr h = {};
+	int hi, lo;
+
+	for (;;) {
+		if (h.len == NLH_HWADDR_MAX || (hi = hexval(s[0])) < 0 || (lo = hexval(s[1])) < 0)
+			return -EINVAL;
+		h.a[h.len++] = hi << 4 | lo;
+		s += 2;
+		if (!*s)
+			break;
+		if (*s++ != ':')
+			return -EINVAL;
+	}
+	*ret = h;
+	return 0;
+}
+
 /* Printable ASCII as is, the rest (and backslash) as \xNN. */
 static int escape_bytes(const uint8_t *b, size_t len, char *buf, size_t size)
 {

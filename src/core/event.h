@@ -350,6 +350,8 @@ int nlh_addr_parse(const char *s, struct nlh_addr *ret);
 /* Is a (an address, or a prefix of length a->plen) inside prefix p? */
 bool nlh_addr_in_prefix(const struct nlh_addr *a, const struct nlh_addr *p);
 int nlh_hwaddr_format(const struct nlh_hwaddr *h, char *buf, size_t size);
+/* "aa:bb:cc:dd:ee:ff" (hex digits of either case, two per byte) -> h; -EINVAL otherwise. */
+int nlh_hwaddr_parse(const char *s, struct nlh_hwaddr *ret);
 int nlh_ssid_format(const struct nlh_ssid *s, char *buf, size_t size);
 /* Copy a possibly unterminated string into a fixed array, truncating. */
 void nlh_strlcpy(char *dst, const char *src, size_t size);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,19 +210,20 @@ static const char *ftype_name(enum nlh_ftype t)
 static void pattern_from_lua(lua_State *L, int idx, const struct nlh_field *fd, int func_ref, bool in_list,
 			     struct nlh_pattern *p)
 {
+	char err[256];
 	const char *s;
+	uint64_t max;
 	size_t len, n;
 	int r;
 
 	switch (lua_type(L, idx)) {
 	case LUA_TSTRING:
 		s = lua_tolstring(L, idx, &len);
-		r = nlh_pattern_from_bytes(s, len, fd, p);
+		r = nlh_pattern_from_bytes(s, len, fd, p, err, sizeof(err));
 		if (r == -ENOMEM)
 			luaL_error(L, "nlhook.on: out of memory");
 		if (r < 0)
-			luaL_error(L, "nlhook.on: field '%s': '%s' is not a pattern for %s", fd->name, s,
-				   ftype_name(fd->type));
+			luaL_error(L, "nlhook.on: field '%s' is %s: %s", fd->name, ftype_name(fd->type), err);
 		return;
 	case LUA_TNUMBER:
 		if (fd->type != NLH_FT_U32 && fd->type != NLH_FT_U64 && fd->type != NLH_FT_BOOL)
@@ -236,6 +238,12 @@ static void pattern_from_lua(lua_State *L, int idx, const struct nlh_field *fd, 
 			luaL_error(L, "nlhook.on: field '%s': %s is out of range", fd->name, lua_tostring(L, idx));
 		p->kind = NLH_PAT_NUM;
 		p->num = lua_isinteger(L, idx) ? (uint64_t)lua_tointeger(L, idx) : (uint64_t)lua_tonumber(L, idx);
+		max = fd->type == NLH_FT_U32 ? UINT32_MAX : fd->type == NLH_FT_BOOL ? 1 : UINT64_MAX;
+		if (p->num > max) {
+			snprintf(err, sizeof(err), "%" PRIu64, max);
+			luaL_error(L, "nlhook.on: field '%s' is %s: %s is out of range (0..%s)", fd->name,
+				   ftype_name(fd->type), lua_tostring(L, idx), err);
+		}
 		return;
 	case LUA_TBOOLEAN:
 		if (fd->type != NLH_FT_BOOL)

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fnmatch.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,86 +21,159 @@ static bool has_glob_meta(const char *s, size_t len)
 	return false;
 }
 
-static int glob_new(enum nlh_pat_kind kind, const char *s, size_t len, const struct nlh_field *f,
-		    struct nlh_pattern *ret)
-{
-	char *g;
-
-	/*
-	 * Only an SSID compares raw bytes; every other text is a C string,
-	 * which a NUL in the pattern could never match.
-	 */
-	if (memchr(s, '\0', len) && (f->type != NLH_FT_SSID || has_glob_meta(s, len)))
-		return -EINVAL;
-	g = malloc(len + 1);
-	if (!g)
-		return -ENOMEM;
-	memcpy(g, s, len);
-	g[len] = '\0';
-	*ret = (struct nlh_pattern){ .kind = kind, .glob = g, .glob_len = len };
-	return 0;
-}
-
-static bool parse_u64(const char *s, size_t len, uint64_t *ret)
+static bool parse_u64(const char *s, uint64_t *ret)
 {
 	uint64_t v = 0;
 
-	if (!len || len > 20)
+	if (!*s)
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_MAX - (*s - '0')) / 10)
 			return false;
-		if (v > (UINT64_MAX - (s[i] - '0')) / 10)
-			return false;
-		v = v * 10 + (s[i] - '0');
+		v = v * 10 + (*s - '0');
 	}
 	*ret = v;
 	return true;
 }
 
-int nlh_pattern_from_bytes(const char *s, size_t len, const struct nlh_field *f, struct nlh_pattern *ret)
+static bool is_hex(const char *s)
 {
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return !s[n] && n % 2 == 0;
+}
+
+static void lowercase(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s += 'a' - 'A';
+}
+
+static int __attribute__((format(printf, 4, 5)))
+refuse(int r, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* What a string pattern means for a field of type t. */
+static int compile(const char *s, size_t len, const struct nlh_field *f, struct nlh_pattern *p, char *err,
+		   size_t errlen)
+{
+	bool glob = has_glob_meta(s, len);
+	struct nlh_hwaddr h;
 	struct nlh_addr a;
-	uint64_t n;
+	uint64_t n, max;
+	char *text;
+	int r = -EINVAL;
 
-	if (len && s[0] == '!')
-		return glob_new(NLH_PAT_NGLOB, s + 1, len - 1, f, ret);
-
+	text = malloc(len + 1);
+	if (!text)
+		return refuse(-ENOMEM, err, errlen, "out of memory");
+	memcpy(text, s, len);
+	text[len] = '\0';
+	/* Only an SSID compares raw bytes; every other text is a C string, which a NUL never matches. */
+	if (memchr(s, '\0', len) && (f->type != NLH_FT_SSID || glob)) {
+		r = refuse(-EINVAL, err, errlen, "'%s...': a NUL byte never appears in this field", text);
+		goto fail;
+	}
 	switch (f->type) {
-	case NLH_FT_ADDR:
-	case NLH_FT_PREFIX:
-		if (!memchr(s, '\0', len) && nlh_addr_parse(s, &a) == 0) {
-			*ret = (struct nlh_pattern){ .kind = NLH_PAT_CIDR, .prefix = a };
-			return 0;
-		}
+	case NLH_FT_STR:
+	case NLH_FT_SSID:
 		break;
 	case NLH_FT_U32:
 	case NLH_FT_U64:
-		if (parse_u64(s, len, &n)) {
-			if (f->type == NLH_FT_U32 && n > UINT32_MAX)
-				return -ERANGE;
-			*ret = (struct nlh_pattern){ .kind = NLH_PAT_NUM, .num = n };
-			return 0;
+		if (glob)
+			break;
+		max = f->type == NLH_FT_U32 ? UINT32_MAX : UINT64_MAX;
+		if (*text && strspn(text, "0123456789") == strlen(text) && (!parse_u64(text, &n) || n > max)) {
+			r = refuse(-ERANGE, err, errlen, "%s is out of range (0..%" PRIu64 ")", text, max);
+			goto fail;
 		}
-		break;
+		if (!parse_u64(text, &n)) {
+			r = refuse(-EINVAL, err, errlen, "'%s' is neither a number (0..%" PRIu64 ") nor a glob (*, ?, [)",
+				   text, max);
+			goto fail;
+		}
+		free(text);
+		*p = (struct nlh_pattern){ .kind = NLH_PAT_NUM, .num = n };
+		return 0;
 	case NLH_FT_BOOL:
-		if ((len == 4 && !memcmp(s, "true", 4)) || (len == 5 && !memcmp(s, "false", 5))) {
-			*ret = (struct nlh_pattern){ .kind = NLH_PAT_NUM, .num = len == 4 };
-			return 0;
+		if (glob)
+			break;
+		if (strcmp(text, "true") && strcmp(text, "false")) {
+			r = refuse(-EINVAL, err, errlen, "'%s' is neither true, false nor a glob", text);
+			goto fail;
+		}
+		*p = (struct nlh_pattern){ .kind = NLH_PAT_NUM, .num = !strcmp(text, "true") };
+		free(text);
+		return 0;
+	case NLH_FT_ADDR:
+	case NLH_FT_PREFIX:
+		if (glob)
+			break;
+		if (nlh_addr_parse(text, &a) < 0) {
+			r = refuse(-EINVAL, err, errlen, "'%s' is neither an address, a prefix (ADDRESS/LEN) nor a glob",
+				   text);
+			goto fail;
+		}
+		if (!a.family && f->type == NLH_FT_ADDR) {
+			r = refuse(-EINVAL, err, errlen, "'default' is a route's dst, never an address: use 0.0.0.0/0 or ::/0");
+			goto fail;
+		}
+		free(text);
+		*p = (struct nlh_pattern){ .kind = NLH_PAT_CIDR, .prefix = a };
+		return 0;
+	case NLH_FT_HWADDR:
+		/* Rendered in lowercase: "AA:BB:*" means the same. */
+		lowercase(text);
+		if (!glob && nlh_hwaddr_parse(text, &h) < 0) {
+			r = refuse(-EINVAL, err, errlen, "'%s' is neither a hardware address (aa:bb:cc:dd:ee:ff) nor a glob",
+				   text);
+			goto fail;
 		}
 		break;
-	case NLH_FT_STR:
-	case NLH_FT_HWADDR:
-	case NLH_FT_SSID:
 	case NLH_FT_BYTES:
+		lowercase(text);
+		if (!glob && !is_hex(text)) {
+			r = refuse(-EINVAL, err, errlen, "'%s' is neither bytes in hex nor a glob", text);
+			goto fail;
+		}
 		break;
 	}
-	return glob_new(NLH_PAT_GLOB, s, len, f, ret);
+	*p = (struct nlh_pattern){ .kind = NLH_PAT_GLOB, .glob = text, .glob_len = len };
+	return 0;
+fail:
+	free(text);
+	return r;
 }
 
-int nlh_pattern_from_string(const char *s, const struct nlh_field *f, struct nlh_pattern *ret)
+int nlh_pattern_from_bytes(const char *s, size_t len, const struct nlh_field *f, struct nlh_pattern *ret,
+			   char *err, size_t errlen)
 {
-	return nlh_pattern_from_bytes(s, strlen(s), f, ret);
+	bool neg = len && s[0] == '!';
+	int r;
+
+	if (neg) {
+		s++;
+		len--;
+	}
+	r = compile(s, len, f, ret, err, errlen);
+	if (r < 0)
+		return r;
+	ret->neg = neg;
+	return 0;
+}
+
+int nlh_pattern_from_string(const char *s, const struct nlh_field *f, struct nlh_pattern *ret, char *err,
+			    size_t errlen)
+{
+	return nlh_pattern_from_bytes(s, strlen(s), f, ret, err, errlen);
 }
 
 void nlh_pattern_clear(struct nlh_pattern *p)
@@ -189,13 +265,11 @@ bool nlh_pattern_match(const struct nlh_pattern *p, const struct nlh_event *ev, 
 		return false;
 	switch (p->kind) {
 	case NLH_PAT_GLOB:
-		return glob_match(p, ev, f);
-	case NLH_PAT_NGLOB:
-		return !glob_match(p, ev, f);
+		return glob_match(p, ev, f) != p->neg;
 	case NLH_PAT_CIDR:
-		return cidr_match(p, ev, f);
+		return cidr_match(p, ev, f) != p->neg;
 	case NLH_PAT_NUM:
-		return num_match(p, ev, f);
+		return num_match(p, ev, f) != p->neg;
 	case NLH_PAT_ANY:
 		for (size_t i = 0; i < p->n_sub; i++)
 			if (nlh_pattern_match(&p->sub[i], ev, f))
@@ -233,7 +307,7 @@ void nlh_want_add_group(struct nlh_want *want, uint16_t group)
 
 void nlh_pattern_want_groups(const struct nlh_pattern *p, struct nlh_want *want)
 {
-	if (p->kind == NLH_PAT_NUM && p->num <= UINT16_MAX)
+	if (p->kind == NLH_PAT_NUM && !p->neg && p->num <= UINT16_MAX)
 		nlh_want_add_group(want, p->num);
 	else if (p->kind == NLH_PAT_ANY)
 		for (size_t i = 0; i < p->n_sub; i++)

@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "ctl/filter.h"
 #include "rules/rules.h"
 
 /*
@@ -292,6 +293,93 @@ static void test_load_errors(void **state)
 	assert_int_equal(rules_set_load(&rs, dirs, 1, RULES_KEEP_GOING, report_cb, &rep), 0);
 	assert_int_equal(rep.n, 7);
 	assert_int_equal(rules_set_count(rs), 1);
+	rules_set_free(rs);
+}
+
+/* One file per case: the error carries FILE:LINE and says why. */
+static void load_refused(const char *name, const char *lua, int line, const char *why)
+{
+	char *dirs[] = { rules_dir }, path[256], expect[300];
+	struct rules_set *rs = NULL;
+	struct reports rep = {};
+
+	write_file(rules_dir, name, lua);
+	assert_int_equal(rules_set_load(&rs, dirs, 1, 0, report_cb, &rep), -EINVAL);
+	assert_int_equal(rep.n, 1);
+	snprintf(expect, sizeof(expect), "%s/%s:%d: ", rules_dir, name, line);
+	if (strncmp(rep.msg[0], expect, strlen(expect)) || !strstr(rep.msg[0], why))
+		fail_msg("%s: got '%s', want '%s...%s'", name, rep.msg[0], expect, why);
+	snprintf(path, sizeof(path), "%s/%s", rules_dir, name);
+	unlink(path);
+}
+
+static void test_impossible_patterns(void **state)
+{
+	load_refused("10-dst.lua", "\nnlhook.on('route.add', { dst = '10.0.0.0/33' }, function() end)\n", 2,
+		     "field 'dst' is a prefix: '10.0.0.0/33' is neither an address, a prefix");
+	load_refused("10-addr.lua", "nlhook.on('addr.add', { address = '10.0.0.256/8' }, function() end)\n", 1,
+		     "'10.0.0.256/8'");
+	load_refused("10-default.lua", "nlhook.on('addr.add', { address = { '10.0.0.0/8', 'default' } }, function() end)\n",
+		     1, "'default' is a route's dst");
+	load_refused("10-mtu.lua", "nlhook.on('link.up', { mtu = 4294967296 }, function() end)\n", 1,
+		     "field 'mtu' is a number: 4294967296 is out of range (0..4294967295)");
+	load_refused("10-mtus.lua", "nlhook.on('link.up', { mtu = '4294967296' }, function() end)\n", 1,
+		     "4294967296 is out of range (0..4294967295)");
+	load_refused("10-neg.lua", "nlhook.on('link.up', { mtu = -1 }, function() end)\n", 1, "-1 is negative");
+	load_refused("10-negs.lua", "nlhook.on('link.up', { mtu = '-1' }, function() end)\n", 1, "neither a number");
+	load_refused("10-abc.lua", "nlhook.on('link.up', { ifindex = 'abc' }, function() end)\n", 1,
+		     "field 'ifindex' is a number: 'abc' is neither a number (0..4294967295) nor a glob");
+	load_refused("10-bool.lua", "nlhook.on('link.up', { up = 2 }, function() end)\n", 1, "2 is out of range (0..1)");
+	load_refused("10-mac.lua", "nlhook.on('link.up', { mac = 'aa:bb:c' }, function() end)\n", 1,
+		     "neither a hardware address");
+	/* The CLI gets the same reasons, with the argument named. */
+	{
+		struct nlh_filter f = {};
+		char err[256];
+
+		assert_int_equal(nlh_filter_add(&f, "mtu=abc", err, sizeof(err)), -EINVAL);
+		assert_string_equal(err, "'mtu=abc': 'abc' is neither a number (0..4294967295) nor a glob (*, ?, [)");
+		nlh_filter_clear(&f);
+		assert_int_equal(nlh_filter_add(&f, "address=default", err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "'address=default': 'default' is a route's dst"));
+		nlh_filter_clear(&f);
+		assert_int_equal(nlh_filter_add(&f, "dst=10.0.0.0/33", err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "'dst=10.0.0.0/33': '10.0.0.0/33' is neither"));
+		nlh_filter_clear(&f);
+		/* dst is a route's prefix and a packet's address: "default" is fine for routes alone. */
+		assert_int_equal(nlh_filter_add(&f, "dst=default", err, sizeof(err)), 0);
+		assert_true(f.terms[0].has[NLH_CLASS_ROUTE]);
+		assert_false(f.terms[0].has[NLH_CLASS_NFLOG]);
+		nlh_filter_clear(&f);
+	}
+}
+
+/* Negated patterns of every kind, on the daemon's path. */
+static void test_negated_rules(void **state)
+{
+	struct rules_set *rs;
+	struct nlh_event ev;
+	char *log;
+
+	write_file(rules_dir, "40-neg.lua",
+		   "nlhook.on('addr.add', { address = '!10.0.0.0/8' }, function(ev) nlhook.emit({ a = ev.address }) end)\n"
+		   "nlhook.on('link.up', { mtu = '!1500', up = '!false' }, function(ev) nlhook.emit({ m = ev.mtu }) end)\n"
+		   "nlhook.on('link.up', { mac = 'AA:BB:*' }, function(ev) nlhook.emit({ mac = ev.mac }) end)\n");
+	rs = load(0, NULL);
+	nlh_event_init(&ev, NLH_EV_ADDR_ADD);
+	nlh_addr_parse("10.1.2.3", &ev.addr.address);
+	NLH_SET(&ev, ADDR, address);
+	rules_set_dispatch(rs, &ev);
+	nlh_addr_parse("192.0.2.1", &ev.addr.address);
+	rules_set_dispatch(rs, &ev);
+	link_up(&ev, "eth0", 1500);
+	rules_set_dispatch(rs, &ev);
+	link_up(&ev, "eth0", 9000);
+	ev.link.mac = (struct nlh_hwaddr){ 6, { 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff } };
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_string_equal(log, "{\"a\":\"192.0.2.1\"}\n{\"m\":9000}\n{\"mac\":\"aa:bb:cc:dd:ee:ff\"}\n");
+	free(log);
 	rules_set_free(rs);
 }
 
@@ -931,6 +1019,8 @@ int main(void)
 		T(test_dispatch_fields),
 		T(test_ssid_payload),
 		T(test_want),
+		T(test_impossible_patterns),
+		T(test_negated_rules),
 		T(test_no_lua_for_unwanted),
 		T(test_errors_isolated),
 		T(test_budget),
