@@ -313,3 +313,14 @@ void nlh_pattern_want_groups(const struct nlh_pattern *p, struct nlh_want *want)
 		for (size_t i = 0; i < p->n_sub; i++)
 			nlh_pattern_want_groups(&p->sub[i], want);
 }
+
+bool nlh_pattern_groups_plain(const struct nlh_pattern *p)
+{
+	if (p->kind == NLH_PAT_ANY) {
+		for (size_t i = 0; i < p->n_sub; i++)
+			if (!nlh_pattern_groups_plain(&p->sub[i]))
+				return false;
+		return true;
+	}
+	return p->kind == NLH_PAT_NUM && !p->neg && p->num <= UINT16_MAX;
+}

@@ -67,3 +67,5 @@ bool nlh_match_terms(const struct nlh_match_term *terms, size_t n, const struct 
 void nlh_want_add_group(struct nlh_want *want, uint16_t group);
 /* The nflog groups a pattern on the group field names (numbers, not negated), into want. */
 void nlh_pattern_want_groups(const struct nlh_pattern *p, struct nlh_want *want);
+/* Is p made only of plain group numbers (0..65535, not negated), or lists of them? */
+bool nlh_pattern_groups_plain(const struct nlh_pattern *p);

@@ -376,6 +376,37 @@ static void test_globs_stay(void **state)
 	assert_true(m(&ev, "address", "!10.*"));
 }
 
+static void test_groups_plain(void **state)
+{
+	const struct nlh_field *f = nlh_field_find(NLH_CLASS_NFLOG, "group");
+	struct nlh_pattern p = { .kind = NLH_PAT_ANY };
+	struct nlh_want w = {};
+
+	p.sub = calloc(2, sizeof(*p.sub));
+	assert_non_null(p.sub);
+	p.n_sub = 2;
+	assert_int_equal(nlh_pattern_from_string("10", f, &p.sub[0], err, sizeof(err)), 0);
+	assert_int_equal(nlh_pattern_from_string("65535", f, &p.sub[1], err, sizeof(err)), 0);
+	assert_true(nlh_pattern_groups_plain(&p));
+	nlh_pattern_want_groups(&p, &w);
+	assert_int_equal(w.n_nflog_groups, 2);
+	nlh_pattern_clear(&p.sub[1]);
+	assert_int_equal(nlh_pattern_from_string("!11", f, &p.sub[1], err, sizeof(err)), 0);
+	assert_false(nlh_pattern_groups_plain(&p));
+	nlh_pattern_clear(&p.sub[1]);
+	assert_int_equal(nlh_pattern_from_string("1*", f, &p.sub[1], err, sizeof(err)), 0);
+	assert_false(nlh_pattern_groups_plain(&p));
+	nlh_pattern_clear(&p.sub[1]);
+	assert_int_equal(nlh_pattern_from_string("70000", f, &p.sub[1], err, sizeof(err)), 0);
+	assert_false(nlh_pattern_groups_plain(&p));
+	/* Only plain numbers are bound. */
+	memset(&w, 0, sizeof(w));
+	nlh_pattern_want_groups(&p, &w);
+	assert_int_equal(w.n_nflog_groups, 1);
+	assert_int_equal(w.nflog_groups[0], 10);
+	nlh_pattern_clear(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_hwaddr_case),
 		cmocka_unit_test(test_impossible),
 		cmocka_unit_test(test_globs_stay),
+		cmocka_unit_test(test_groups_plain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

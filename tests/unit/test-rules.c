@@ -354,6 +354,42 @@ static void test_impossible_patterns(void **state)
 	}
 }
 
+static void test_nflog_groups(void **state)
+{
+	static const char *const bad[] = {
+		"{}", "{ prefix = 'x' }", "{ group = '1*' }", "{ group = '!10' }", "{ group = 70000 }",
+		"{ group = { 10, '!11' } }", "{ group = function(g) return true end }", "{ group = '*' }",
+	};
+	struct rules_set *rs;
+	struct nlh_want w;
+	char lua[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(lua, sizeof(lua), "nlhook.on('link.up', {}, function() end)\n"
+			 "nlhook.on('nflog', %s, function() end)\n", bad[i]);
+		load_refused("30-fw.lua", lua, 2, "the daemon binds the NFLOG groups that rules name");
+	}
+	load_refused("30-nomatch.lua", "nlhook.on({ 'nflog' }, nil, function() end)\n", 1,
+		     "an nflog rule must name its groups");
+
+	/* Plain numbers, as numbers or strings, alone or in a list; a glob over types may leave it out. */
+	write_file(rules_dir, "30-fw.lua",
+		   "nlhook.on('nflog', { group = 0 }, function() end)\n"
+		   "nlhook.on('nflog', { group = { '65535', 12 } }, function() end)\n"
+		   "nlhook.on({ 'nflog' }, { group = '7', prefix = '!x*' }, function() end)\n"
+		   "nlhook.on('*', {}, function() end)\n"
+		   "nlhook.on('nf*', { prefix = 'DROP*' }, function() end)\n");
+	rs = load(0, NULL);
+	assert_int_equal(rules_set_count(rs), 5);
+	rules_set_want(rs, &w);
+	assert_int_equal(w.n_nflog_groups, 4);
+	assert_int_equal(w.nflog_groups[0], 0);
+	assert_int_equal(w.nflog_groups[1], 7);
+	assert_int_equal(w.nflog_groups[2], 12);
+	assert_int_equal(w.nflog_groups[3], 65535);
+	rules_set_free(rs);
+}
+
 /* Negated patterns of every kind, on the daemon's path. */
 static void test_negated_rules(void **state)
 {
@@ -588,16 +624,19 @@ static void test_want(void **state)
 	write_file(rules_dir, "10-a.lua",
 		   "nlhook.on('nflog', { group = { 20, 10 } }, function() end)\n"
 		   "nlhook.on('nflog', { group = 5, prefix = 'x' }, function() end)\n"
-		   "nlhook.on('nflog', { prefix = 'no group' }, function() end)\n"
+		   "nlhook.on('nfl*', { prefix = 'no group' }, function() end)\n"
+		   "nlhook.on('nf*', { group = { '!7', 8 } }, function() end)\n"
 		   "nlhook.on({ 'link.up', 'addr.*' }, {}, function() end)\n");
 	rs = load(0, NULL);
 	rules_set_want(rs, &w);
 	assert_true(w.types == (NLH_TYPE_BIT(NLH_EV_NFLOG) | NLH_TYPE_BIT(NLH_EV_LINK_UP) |
 				NLH_TYPE_BIT(NLH_EV_ADDR_ADD) | NLH_TYPE_BIT(NLH_EV_ADDR_DEL)));
-	assert_int_equal(w.n_nflog_groups, 3);
+	/* Plain numbers only: a negated group binds nothing, the glob rule's 8 is bound. */
+	assert_int_equal(w.n_nflog_groups, 4);
 	assert_int_equal(w.nflog_groups[0], 5);
-	assert_int_equal(w.nflog_groups[1], 10);
-	assert_int_equal(w.nflog_groups[2], 20);
+	assert_int_equal(w.nflog_groups[1], 8);
+	assert_int_equal(w.nflog_groups[2], 10);
+	assert_int_equal(w.nflog_groups[3], 20);
 	rules_set_free(rs);
 
 	rules_set_want(NULL, &w);
@@ -1020,6 +1059,7 @@ int main(void)
 		T(test_ssid_payload),
 		T(test_want),
 		T(test_impossible_patterns),
+		T(test_nflog_groups),
 		T(test_negated_rules),
 		T(test_no_lua_for_unwanted),
 		T(test_errors_isolated),
