@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "filter.h"
 
 int nlh_filter_add(struct nlh_filter *f, const char *arg, char *err, size_t errlen)
@@ -66,6 +67,25 @@ int nlh_filter_add(struct nlh_filter *f, const char *arg, char *err, size_t errl
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int nlh_filter_add_escaped(struct nlh_filter *f, const char *s, size_t len, char *err, size_t errlen)
+{
+	char *arg = malloc(len + 1);
+	int n, r;
+
+	if (!arg)
+		return -ENOMEM;
+	n = nlh_text_unescape(s, len, arg, len, true);
+	if (n < 0 || memchr(arg, '\0', n)) {
+		free(arg);
+		snprintf(err, errlen, "'%.*s': not text as nlhook writes it", (int)(len > 128 ? 128 : len), s);
+		return -EINVAL;
+	}
+	arg[n] = '\0';
+	r = nlh_filter_add(f, arg, err, errlen);
+	free(arg);
+	return r;
 }
 
 bool nlh_filter_match(const struct nlh_filter *f, const struct nlh_event *ev)

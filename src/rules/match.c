@@ -8,17 +8,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "core/text.h"
 #include "match.h"
 
-/* Big enough for the text of any field but the payload. */
-#define FIELD_TEXT_MAX 160
-
-static bool has_glob_meta(const char *s, size_t len)
+static bool has_glob_meta(const char *s)
 {
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == '*' || s[i] == '?' || s[i] == '[' || s[i] == '\\')
-			return true;
-	return false;
+	return strpbrk(s, "*?[") != NULL;
 }
 
 static bool parse_u64(const char *s, uint64_t *ret)
@@ -50,6 +45,49 @@ static void lowercase(char *s)
 			*s += 'a' - 'A';
 }
 
+static bool is_escape(const char *s, size_t len)
+{
+	return len >= 4 && s[0] == '\\' && s[1] == 'x' && nlh_hexval(s[2]) >= 0 && nlh_hexval(s[3]) >= 0;
+}
+
+/*
+ * The pattern as the text it is matched against: \xNN and the bytes the
+ * rendering escapes become the rendering's escapes, so the raw bytes and
+ * the text both match.  A backslash that begins no \xNN stays one: no
+ * text has it, only a glob can use it ("caf\x*").
+ */
+static int pattern_text(const char *s, size_t len, bool *ret_nul, bool *ret_stray, char **ret)
+{
+	size_t i = 0, o = 0, cap = 4 * len + 1;
+	char *raw = malloc(len + 1), *text = malloc(cap);
+
+	if (!raw || !text) {
+		free(raw);
+		free(text);
+		return -ENOMEM;
+	}
+	*ret_nul = *ret_stray = false;
+	for (;;) {
+		size_t j = i;
+		int n;
+
+		while (j < len && (s[j] != '\\' || is_escape(s + j, len - j)))
+			j += s[j] == '\\' ? 4 : 1;
+		n = nlh_text_unescape(s + i, j - i, raw, len, false);
+		*ret_nul |= memchr(raw, '\0', n) != NULL;
+		o += nlh_text_escape(raw, n, text + o, cap - o);
+		if (j == len)
+			break;
+		text[o++] = '\\';
+		*ret_stray = true;
+		i = j + 1;
+	}
+	text[o] = '\0';
+	free(raw);
+	*ret = text;
+	return 0;
+}
+
 static int __attribute__((format(printf, 4, 5)))
 refuse(int r, char *err, size_t errlen, const char *fmt, ...)
 {
@@ -61,29 +99,29 @@ refuse(int r, char *err, size_t errlen, const char *fmt, ...)
 	return r;
 }
 
-/* What a string pattern means for a field of type t. */
-static int compile(const char *s, size_t len, const struct nlh_field *f, struct nlh_pattern *p, char *err,
-		   size_t errlen)
+/* What the text of a string pattern means for a field of type t; owns text. */
+static int compile(char *text, bool nul, bool stray, const struct nlh_field *f, struct nlh_pattern *p,
+		   char *err, size_t errlen)
 {
-	bool glob = has_glob_meta(s, len);
+	bool glob = has_glob_meta(text);
 	struct nlh_hwaddr h;
 	struct nlh_addr a;
 	uint64_t n, max;
-	char *text;
 	int r = -EINVAL;
 
-	text = malloc(len + 1);
-	if (!text)
-		return refuse(-ENOMEM, err, errlen, "out of memory");
-	memcpy(text, s, len);
-	text[len] = '\0';
-	/* Only an SSID compares raw bytes; every other text is a C string, which a NUL never matches. */
-	if (memchr(s, '\0', len) && (f->type != NLH_FT_SSID || glob)) {
-		r = refuse(-EINVAL, err, errlen, "'%s...': a NUL byte never appears in this field", text);
+	if (stray && !glob) {
+		r = refuse(-EINVAL, err, errlen, "'%s': in text a backslash begins an escape \\xNN; "
+			   "write a backslash as \\x5c", text);
 		goto fail;
 	}
 	switch (f->type) {
 	case NLH_FT_STR:
+		/* A C string never holds a NUL; an SSID may. */
+		if (nul) {
+			r = refuse(-EINVAL, err, errlen, "'%s': a NUL byte never appears in this field", text);
+			goto fail;
+		}
+		break;
 	case NLH_FT_SSID:
 		break;
 	case NLH_FT_U32:
@@ -146,7 +184,7 @@ static int compile(const char *s, size_t len, const struct nlh_field *f, struct 
 		}
 		break;
 	}
-	*p = (struct nlh_pattern){ .kind = NLH_PAT_GLOB, .glob = text, .glob_len = len };
+	*p = (struct nlh_pattern){ .kind = NLH_PAT_GLOB, .glob = text };
 	return 0;
 fail:
 	free(text);
@@ -156,14 +194,18 @@ fail:
 int nlh_pattern_from_bytes(const char *s, size_t len, const struct nlh_field *f, struct nlh_pattern *ret,
 			   char *err, size_t errlen)
 {
-	bool neg = len && s[0] == '!';
+	bool neg = len && s[0] == '!', nul, stray;
+	char *text;
 	int r;
 
 	if (neg) {
 		s++;
 		len--;
 	}
-	r = compile(s, len, f, ret, err, errlen);
+	r = pattern_text(s, len, &nul, &stray, &text);
+	if (r < 0)
+		return refuse(r, err, errlen, "out of memory");
+	r = compile(text, nul, stray, f, ret, err, errlen);
 	if (r < 0)
 		return r;
 	ret->neg = neg;
@@ -189,15 +231,9 @@ void nlh_pattern_clear(struct nlh_pattern *p)
 
 static bool glob_match(const struct nlh_pattern *p, const struct nlh_event *ev, const struct nlh_field *f)
 {
-	char tmp[FIELD_TEXT_MAX], *text = tmp;
+	char tmp[NLH_FIELD_TEXT_MAX], *text = tmp;
 	bool m;
 
-	if (f->type == NLH_FT_SSID && !has_glob_meta(p->glob, p->glob_len)) {
-		const struct nlh_ssid *ssid = nlh_event_field_ptr(ev, f);
-		size_t len = ssid->len > NLH_SSID_MAX ? NLH_SSID_MAX : ssid->len;
-
-		return len == p->glob_len && !memcmp(ssid->b, p->glob, len);
-	}
 	if (f->type == NLH_FT_BYTES) {
 		const struct nlh_bytes *b = nlh_event_field_ptr(ev, f);
 
@@ -209,7 +245,7 @@ static bool glob_match(const struct nlh_pattern *p, const struct nlh_event *ev, 
 		/* Truncated text would match globs it should not. */
 		return false;
 	}
-	m = !fnmatch(p->glob, text, 0);
+	m = !fnmatch(p->glob, text, FNM_NOESCAPE);
 	if (text != tmp)
 		free(text);
 	return m;

@@ -8,7 +8,9 @@
 
 /*
  * Field patterns, compiled once, matched in C (nlhook-rules(5), PATTERNS).
- *   string  "eth*"          fnmatch glob (*, ?, [) on the field's text
+ *   string  "eth*"          glob (*, ?, [) on the field's text, the one
+ *                           rendering of core/text.h (no backslash escapes
+ *                           in globs: a backslash is text, as in \xNN)
  *   string  "eth0"          the same without glob characters: equality
  *   string  "10.0.0.0/8"    on an ADDR/PREFIX field: inside that prefix
  *   string  "1500", "true"  on a number or boolean field: equality
@@ -18,9 +20,11 @@
  *   list    {a, b, ...}     any of
  *   predicate               a Lua function (kind NLH_PAT_FUNC): C matching
  *                           leaves it to the caller
- * A string that can never match the field (not a number on a number
- * field, not an address on an address field, ...) is refused when
- * compiled.  A field absent from the event never matches, negated or not.
+ * A string is text: \xNN in it stands for the byte NN, so that both the
+ * raw bytes (what Lua handlers get) and the rendering match.  A string
+ * that can never match the field (not a number on a number field, not an
+ * address on an address field, ...) is refused when compiled.  A field
+ * absent from the event never matches, negated or not.
  */
 enum nlh_pat_kind {
 	NLH_PAT_GLOB,
@@ -33,8 +37,7 @@ enum nlh_pat_kind {
 struct nlh_pattern {
 	enum nlh_pat_kind kind;
 	bool neg;			/* "!": GLOB, CIDR, NUM */
-	char *glob;			/* GLOB; lowercase for hardware addresses, payload */
-	size_t glob_len;		/* bytes in glob: SSID patterns may hold NULs */
+	char *glob;			/* GLOB: escaped text; lowercase for hardware addresses, payload */
 	struct nlh_addr prefix;		/* CIDR */
 	uint64_t num;			/* NUM */
 	struct nlh_pattern *sub;	/* ANY */

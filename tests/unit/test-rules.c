@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/text.h"
 #include "ctl/filter.h"
 #include "rules/rules.h"
 
@@ -415,6 +416,41 @@ static void test_negated_rules(void **state)
 	rules_set_dispatch(rs, &ev);
 	log = read_all(evlog_path);
 	assert_string_equal(log, "{\"a\":\"192.0.2.1\"}\n{\"m\":9000}\n{\"mac\":\"aa:bb:cc:dd:ee:ff\"}\n");
+	free(log);
+	rules_set_free(rs);
+}
+
+/* Whatever a rule emits, keys included, is valid UTF-8 JSON in the one escape. */
+static void test_emit_text(void **state)
+{
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct json_doc *doc;
+	char *log, err[128];
+
+	write_file(rules_dir, "50-emit.lua",
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  nlhook.emit({ s = '\\255' })\n"
+		   "  nlhook.emit({ ['k\\255\\0'] = 'caf\\195\\169', n = ev.ifname })\n"
+		   "  nlhook.emit({ 'a\\\\b', '\\n' })\n"
+		   "  nlhook.emit(ev)\n"
+		   "end)\n");
+	rs = load(0, NULL);
+	link_up(&ev, "caf\xff" "0", 1500);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_int_equal(json_parse_utf8(log, strlen(log), &doc, err, sizeof(err)), -EINVAL);	/* several lines */
+	assert_int_equal(nlh_utf8_check(log, strlen(log)), strlen(log));
+	assert_non_null(strstr(log, "{\"s\":\"\\\\xff\"}\n"));
+	assert_non_null(strstr(log, "\"k\\\\xff\\\\x00\":\"caf\xc3\xa9\""));
+	assert_non_null(strstr(log, "\"n\":\"caf\\\\xff0\""));
+	assert_non_null(strstr(log, "[\"a\\\\x5cb\",\"\\\\x0a\"]\n"));
+	assert_non_null(strstr(log, "\"ifname\":\"caf\\\\xff0\""));
+	for (char *line = log, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+		if (json_parse_utf8(line, nl - line, &doc, err, sizeof(err)) < 0)
+			fail_msg("%.*s: %s", (int)(nl - line), line, err);
+		json_doc_free(doc);
+	}
 	free(log);
 	rules_set_free(rs);
 }
@@ -1022,8 +1058,9 @@ static void test_exec(void **state)
 	root = json_root(doc);
 	assert_int_equal((int)json_get(root, "n")->num, 1);
 	assert_int_equal((int)json_get(root, "status")->num, 3);
-	assert_string_equal(json_get_str(root, "out"), "over bar\n");
-	assert_string_equal(json_get_str(root, "err"), "oops\n");
+	/* Strings rules emit are text in the one escape: a newline is \x0a. */
+	assert_string_equal(json_get_str(root, "out"), "over bar\\x0a");
+	assert_string_equal(json_get_str(root, "err"), "oops\\x0a");
 	json_doc_free(doc);
 	assert_non_null(strstr(nl + 1, "{\"n\":2,\"status\":143}") ?: strstr(nl + 1, "{\"status\":143,\"n\":2}"));
 	assert_non_null(strstr(nl + 1, "\"status\":-1"));
@@ -1061,6 +1098,7 @@ int main(void)
 		T(test_impossible_patterns),
 		T(test_nflog_groups),
 		T(test_negated_rules),
+		T(test_emit_text),
 		T(test_no_lua_for_unwanted),
 		T(test_errors_isolated),
 		T(test_budget),
