@@ -7,72 +7,38 @@
 
 #include "event.h"
 #include "event-json.h"
+#include "text.h"
 
-static int hexval(char c)
+/*
+ * Text fields are rendered escaped (core/text.h): back to the raw bytes,
+ * which must fit the field.  A C string field cannot hold a NUL.
+ */
+static int parse_text(const struct json_value *v, void *p, size_t size, bool cstr)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+	int n;
 
-static int parse_hwaddr(const char *s, struct nlh_hwaddr *h)
-{
-	size_t n = 0;
-
-	for (;;) {
-		int hi, lo;
-
-		if (n == NLH_HWADDR_MAX || (hi = hexval(s[0])) < 0 || (lo = hexval(s[1])) < 0)
-			return -EINVAL;
-		h->a[n++] = hi << 4 | lo;
-		s += 2;
-		if (!*s)
-			break;
-		if (*s++ != ':')
-			return -EINVAL;
-	}
-	h->len = n;
-	return 0;
-}
-
-/* The inverse of the text rendering: printable bytes, \xNN for the rest. */
-static int parse_ssid(const char *s, size_t len, struct nlh_ssid *ssid)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; n++) {
-		if (n == NLH_SSID_MAX)
-			return -EINVAL;
-		if (s[i] == '\\') {
-			int hi, lo;
-
-			if (len - i < 4 || s[i + 1] != 'x' || (hi = hexval(s[i + 2])) < 0 || (lo = hexval(s[i + 3])) < 0)
-				return -EINVAL;
-			ssid->b[n] = hi << 4 | lo;
-			i += 4;
-		} else {
-			ssid->b[n] = s[i++];
-		}
-	}
-	ssid->len = n;
-	return 0;
+	if (v->type != JSON_STRING)
+		return -EINVAL;
+	n = nlh_text_unescape(v->str, v->len, p, cstr ? size - 1 : size, true);
+	if (n < 0)
+		return n == -ENOSPC ? -ENOSPC : -EBADMSG;
+	if (cstr && memchr(p, '\0', n))
+		return -EBADMSG;
+	if (cstr)
+		((char *)p)[n] = '\0';
+	return n;
 }
 
 static int parse_field(const struct nlh_field *f, const struct json_value *v, struct nlh_event *ev,
 		       uint8_t *payload, size_t payload_size)
 {
 	void *p = (char *)ev + f->off;
+	int n;
 
 	switch (f->type) {
 	case NLH_FT_STR:
-		if (v->type != JSON_STRING || v->len >= f->size || strlen(v->str) != v->len)
-			return -EINVAL;
-		memcpy(p, v->str, v->len + 1);
-		return 0;
+		n = parse_text(v, p, f->size, true);
+		return n < 0 ? n : 0;
 	case NLH_FT_U32:
 	case NLH_FT_U64:
 		if (v->type != JSON_NUMBER || v->num < 0 || v->num != floor(v->num) ||
@@ -89,12 +55,14 @@ static int parse_field(const struct nlh_field *f, const struct json_value *v, st
 		*(bool *)p = v->b;
 		return 0;
 	case NLH_FT_HWADDR:
-		return v->type == JSON_STRING ? parse_hwaddr(v->str, p) : -EINVAL;
+		if (v->type != JSON_STRING || strlen(v->str) != v->len)
+			return -EINVAL;
+		return nlh_hwaddr_parse(v->str, p);
 	case NLH_FT_ADDR:
 	case NLH_FT_PREFIX: {
 		struct nlh_addr a;
 
-		if (v->type != JSON_STRING || nlh_addr_parse(v->str, &a) < 0)
+		if (v->type != JSON_STRING || strlen(v->str) != v->len || nlh_addr_parse(v->str, &a) < 0)
 			return -EINVAL;
 		if (f->type == NLH_FT_ADDR && a.plen != (a.family == AF_INET ? 32 : 128))
 			return -EINVAL;
@@ -104,14 +72,18 @@ static int parse_field(const struct nlh_field *f, const struct json_value *v, st
 		return 0;
 	}
 	case NLH_FT_SSID:
-		return v->type == JSON_STRING ? parse_ssid(v->str, v->len, p) : -EINVAL;
+		n = parse_text(v, ((struct nlh_ssid *)p)->b, NLH_SSID_MAX, false);
+		if (n < 0)
+			return n;
+		((struct nlh_ssid *)p)->len = n;
+		return 0;
 	case NLH_FT_BYTES: {
 		struct nlh_bytes *b = p;
 
 		if (v->type != JSON_STRING || v->len % 2 || v->len / 2 > payload_size)
 			return -EINVAL;
 		for (size_t i = 0; i < v->len / 2; i++) {
-			int hi = hexval(v->str[2 * i]), lo = hexval(v->str[2 * i + 1]);
+			int hi = nlh_hexval(v->str[2 * i]), lo = nlh_hexval(v->str[2 * i + 1]);
 
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
@@ -131,7 +103,7 @@ int nlh_event_from_json(const struct json_value *obj, struct nlh_event *ev, uint
 	const char *type = json_get_str(obj, "type");
 	const struct json_value *v;
 	enum nlh_class c;
-	int t;
+	int t, r;
 
 	if (!obj || obj->type != JSON_OBJECT) {
 		snprintf(err, errlen, "an event is a JSON object");
@@ -167,7 +139,18 @@ int nlh_event_from_json(const struct json_value *obj, struct nlh_event *ev, uint
 			snprintf(err, errlen, "%s events have no field '%.64s'", nlh_classes[c].name, v->key);
 			return -EINVAL;
 		}
-		if (parse_field(f, v, ev, payload, payload_size) < 0) {
+		r = parse_field(f, v, ev, payload, payload_size);
+		if (r == -ENOSPC && f->type != NLH_FT_BYTES) {
+			snprintf(err, errlen, "field '%s': longer than %zu bytes", f->name,
+				 f->type == NLH_FT_STR ? f->size - 1 : (size_t)NLH_SSID_MAX);
+			return -EINVAL;
+		}
+		if (r == -EBADMSG) {
+			snprintf(err, errlen, "field '%s': not text as nlhook writes it "
+				 "(printable UTF-8, \\xNN for any other byte and for a backslash)", f->name);
+			return -EINVAL;
+		}
+		if (r < 0) {
 			snprintf(err, errlen, "field '%s': not a valid value", f->name);
 			return -EINVAL;
 		}

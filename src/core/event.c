@@ -11,6 +11,7 @@
 
 #include "event.h"
 #include "source.h"
+#include "text.h"
 
 #define NLH_TYPE_ENTRY_(e, n, cls) [NLH_EV_##e] = { n, NLH_CLASS_##cls },
 static const struct {
@@ -259,34 +260,28 @@ int nlh_hwaddr_format(const struct nlh_hwaddr *h, char *buf, size_t size)
 	return o;
 }
 
-/* Printable ASCII as is, the rest (and backslash) as \xNN. */
-static int escape_bytes(const uint8_t *b, size_t len, char *buf, size_t size)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (b[i] >= 0x20 && b[i] < 0x7f && b[i] != '\\') {
-			if (o + 1 >= size)
-				goto nospc;
-			buf[o++] = b[i];
-		} else {
-			if (o + 4 >= size)
-				goto nospc;
-			o += snprintf(buf + o, size - o, "\\x%02x", b[i]);
-		}
-	}
-	buf[o] = '\0';
-	return o;
-nospc:
-	buf[o] = '\0';
-	return -ENOSPC;
-}
-
 int nlh_ssid_format(const struct nlh_ssid *s, char *buf, size_t size)
 {
-	if (!size)
-		return -ENOSPC;
-	return escape_bytes(s->b, s->len > NLH_SSID_MAX ? NLH_SSID_MAX : s->len, buf, size);
+	return nlh_text_escape(s->b, s->len > NLH_SSID_MAX ? NLH_SSID_MAX : s->len, buf, size);
+}
+
+int nlh_hwaddr_parse(const char *s, struct nlh_hwaddr *ret)
+{
+	struct nlh_hwaddr h = {};
+	int hi, lo;
+
+	for (;;) {
+		if (h.len == NLH_HWADDR_MAX || (hi = nlh_hexval(s[0])) < 0 || (lo = nlh_hexval(s[1])) < 0)
+			return -EINVAL;
+		h.a[h.len++] = hi << 4 | lo;
+		s += 2;
+		if (!*s)
+			break;
+		if (*s++ != ':')
+			return -EINVAL;
+	}
+	*ret = h;
+	return 0;
 }
 
 static int hex_format(const uint8_t *p, size_t len, char *buf, size_t size)
@@ -332,7 +327,7 @@ int nlh_field_format(const struct nlh_event *ev, const struct nlh_field *f, char
 		return -ENOSPC;
 	switch (f->type) {
 	case NLH_FT_STR:
-		return ret_len(snprintf(buf, size, "%.*s", (int)f->size, (const char *)p), size);
+		return nlh_text_escape(p, strnlen(p, f->size), buf, size);
 	case NLH_FT_U32:
 	case NLH_FT_U64:
 		return ret_len(snprintf(buf, size, "%" PRIu64, nlh_field_uint(ev, f)), size);
@@ -398,27 +393,30 @@ static int out_end(struct out *o)
 	return o->len < o->size ? (int)o->len : -ENOSPC;
 }
 
-static void out_json_string(struct out *o, const char *s)
+static void out_put(void *data, const char *s, size_t n)
 {
-	out_add(o, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', c };
-
-			out_add(o, e, 2);
-		} else if (c < 0x20 || c >= 0x7f) {
-			out_fmt(o, "\\u%04x", c);
-		} else {
-			out_add(o, (const char *)&c, 1);
-		}
-	}
-	out_add(o, "\"", 1);
+	out_add(data, s, n);
 }
 
-/* Big enough for any field's text but the payload. */
-#define FIELD_TEXT_MAX 160
+/* The raw bytes of a text field (STR, SSID), which JSON gets through nlh_json_str. */
+static bool field_raw(const struct nlh_event *ev, const struct nlh_field *f, const char **ret, size_t *ret_len)
+{
+	const void *p = nlh_event_field_ptr(ev, f);
+
+	if (f->type == NLH_FT_STR) {
+		*ret = p;
+		*ret_len = strnlen(p, f->size);
+		return true;
+	}
+	if (f->type == NLH_FT_SSID) {
+		const struct nlh_ssid *ssid = p;
+
+		*ret = (const char *)ssid->b;
+		*ret_len = ssid->len > NLH_SSID_MAX ? NLH_SSID_MAX : ssid->len;
+		return true;
+	}
+	return false;
+}
 
 static const char *field_text(const struct nlh_event *ev, const struct nlh_field *f, char *tmp, size_t size, char **heap)
 {
@@ -444,14 +442,15 @@ int nlh_event_json(const struct nlh_event *ev, char *buf, size_t size)
 	out_fmt(&o, "{\"type\":\"%s\",\"time\":%.6f", nlh_event_type_name(ev->type), ev->time);
 	if (ev->netns) {
 		out_str(&o, ",\"netns\":");
-		out_json_string(&o, ev->netns);
+		nlh_json_str(ev->netns, strlen(ev->netns), out_put, &o);
 	}
 	if (ev->nsid >= 0)
 		out_fmt(&o, ",\"nsid\":%d", ev->nsid);
 	for (size_t i = 0; i < d->n_fields; i++) {
 		const struct nlh_field *f = &d->fields[i];
-		char tmp[FIELD_TEXT_MAX], *heap;
+		char tmp[NLH_FIELD_TEXT_MAX], *heap;
 		const char *s;
+		size_t n;
 
 		if (!nlh_event_has(ev, f))
 			continue;
@@ -469,8 +468,12 @@ int nlh_event_json(const struct nlh_event *ev, char *buf, size_t size)
 		case NLH_FT_PREFIX:
 		case NLH_FT_SSID:
 		case NLH_FT_BYTES:
+			if (field_raw(ev, f, &s, &n)) {
+				nlh_json_str(s, n, out_put, &o);
+				break;
+			}
 			s = field_text(ev, f, tmp, sizeof(tmp), &heap);
-			out_json_string(&o, s);
+			nlh_json_str(s, strlen(s), out_put, &o);
 			free(heap);
 			break;
 		}
@@ -504,13 +507,15 @@ int nlh_event_text(const struct nlh_event *ev, bool timestamp, char *buf, size_t
 		out_fmt(&o, "[%s.%06ld] ", ts, (long)((ev->time - (double)t) * 1e6));
 	}
 	out_str(&o, nlh_event_type_name(ev->type));
-	if (ev->netns)
-		out_fmt(&o, " netns=%s", ev->netns);
+	if (ev->netns) {
+		out_str(&o, " netns=");
+		nlh_text_put(ev->netns, strlen(ev->netns), out_put, &o);
+	}
 	if (ev->nsid >= 0)
 		out_fmt(&o, " nsid=%d", ev->nsid);
 	for (size_t i = 0; i < d->n_fields; i++) {
 		const struct nlh_field *f = &d->fields[i];
-		char tmp[FIELD_TEXT_MAX], *heap;
+		char tmp[NLH_FIELD_TEXT_MAX], *heap;
 		const char *s;
 
 		if (!nlh_event_has(ev, f))
@@ -552,7 +557,7 @@ char **nlh_event_env(const struct nlh_event *ev)
 		if (f->type == NLH_FT_BYTES)
 			bytes += ((const struct nlh_bytes *)nlh_event_field_ptr(ev, f))->len * 2;
 		else
-			bytes += FIELD_TEXT_MAX;
+			bytes += NLH_FIELD_TEXT_MAX;
 	}
 	bytes += sizeof(path) + 64 + 64 + strlen("NLHOOK_EVENT=") + jlen + 1;
 
@@ -580,7 +585,7 @@ char **nlh_event_env(const struct nlh_event *ev)
 			*p++ = *q >= 'a' && *q <= 'z' ? *q - 'a' + 'A' : *q;
 		*p++ = '=';
 		room = f->type == NLH_FT_BYTES ?
-			((const struct nlh_bytes *)nlh_event_field_ptr(ev, f))->len * 2 + 1 : FIELD_TEXT_MAX;
+			((const struct nlh_bytes *)nlh_event_field_ptr(ev, f))->len * 2 + 1 : NLH_FIELD_TEXT_MAX;
 		nlh_field_format(ev, f, p, room);
 		p += strlen(p) + 1;
 	}

@@ -77,6 +77,8 @@ typedef uint64_t nlh_typeset;
 #define NLH_HWADDR_MAX 32
 #define NLH_SSID_MAX 32
 #define NLH_STR_MAX 64
+/* Room for the text of any field but the payload: an escaped byte takes four. */
+#define NLH_FIELD_TEXT_MAX (4 * NLH_STR_MAX)
 
 /* An IP address, or a prefix when plen says so (route dst). */
 struct nlh_addr {
@@ -103,14 +105,14 @@ struct nlh_bytes {
 };
 
 enum nlh_ftype {
-	NLH_FT_STR,		/* char[] inline, NUL-terminated */
+	NLH_FT_STR,		/* char[] inline, NUL-terminated; rendered escaped (core/text.h) */
 	NLH_FT_U32,
 	NLH_FT_U64,
 	NLH_FT_BOOL,
 	NLH_FT_HWADDR,		/* "aa:bb:cc:dd:ee:ff" */
 	NLH_FT_ADDR,		/* "10.0.0.1" */
 	NLH_FT_PREFIX,		/* "10.0.0.0/24", "default" for a zero-length prefix */
-	NLH_FT_SSID,		/* escaped bytes */
+	NLH_FT_SSID,		/* bytes, NULs included; rendered escaped */
 	NLH_FT_BYTES,		/* payload: raw in Lua, hex in JSON/text/env */
 };
 
@@ -323,8 +325,9 @@ double nlh_now(void);
 extern double nlh_replay_time;
 
 /*
- * Value of a present field as text into buf (always NUL-terminated).
- * Returns the length written, or -ENOSPC if truncated.
+ * Value of a present field as text into buf (always NUL-terminated), the
+ * one rendering: strings and SSIDs escaped as core/text.h says, payload
+ * in hex.  Returns the length written, or -ENOSPC if truncated.
  */
 int nlh_field_format(const struct nlh_event *ev, const struct nlh_field *f, char *buf, size_t size);
 
@@ -353,6 +356,8 @@ int nlh_addr_parse(const char *s, struct nlh_addr *ret);
 /* Is a (an address, or a prefix of length a->plen) inside prefix p? */
 bool nlh_addr_in_prefix(const struct nlh_addr *a, const struct nlh_addr *p);
 int nlh_hwaddr_format(const struct nlh_hwaddr *h, char *buf, size_t size);
+/* "aa:bb:cc:dd:ee:ff" (hex digits of either case, two per byte) -> h; -EINVAL otherwise. */
+int nlh_hwaddr_parse(const char *s, struct nlh_hwaddr *ret);
 int nlh_ssid_format(const struct nlh_ssid *s, char *buf, size_t size);
 /* Copy a possibly unterminated string into a fixed array, truncating. */
 void nlh_strlcpy(char *dst, const char *src, size_t size);

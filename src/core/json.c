@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "text.h"
 
 struct json_doc {
 	struct json_value *nodes;
@@ -292,6 +293,17 @@ static int parse_value(struct parser *p, size_t depth, ssize_t *ret)
 	return 0;
 }
 
+int json_parse_utf8(const char *text, size_t len, struct json_doc **ret, char *err, size_t errlen)
+{
+	size_t bad = nlh_utf8_check(text, len);
+
+	if (bad < len) {
+		snprintf(err, errlen, "offset %zu: not UTF-8", bad);
+		return -EINVAL;
+	}
+	return json_parse(text, len, ret, err, errlen);
+}
+
 int json_parse(const char *text, size_t len, struct json_doc **ret, char *err, size_t errlen)
 {
 	struct parser p = { text, len, 0, NULL, err, errlen };
@@ -413,24 +425,14 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
 	b->len += n;
 }
 
+static void sbuf_put(void *data, const char *s, size_t n)
+{
+	sbuf_add(data, s, n);
+}
+
 void sbuf_json_str(struct sbuf *b, const char *s, size_t n)
 {
-	sbuf_add(b, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = s[i];
-
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', c };
-
-			sbuf_add(b, e, 2);
-		} else if (c < 0x20 || c == 0x7f) {
-			sbuf_printf(b, "\\u%04x", c);
-		} else {
-			/* UTF-8 passes through (file names, rule names) */
-			sbuf_add(b, (const char *)&c, 1);
-		}
-	}
-	sbuf_add(b, "\"", 1);
+	nlh_json_str(s, n, sbuf_put, b);
 }
 
 void sbuf_free(struct sbuf *b)

@@ -40,6 +40,8 @@ struct json_doc;
  * returns -EINVAL and writes "offset N: what" into err.
  */
 int json_parse(const char *text, size_t len, struct json_doc **ret, char *err, size_t errlen);
+/* The same, and the text must be valid UTF-8, as RFC 8259 (and Python's json.loads) wants. */
+int json_parse_utf8(const char *text, size_t len, struct json_doc **ret, char *err, size_t errlen);
 const struct json_value *json_root(const struct json_doc *doc);
 void json_doc_free(struct json_doc *doc);
 
@@ -58,6 +60,6 @@ struct sbuf {
 void sbuf_add(struct sbuf *b, const char *s, size_t n);
 void sbuf_puts(struct sbuf *b, const char *s);
 void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* A JSON string literal of n bytes (control bytes as \u00XX, UTF-8 as is). */
+/* A JSON string literal of n bytes, written by nlh_json_str (core/text.h). */
 void sbuf_json_str(struct sbuf *b, const char *s, size_t n);
 void sbuf_free(struct sbuf *b);

@@ -14,6 +14,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "text.h"
 
 int log_max_level = LOG_INFO;
 /* The program the lines come from: the CLI shares this code with the daemon. */
@@ -269,23 +270,17 @@ int evlog_open_syslog(const char *path)
 	return 0;
 }
 
-/*
- * RFC 5424 PARAM-VALUE: '"', '\\' and ']' are escaped; control bytes
- * become '?' so one message stays one line in every collector.
- */
-static size_t sd_escape(const char *s, char *out, size_t size)
+/* RFC 5424 PARAM-VALUE: '"', '\\' and ']' are escaped; size >= 2 * strlen(s) + 1. */
+static void sd_escape(const char *s, char *out)
 {
 	size_t o = 0;
 
-	for (; *s && o + 3 < size; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\' || c == ']')
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\' || *s == ']')
 			out[o++] = '\\';
-		out[o++] = c < 0x20 || c == 0x7f ? '?' : c;
+		out[o++] = *s;
 	}
 	out[o] = '\0';
-	return o;
 }
 
 /* HOSTNAME is PRINTUSASCII, at most 255 bytes, "-" when unknown. */
@@ -303,25 +298,37 @@ static void syslog_hostname(char *buf, size_t size)
 		strcpy(buf, "-");
 }
 
-/* The type to route on: the "type" member when the line is an object with one. */
-static void syslog_type(const char *line, size_t len, char *buf, size_t size)
+/*
+ * The type to route on: the "type" member when the line is an object with
+ * one (of a sensible length), as text in the one escape, so the message
+ * stays valid UTF-8 on one line whatever a rule emitted.
+ */
+#define SYSLOG_TYPE_MAX 64
+
+static void syslog_type(const char *line, size_t len, char *buf)
 {
+	char err[64], raw[SYSLOG_TYPE_MAX], text[4 * SYSLOG_TYPE_MAX + 1];
 	struct json_doc *doc;
 	const char *t;
-	char err[64];
+	int n = -1;
 
 	buf[0] = '\0';
 	if (json_parse(line, len, &doc, err, sizeof(err)) < 0)
 		return;
 	t = json_get_str(json_root(doc), "type");
+	/* Our lines hold text already escaped: decoding first keeps it as it is. */
 	if (t)
-		sd_escape(t, buf, size);
+		n = nlh_text_unescape(t, strlen(t), raw, sizeof(raw), false);
+	if (n >= 0) {
+		nlh_text_escape(raw, n, text, sizeof(text));
+		sd_escape(text, buf);
+	}
 	json_doc_free(doc);
 }
 
 static void syslog_write(const char *line, size_t len)
 {
-	char head[512], host[256], type[160];
+	char head[1024], host[256], type[2 * 4 * SYSLOG_TYPE_MAX + 1];
 	struct timespec ts;
 	struct tm tm;
 	struct iovec iov[2];
@@ -332,7 +339,7 @@ static void syslog_write(const char *line, size_t len)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	syslog_hostname(host, sizeof(host));
-	syslog_type(line, len, type, sizeof(type));
+	syslog_type(line, len, type);
 	/* <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG */
 	hl = snprintf(head, sizeof(head),
 		      "<%d>1 %04d-%02d-%02dT%02d:%02d:%02d.%06ldZ %s nlhookd %d - [nlhook@32473%s%s%s] ",

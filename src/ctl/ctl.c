@@ -131,7 +131,7 @@ int ctl_request(const char *line, size_t len, bool root, bool member, const stru
 			}
 			for (item = v->child; item; item = item->next) {
 				if (item->type != JSON_STRING || strlen(item->str) != item->len ||
-				    nlh_filter_add(&f, item->str, err, sizeof(err)) < 0) {
+				    nlh_filter_add_escaped(&f, item->str, item->len, err, sizeof(err)) < 0) {
 					reply_error(out, item->type == JSON_STRING ? err : "filters must be strings");
 					nlh_filter_clear(&f);
 					goto out;

@@ -4,13 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "filter.h"
 
 int nlh_filter_add(struct nlh_filter *f, const char *arg, char *err, size_t errlen)
 {
 	const char *eq = strchr(arg, '=');
 	struct nlh_filter_term *t, *terms;
-	bool any = false;
+	bool any = false, found = false;
+	char why[160] = "", other[160];
 
 	if (!eq) {
 		nlh_typeset set = nlh_event_types_glob(arg);
@@ -36,22 +38,54 @@ int nlh_filter_add(struct nlh_filter *f, const char *arg, char *err, size_t errl
 	if (!t->field)
 		return -ENOMEM;
 	f->n_terms++;
+	/*
+	 * A field of the same name may have another type in another class
+	 * (dst: a route's prefix, a packet's address): the term applies to
+	 * the classes where the pattern makes sense, and fails only if none.
+	 */
 	for (int c = 0; c < _NLH_CLASS_MAX; c++) {
 		const struct nlh_field *fd = nlh_field_find(c, t->field);
+		int r;
 
 		if (!fd)
 			continue;
-		if (nlh_pattern_from_string(eq + 1, fd, &t->pat[c]) < 0) {
-			snprintf(err, errlen, "'%s': not a pattern for %s.%s", arg, nlh_classes[c].name, t->field);
-			return -EINVAL;
-		}
+		found = true;
+		/* The first class's reason is the one told. */
+		r = nlh_pattern_from_string(eq + 1, fd, &t->pat[c], why[0] ? other : why, sizeof(why));
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			continue;
 		t->has[c] = any = true;
 	}
-	if (!any) {
+	if (!found) {
 		snprintf(err, errlen, "'%s': no event has a field '%s'", arg, t->field);
 		return -EINVAL;
 	}
+	if (!any) {
+		snprintf(err, errlen, "'%s': %s", arg, why);
+		return -EINVAL;
+	}
 	return 0;
+}
+
+int nlh_filter_add_escaped(struct nlh_filter *f, const char *s, size_t len, char *err, size_t errlen)
+{
+	char *arg = malloc(len + 1);
+	int n, r;
+
+	if (!arg)
+		return -ENOMEM;
+	n = nlh_text_unescape(s, len, arg, len, true);
+	if (n < 0 || memchr(arg, '\0', n)) {
+		free(arg);
+		snprintf(err, errlen, "'%.*s': not text as nlhook writes it", (int)(len > 128 ? 128 : len), s);
+		return -EINVAL;
+	}
+	arg[n] = '\0';
+	r = nlh_filter_add(f, arg, err, errlen);
+	free(arg);
+	return r;
 }
 
 bool nlh_filter_match(const struct nlh_filter *f, const struct nlh_event *ev)

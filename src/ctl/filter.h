@@ -26,6 +26,12 @@ struct nlh_filter {
 
 /* "link.*" or "ifname=eth*"; the error names the argument. */
 int nlh_filter_add(struct nlh_filter *f, const char *arg, char *err, size_t errlen);
+/*
+ * The same for an argument as the control protocol carries it: a JSON
+ * string its writer escaped (core/text.h), decoded back to the bytes
+ * given on the command line first.
+ */
+int nlh_filter_add_escaped(struct nlh_filter *f, const char *s, size_t len, char *err, size_t errlen);
 bool nlh_filter_match(const struct nlh_filter *f, const struct nlh_event *ev);
 /* The types, and the nflog groups its group=N terms name. */
 void nlh_filter_want(const struct nlh_filter *f, struct nlh_want *want);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,7 +160,8 @@ static bool has_glob_meta(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
-static nlh_typeset type_arg(lua_State *L, int idx)
+/* The types a name or glob selects; those named outright also go into *named. */
+static nlh_typeset type_arg(lua_State *L, int idx, nlh_typeset *named)
 {
 	const char *s = lua_tostring(L, idx);
 	nlh_typeset set;
@@ -176,22 +178,24 @@ static nlh_typeset type_arg(lua_State *L, int idx)
 	t = nlh_event_type_from_name(s);
 	if (t < 0)
 		luaL_error(L, "nlhook.on: unknown event type '%s'", s);
+	*named |= NLH_TYPE_BIT(t);
 	return NLH_TYPE_BIT(t);
 }
 
-static nlh_typeset types_arg(lua_State *L, int idx)
+static nlh_typeset types_arg(lua_State *L, int idx, nlh_typeset *named)
 {
 	nlh_typeset set = 0;
 	size_t n;
 
+	*named = 0;
 	if (lua_type(L, idx) != LUA_TTABLE)
-		return type_arg(L, idx);
+		return type_arg(L, idx, named);
 	n = lua_rawlen(L, idx);
 	if (!n)
 		luaL_error(L, "nlhook.on: the list of event types is empty");
 	for (size_t i = 1; i <= n; i++) {
 		lua_rawgeti(L, idx, i);
-		set |= type_arg(L, lua_gettop(L));
+		set |= type_arg(L, lua_gettop(L), named);
 		lua_pop(L, 1);
 	}
 	return set;
@@ -228,19 +232,20 @@ static const char *ftype_name(enum nlh_ftype t)
 static void pattern_from_lua(lua_State *L, int idx, const struct nlh_field *fd, int func_ref, bool in_list,
 			     struct nlh_pattern *p)
 {
+	char err[256];
 	const char *s;
+	uint64_t max;
 	size_t len, n;
 	int r;
 
 	switch (lua_type(L, idx)) {
 	case LUA_TSTRING:
 		s = lua_tolstring(L, idx, &len);
-		r = nlh_pattern_from_bytes(s, len, fd, p);
+		r = nlh_pattern_from_bytes(s, len, fd, p, err, sizeof(err));
 		if (r == -ENOMEM)
 			luaL_error(L, "nlhook.on: out of memory");
 		if (r < 0)
-			luaL_error(L, "nlhook.on: field '%s': '%s' is not a pattern for %s", fd->name, s,
-				   ftype_name(fd->type));
+			luaL_error(L, "nlhook.on: field '%s' is %s: %s", fd->name, ftype_name(fd->type), err);
 		return;
 	case LUA_TNUMBER:
 		if (fd->type != NLH_FT_U32 && fd->type != NLH_FT_U64 && fd->type != NLH_FT_BOOL)
@@ -255,6 +260,12 @@ static void pattern_from_lua(lua_State *L, int idx, const struct nlh_field *fd, 
 			luaL_error(L, "nlhook.on: field '%s': %s is out of range", fd->name, lua_tostring(L, idx));
 		p->kind = NLH_PAT_NUM;
 		p->num = lua_isinteger(L, idx) ? (uint64_t)lua_tointeger(L, idx) : (uint64_t)lua_tonumber(L, idx);
+		max = fd->type == NLH_FT_U32 ? UINT32_MAX : fd->type == NLH_FT_BOOL ? 1 : UINT64_MAX;
+		if (p->num > max) {
+			snprintf(err, sizeof(err), "%" PRIu64, max);
+			luaL_error(L, "nlhook.on: field '%s' is %s: %s is out of range (0..%s)", fd->name,
+				   ftype_name(fd->type), lua_tostring(L, idx), err);
+		}
 		return;
 	case LUA_TBOOLEAN:
 		if (fd->type != NLH_FT_BOOL)
@@ -333,6 +344,29 @@ static void match_arg(lua_State *L, int idx, struct rule *r)
 	}
 }
 
+/*
+ * nflog has no "all groups": the daemon binds the groups that rules name.
+ * A rule that names the type outright must name its groups; one that gets
+ * nflog through a glob sees the hits of the groups other rules bind.
+ */
+static void nflog_groups_check(lua_State *L, const struct rule *r, nlh_typeset named)
+{
+	const struct nlh_match_term *t = NULL;
+
+	if (!(named & NLH_TYPE_BIT(NLH_EV_NFLOG)))
+		return;
+	for (size_t i = 0; i < r->n_terms[NLH_CLASS_NFLOG]; i++)
+		if (!strcmp(r->terms[NLH_CLASS_NFLOG][i].field->name, "group"))
+			t = &r->terms[NLH_CLASS_NFLOG][i];
+	if (!t)
+		luaL_error(L, "nlhook.on: an nflog rule must name its groups (group = N or { N, ... }): "
+			   "the daemon binds the NFLOG groups that rules name");
+	if (!nlh_pattern_groups_plain(&t->pat))
+		luaL_error(L, "nlhook.on: field 'group' of an nflog rule must be plain group numbers 0..65535 "
+			   "(N or { N, ... }; no glob, negation or function): the daemon binds the NFLOG groups "
+			   "that rules name");
+}
+
 static void opts_arg(lua_State *L, int idx, struct rule *r)
 {
 	lua_pushnil(L);
@@ -365,6 +399,7 @@ static int api_on(lua_State *L)
 {
 	struct rules_file *f = rules_file_of(L);
 	struct rule **nr, *r;
+	nlh_typeset named;
 	lua_Debug ar;
 	int line = 0;
 
@@ -389,11 +424,12 @@ static int api_on(lua_State *L)
 		return luaL_error(L, "nlhook.on: out of memory");
 	}
 
-	r->types = types_arg(L, 1);
+	r->types = types_arg(L, 1, &named);
 	if (!lua_isnoneornil(L, 2)) {
 		luaL_checktype(L, 2, LUA_TTABLE);
 		match_arg(L, 2, r);
 	}
+	nflog_groups_check(L, r, named);
 	if (lua_isfunction(L, 3)) {
 		lua_pushvalue(L, 3);
 		r->action_ref = luaL_ref(L, LUA_REGISTRYINDEX);

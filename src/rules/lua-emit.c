@@ -55,7 +55,7 @@ static void emit_key(struct sbuf *b, bool *first, const char *k, size_t len)
 	sbuf_puts(b, ":");
 }
 
-/* Fields of an event table in class order, with the event's renderings (SSID escaped, payload hex). */
+/* Fields of an event table in class order, with the event's renderings (payload in hex). */
 static void emit_event_table(lua_State *L, int idx, struct sbuf *b, int depth)
 {
 	static const char *const head[] = { "type", "time", "netns" };
@@ -88,12 +88,13 @@ static void emit_event_table(lua_State *L, int idx, struct sbuf *b, int depth)
 	/* Whatever the rule added. */
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
-		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+		size_t kl = 0;
+		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &kl) : NULL;
 		bool known = !k || !strcmp(k, "type") || !strcmp(k, "time") || !strcmp(k, "netns") ||
 			     (d && nlh_field_find(d - nlh_classes, k));
 
 		if (!known) {
-			emit_key(b, &first, k, strlen(k));
+			emit_key(b, &first, k, kl);
 			emit_value(L, lua_gettop(L), b, depth + 1, NULL);
 		}
 		lua_pop(L, 1);
@@ -146,19 +147,12 @@ static void emit_value(lua_State *L, int idx, struct sbuf *b, int depth, const s
 {
 	size_t len;
 	const char *s;
-	char tmp[4 * NLH_SSID_MAX + 1];
 
 	luaL_checkstack(L, 8, NULL);
 	switch (lua_type(L, idx)) {
 	case LUA_TSTRING:
 		s = lua_tolstring(L, idx, &len);
-		if (fd && fd->type == NLH_FT_SSID && len <= NLH_SSID_MAX) {
-			struct nlh_ssid ssid = { .len = len };
-
-			memcpy(ssid.b, s, len);
-			nlh_ssid_format(&ssid, tmp, sizeof(tmp));
-			sbuf_json_str(b, tmp, strlen(tmp));
-		} else if (fd && fd->type == NLH_FT_BYTES) {
+		if (fd && fd->type == NLH_FT_BYTES) {
 			sbuf_puts(b, "\"");
 			for (size_t i = 0; i < len; i++)
 				sbuf_printf(b, "%02x", (unsigned char)s[i]);

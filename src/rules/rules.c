@@ -603,8 +603,10 @@ void rules_set_dispatch(struct rules_set *rs, const struct nlh_event *ev)
 /* What the set wants */
 
 /*
- * nflog has one socket bound to chosen groups, so an nflog rule must name
- * its group (a number or a list of numbers): one without wants none.
+ * nflog has one socket bound to chosen groups: the groups are those that
+ * rules name with plain numbers (nlhook.on refuses an "nflog" rule without
+ * them).  A rule that gets nflog through a type glob adds its plain
+ * numbers, if any, and otherwise sees the hits of the groups others bind.
  */
 void rules_set_want(const struct rules_set *rs, struct nlh_want *ret)
 {

@@ -37,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (ctl_request((const char *)data, size, who == 0, who == 1, &ops, &out, &f, &text, &ts) == 1)
 			nlh_filter_clear(&f);
-		/* Every answer is one JSON object. */
-		if (out.p && json_parse(out.p, out.len, &doc, err, sizeof(err)) < 0)
+		/* Every answer is one JSON object, in UTF-8. */
+		if (out.p && json_parse_utf8(out.p, out.len, &doc, err, sizeof(err)) < 0)
 			__builtin_trap();
 		json_doc_free(doc);
 		sbuf_free(&out);

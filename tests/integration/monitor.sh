@@ -15,18 +15,24 @@ CLEANUPS+=("kill $MON_PID")
 ip netns exec "$NS" "$NLHOOK" monitor --timestamp route.add > "$TMP/monitor.txt" 2>&1 &
 MON2_PID=$!
 CLEANUPS+=("kill $MON2_PID")
+# A negated prefix is "not inside it", on the address, not a text glob.
+ip netns exec "$NS" "$NLHOOK" monitor --json addr.add 'address=!10.0.0.0/8' > "$TMP/neg.jsonl" 2>&1 &
+MON3_PID=$!
+CLEANUPS+=("kill $MON3_PID")
 sleep 0.5
 
 nsx ip link set vM0 up
 nsx ip link set vM1 up
 nsx ip link set vM1 down
 nsx ip addr add 10.79.0.1/24 dev vM0
+nsx ip addr add 192.0.2.79/24 dev vM0
 nsx ip link set vM1 up
 sleep 0.5
 expect_event '.type == "link.up" and .ifname == "vM1"' "daemon saw link.up vM1"
 sleep 0.3
 kill "$MON_PID"; wait "$MON_PID" 2>/dev/null || true
 kill "$MON2_PID"; wait "$MON2_PID" 2>/dev/null || true
+kill "$MON3_PID"; wait "$MON3_PID" 2>/dev/null || true
 
 if python3 -m json.tool --json-lines "$TMP/monitor.jsonl" >/dev/null; then ok "monitor --json output parses"; else not_ok "monitor --json output parses"; fi
 mon=$(jq -r '[.type, .ifname] | join(" ")' "$TMP/monitor.jsonl")
@@ -46,5 +52,20 @@ if grep -q 'route.add .*dst=10.79.0.0/24' "$TMP/monitor.txt" && grep -q '^\[20[0
 else
 	not_ok "human lines with timestamps: $(head -3 "$TMP/monitor.txt")"
 fi
+if [ "$(jq -r .address "$TMP/neg.jsonl" | sort -u | tr '\n' ' ')" = "192.0.2.79 " ]; then
+	ok "address=!10.0.0.0/8: the address outside the prefix alone"
+else
+	not_ok "address=!10.0.0.0/8 showed: $(cat "$TMP/neg.jsonl")"
+fi
+# Patterns the field cannot match are refused, naming the argument.
+for arg in 'mtu=abc' 'dst=10.0.0.0/33' 'address=default' 'ifindex=4294967296'; do
+	if err=$(ip netns exec "$NS" "$NLHOOK" monitor --direct "$arg" 2>&1 </dev/null); then
+		not_ok "monitor accepted $arg"
+	elif grep -qF "'$arg':" <<< "$err"; then
+		ok "monitor refuses $arg: $err"
+	else
+		not_ok "monitor $arg: $err"
+	fi
+done
 
 finish

@@ -48,7 +48,7 @@ expect_event '.after_fired != null' "its nlhook.after timer fired after the relo
 expect_event '.debounced == "vK0"' "its debounced event ran after the reload" 4
 nsx ip link set vR1 up
 expect_count '.rated == "vR1"' 0 "its rate bucket was not refilled (0.1/s: the second run is dropped)"
-expect_event '.old_exit == 0 and .old_out == "from-the-old-version\n"' \
+expect_event '.old_exit == 0 and .old_out == "from-the-old-version\\x0a"' \
 	"the exec of the replaced file delivered on_exit to the state that started it" 4
 if grep -q "rule change: stdout: from-the-old-version" "$TMP/daemon.log"; then
 	ok "its output logged under the rule's name"

@@ -142,6 +142,60 @@ static void test_env(void **state)
 	free(env);
 }
 
+static bool env_has(char **env, const char *var)
+{
+	for (char **e = env; *e; e++)
+		if (!strcmp(*e, var))
+			return true;
+	return false;
+}
+
+/* Every rendering of text: UTF-8 as itself, other bytes as \xNN. */
+static void test_text_fields(void **state)
+{
+	struct json_doc *doc = NULL;
+	struct nlh_event ev;
+	char buf[1024], err[128];
+	char **env;
+
+	nlh_event_init(&ev, NLH_EV_LINK_UP);
+	ev.time = 1;
+	strcpy(ev.link.ifname, "caf\xc3\xa9" "0");
+	NLH_SET(&ev, LINK, ifname);
+	strcpy(ev.link.kind, "a\\b\x1b[1m");
+	NLH_SET(&ev, LINK, kind);
+	ev.netns = "r\xc3\xa9seau\xfe";
+	assert_true(nlh_event_json(&ev, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "{\"type\":\"link.up\",\"time\":1.000000,\"netns\":\"r\xc3\xa9seau\\\\xfe\","
+				 "\"ifname\":\"caf\xc3\xa9" "0\",\"kind\":\"a\\\\x5cb\\\\x1b[1m\"}");
+	if (json_parse_utf8(buf, strlen(buf), &doc, err, sizeof(err)) < 0)
+		fail_msg("%s: %s", buf, err);
+	json_doc_free(doc);
+	assert_true(nlh_event_text(&ev, false, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "link.up netns=r\xc3\xa9seau\\xfe ifname=caf\xc3\xa9" "0 kind=a\\x5cb\\x1b[1m");
+	env = nlh_event_env(&ev);
+	assert_non_null(env);
+	assert_true(env_has(env, "NLHOOK_IFNAME=caf\xc3\xa9" "0"));
+	assert_true(env_has(env, "NLHOOK_KIND=a\\x5cb\\x1b[1m"));
+	free(env);
+
+	/* A byte that is not UTF-8; the longest prefix, all escaped, fits every rendering. */
+	nlh_event_init(&ev, NLH_EV_NFLOG);
+	ev.time = 1;
+	memset(ev.nflog.prefix, 0xff, sizeof(ev.nflog.prefix) - 1);
+	NLH_SET(&ev, NFLOG, prefix);
+	strcpy(ev.nflog.indev, "caf\xff" "0");
+	NLH_SET(&ev, NFLOG, indev);
+	assert_true(nlh_event_text(&ev, false, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, " indev=caf\\xff0"));
+	assert_int_equal(strlen(strstr(buf, "prefix=") + 7) - strlen(" indev=caf\\xff0"), 4 * 63);
+	assert_true(nlh_event_json(&ev, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "\"indev\":\"caf\\\\xff0\""));
+	env = nlh_event_env(&ev);
+	assert_true(env_has(env, "NLHOOK_INDEV=caf\\xff0"));
+	free(env);
+}
+
 /* What monitor --json prints, nlhook test --event reads back unchanged. */
 static void roundtrip(const struct nlh_event *ev)
 {
@@ -183,7 +237,41 @@ static void test_json_roundtrip(void **state)
 	NLH_SET(&ev, NFLOG, payload);
 	nlh_addr_parse("10.0.0.1", &ev.nflog.src);
 	NLH_SET(&ev, NFLOG, src);
+	strcpy(ev.nflog.prefix, "caf\xc3\xa9 \\\xff\x01");
+	NLH_SET(&ev, NFLOG, prefix);
 	roundtrip(&ev);
+}
+
+/* Random bytes in every text field come back as the same bytes. */
+static void test_json_roundtrip_random(void **state)
+{
+	unsigned int seed = 3;
+	char a[2048], err[128] = "";
+	uint8_t payload[4];
+
+	for (int iter = 0; iter < 5000; iter++) {
+		struct json_doc *doc = NULL;
+		struct nlh_event ev, back;
+		size_t n = 1 + rand_r(&seed) % (IFNAMSIZ - 1);
+
+		nlh_event_init(&ev, NLH_EV_WIFI_CONNECT);
+		for (size_t i = 0; i < n; i++)
+			ev.wifi.ifname[i] = 1 + rand_r(&seed) % 255;
+		NLH_SET(&ev, WIFI, ifname);
+		ev.wifi.ssid.len = rand_r(&seed) % (NLH_SSID_MAX + 1);
+		for (size_t i = 0; i < ev.wifi.ssid.len; i++)
+			ev.wifi.ssid.b[i] = rand_r(&seed) >> 8;
+		NLH_SET(&ev, WIFI, ssid);
+		assert_true(nlh_event_json(&ev, a, sizeof(a)) > 0);
+		if (json_parse_utf8(a, strlen(a), &doc, err, sizeof(err)) < 0)
+			fail_msg("not UTF-8 JSON: %s: %s", a, err);
+		if (nlh_event_from_json(json_root(doc), &back, payload, sizeof(payload), err, sizeof(err)) < 0)
+			fail_msg("%s: %s", a, err);
+		assert_string_equal(back.wifi.ifname, ev.wifi.ifname);
+		assert_int_equal(back.wifi.ssid.len, ev.wifi.ssid.len);
+		assert_memory_equal(back.wifi.ssid.b, ev.wifi.ssid.b, ev.wifi.ssid.len);
+		json_doc_free(doc);
+	}
 }
 
 static void from_json_bad(const char *json, const char *want)
@@ -213,10 +301,22 @@ static void test_json_bad_events(void **state)
 	from_json_bad("{\"type\":\"link.up\",\"up\":\"yes\"}", "field 'up'");
 	from_json_bad("{\"type\":\"link.up\",\"mac\":\"02:00:0\"}", "field 'mac'");
 	from_json_bad("{\"type\":\"addr.add\",\"address\":\"10.0.0.0/8\"}", "field 'address'");
-	from_json_bad("{\"type\":\"wifi.connect\",\"ssid\":\"\\\\x4\"}", "field 'ssid'");
-	from_json_bad("{\"type\":\"wifi.connect\",\"ssid\":\"012345678901234567890123456789012\"}", "field 'ssid'");
+	from_json_bad("{\"type\":\"wifi.connect\",\"ssid\":\"012345678901234567890123456789012\"}",
+		      "field 'ssid': longer than 32 bytes");
 	from_json_bad("{\"type\":\"nflog\",\"payload\":\"0102030405\"}", "field 'payload'");
 	from_json_bad("{\"type\":\"nflog\",\"payload\":\"zz\"}", "field 'payload'");
+	/* Text must be in the form nlhook writes it: the error names the field. */
+	from_json_bad("{\"type\":\"link.up\",\"ifname\":\"caf\\\\xzz\"}", "field 'ifname': not text as nlhook writes it");
+	from_json_bad("{\"type\":\"link.up\",\"ifname\":\"a\\\\b\"}", "field 'ifname': not text");
+	from_json_bad("{\"type\":\"link.up\",\"ifname\":\"caf\xff\"}", "field 'ifname': not text");
+	from_json_bad("{\"type\":\"link.up\",\"kind\":\"a\\u0001\"}", "field 'kind': not text");
+	from_json_bad("{\"type\":\"link.up\",\"ifname\":\"a\\\\x00\"}", "field 'ifname': not text");
+	from_json_bad("{\"type\":\"nflog\",\"prefix\":\"\xc2\x85\"}", "field 'prefix': not text");
+	from_json_bad("{\"type\":\"link.up\",\"ifname\":\"\\\\xff\\\\xff\\\\xff\\\\xff\\\\xff\\\\xff"
+		      "\\\\xff\\\\xff\\\\xff\\\\xff\\\\xff\\\\xff\\\\xff\\\\xff\\\\xff\\\\xff\"}",
+		      "field 'ifname': longer than 15 bytes");
+	from_json_bad("{\"type\":\"wifi.connect\",\"ssid\":\"\\\\x4\"}", "field 'ssid': not text");
+	from_json_bad("{\"type\":\"link.up\",\"mac\":\"02:00:00:00:00:01\\u0000\"}", "field 'mac'");
 }
 
 int main(void)
@@ -228,7 +328,9 @@ int main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_text_and_payload),
 		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_text_fields),
 		cmocka_unit_test(test_json_roundtrip),
+		cmocka_unit_test(test_json_roundtrip_random),
 		cmocka_unit_test(test_json_bad_events),
 	};
 

@@ -4,10 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "core/json.h"
+#include "core/text.h"
 
 static struct json_doc *parse_ok(const char *s)
 {
@@ -102,15 +104,66 @@ static void test_sbuf(void **state)
 	sbuf_printf(&b, "{\"n\":%d,\"s\":", 42);
 	sbuf_json_str(&b, "a\"b\\c\n\x01\xc3\xa9", 9);
 	sbuf_puts(&b, "}");
-	assert_string_equal(b.p, "{\"n\":42,\"s\":\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\"}");
-	/* What we write, we read back. */
+	/* The one escape, then JSON's: a backslash is \x5c, written "\\x5c". */
+	assert_string_equal(b.p, "{\"n\":42,\"s\":\"a\\\"b\\\\x5cc\\\\x0a\\\\x01\xc3\xa9\"}");
+	/* What we write, we read back: the text, which decodes to the bytes. */
 	{
 		struct json_doc *d = parse_ok(b.p);
 
-		assert_string_equal(json_get_str(json_root(d), "s"), "a\"b\\c\n\x01\xc3\xa9");
+		assert_string_equal(json_get_str(json_root(d), "s"), "a\"b\\x5cc\\x0a\\x01\xc3\xa9");
 		json_doc_free(d);
 	}
 	sbuf_free(&b);
+}
+
+/* json.loads of bytes: UTF-8 or nothing. */
+static void test_utf8(void **state)
+{
+	struct json_doc *d = NULL;
+	char err[128] = "";
+
+	assert_int_equal(json_parse_utf8("[\"caf\xc3\xa9\"]", 9, &d, err, sizeof(err)), 0);
+	json_doc_free(d);
+	d = NULL;
+	assert_int_equal(json_parse_utf8("[\"caf\xff\"]", 8, &d, err, sizeof(err)), -EINVAL);
+	assert_null(d);
+	assert_string_equal(err, "offset 5: not UTF-8");
+	assert_int_equal(json_parse_utf8("\"\xed\xa0\x80\"", 5, &d, err, sizeof(err)), -EINVAL);
+	assert_int_equal(json_parse_utf8("\"\xc0\xaf\"", 4, &d, err, sizeof(err)), -EINVAL);
+	/* The lenient reader still takes them: the event reader names the field instead. */
+	assert_int_equal(json_parse("[\"caf\xff\"]", 8, &d, err, sizeof(err)), 0);
+	json_doc_free(d);
+}
+
+/* Any bytes, keys included, make valid UTF-8 JSON that reads back to the text of those bytes. */
+static void test_sbuf_random(void **state)
+{
+	unsigned int seed = 7;
+
+	for (int iter = 0; iter < 20000; iter++) {
+		char raw[48], err[128], text[4 * 48 + 1];
+		struct json_doc *d = NULL;
+		struct sbuf b = {};
+		size_t len = rand_r(&seed) % sizeof(raw);
+		const struct json_value *v;
+
+		for (size_t i = 0; i < len; i++)
+			raw[i] = rand_r(&seed) >> 8;
+		sbuf_puts(&b, "{");
+		sbuf_json_str(&b, raw, len);
+		sbuf_puts(&b, ":");
+		sbuf_json_str(&b, raw, len);
+		sbuf_puts(&b, "}");
+		assert_false(b.oom);
+		if (json_parse_utf8(b.p, b.len, &d, err, sizeof(err)) < 0)
+			fail_msg("%s: %s", b.p, err);
+		v = json_root(d)->child;
+		assert_int_equal(nlh_text_escape(raw, len, text, sizeof(text)), v->len);
+		assert_string_equal(v->key, text);
+		assert_string_equal(v->str, text);
+		json_doc_free(d);
+		sbuf_free(&b);
+	}
 }
 
 int main(void)
@@ -121,6 +174,8 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_sbuf),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_sbuf_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

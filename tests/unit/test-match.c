@@ -12,6 +12,9 @@
 #include "core/event.h"
 #include "rules/match.h"
 
+/* Why the last pattern was refused. */
+static char err[256];
+
 /* Compile text as the CLI would, match, clear. */
 static bool m(const struct nlh_event *ev, const char *field, const char *pattern)
 {
@@ -20,7 +23,8 @@ static bool m(const struct nlh_event *ev, const char *field, const char *pattern
 	bool r;
 
 	assert_non_null(f);
-	assert_int_equal(nlh_pattern_from_string(pattern, f, &p), 0);
+	if (nlh_pattern_from_string(pattern, f, &p, err, sizeof(err)) < 0)
+		fail_msg("%s = '%s' refused: %s", field, pattern, err);
 	r = nlh_pattern_match(&p, ev, f);
 	nlh_pattern_clear(&p);
 	return r;
@@ -83,20 +87,20 @@ static void test_numbers_bools(void **state)
 	struct nlh_event ev;
 
 	link_event(&ev, "eth0");
-	assert_int_equal(nlh_pattern_from_string("1500", mtu, &p), 0);
+	assert_int_equal(nlh_pattern_from_string("1500", mtu, &p, err, sizeof(err)), 0);
 	assert_int_equal(p.kind, NLH_PAT_NUM);
 	assert_int_equal(p.num, 1500);
 	assert_true(nlh_pattern_match(&p, &ev, mtu));
 	nlh_pattern_clear(&p);
 	assert_false(m(&ev, "mtu", "9000"));
-	assert_int_equal(nlh_pattern_from_string("4294967296", mtu, &p), -ERANGE);
+	assert_int_equal(nlh_pattern_from_string("4294967296", mtu, &p, err, sizeof(err)), -ERANGE);
 
 	/* "42" on a string field is a glob, not a number. */
-	assert_int_equal(nlh_pattern_from_string("42", ifname, &p), 0);
+	assert_int_equal(nlh_pattern_from_string("42", ifname, &p, err, sizeof(err)), 0);
 	assert_int_equal(p.kind, NLH_PAT_GLOB);
 	nlh_pattern_clear(&p);
 
-	assert_int_equal(nlh_pattern_from_string("true", up, &p), 0);
+	assert_int_equal(nlh_pattern_from_string("true", up, &p, err, sizeof(err)), 0);
 	assert_int_equal(p.kind, NLH_PAT_NUM);
 	assert_true(nlh_pattern_match(&p, &ev, up));
 	nlh_pattern_clear(&p);
@@ -124,7 +128,7 @@ static void test_cidr_addr(void **state)
 	ev.addr.address.plen = 24;
 	NLH_SET(&ev, ADDR, address);
 
-	assert_int_equal(nlh_pattern_from_string("10.0.0.0/8", f, &p), 0);
+	assert_int_equal(nlh_pattern_from_string("10.0.0.0/8", f, &p, err, sizeof(err)), 0);
 	assert_int_equal(p.kind, NLH_PAT_CIDR);
 	nlh_pattern_clear(&p);
 	assert_true(m(&ev, "address", "10.0.0.0/8"));
@@ -136,7 +140,6 @@ static void test_cidr_addr(void **state)
 	assert_false(m(&ev, "address", "::/0"));
 	assert_true(m(&ev, "address", "0.0.0.0/0"));
 	assert_true(m(&ev, "address", "10.1.*"));		/* not an address: a glob */
-	assert_false(m(&ev, "address", "default"));		/* an address is no zero-length prefix */
 
 	assert_int_equal(nlh_addr_parse("2001:db8::1", &ev.addr.address), 0);
 	ev.addr.address.plen = 64;
@@ -187,8 +190,8 @@ static void test_list(void **state)
 	p.sub = calloc(2, sizeof(*p.sub));
 	assert_non_null(p.sub);
 	p.n_sub = 2;
-	assert_int_equal(nlh_pattern_from_string("eth*", f, &p.sub[0]), 0);
-	assert_int_equal(nlh_pattern_from_string("en*", f, &p.sub[1]), 0);
+	assert_int_equal(nlh_pattern_from_string("eth*", f, &p.sub[0], err, sizeof(err)), 0);
+	assert_int_equal(nlh_pattern_from_string("en*", f, &p.sub[1], err, sizeof(err)), 0);
 
 	link_event(&ev, "enp3s0");
 	assert_true(nlh_pattern_match(&p, &ev, f));
@@ -209,8 +212,8 @@ static void test_terms(void **state)
 
 	t[0].field = nlh_field_find(NLH_CLASS_LINK, "ifname");
 	t[1].field = nlh_field_find(NLH_CLASS_LINK, "mtu");
-	assert_int_equal(nlh_pattern_from_string("eth*", t[0].field, &t[0].pat), 0);
-	assert_int_equal(nlh_pattern_from_string("1500", t[1].field, &t[1].pat), 0);
+	assert_int_equal(nlh_pattern_from_string("eth*", t[0].field, &t[0].pat, err, sizeof(err)), 0);
+	assert_int_equal(nlh_pattern_from_string("1500", t[1].field, &t[1].pat, err, sizeof(err)), 0);
 	link_event(&ev, "eth0");
 	assert_true(nlh_match_terms(t, 2, &ev));
 	assert_true(nlh_match_terms(t, 0, &ev));
@@ -237,28 +240,218 @@ static void test_ssid(void **state)
 	NLH_SET(&ev, WIFI, ssid);
 
 	/* No glob characters: the bytes, NUL included, compared exactly. */
-	assert_int_equal(nlh_pattern_from_bytes(raw, sizeof(raw), f, &p), 0);
+	assert_int_equal(nlh_pattern_from_bytes(raw, sizeof(raw), f, &p, err, sizeof(err)), 0);
 	assert_true(nlh_pattern_match(&p, &ev, f));
 	nlh_pattern_clear(&p);
-	assert_int_equal(nlh_pattern_from_bytes(raw, 4, f, &p), 0);	/* "Cafe": a prefix is not equal */
+	assert_int_equal(nlh_pattern_from_bytes(raw, 4, f, &p, err, sizeof(err)), 0);	/* "Cafe": a prefix is not equal */
 	assert_false(nlh_pattern_match(&p, &ev, f));
 	nlh_pattern_clear(&p);
-	assert_int_equal(nlh_pattern_from_bytes("Cafe\0Y", 6, f, &p), 0);
+	assert_int_equal(nlh_pattern_from_bytes("Cafe\0Y", 6, f, &p, err, sizeof(err)), 0);
 	assert_false(nlh_pattern_match(&p, &ev, f));
 	nlh_pattern_clear(&p);
-	/* A glob runs on the escaped text. */
+	/* A glob runs on the text, where the NUL is \x00; the same escape in a pattern is that byte. */
 	assert_true(m(&ev, "ssid", "Cafe*"));
-	assert_true(m(&ev, "ssid", "Cafe\\\\x00X"));
+	assert_true(m(&ev, "ssid", "Cafe\\x00X"));
+	assert_true(m(&ev, "ssid", "Cafe\\x00*"));
 	assert_false(m(&ev, "ssid", "Cafe?X"));
-	/* NUL in a glob, or in a pattern for a C-string field, cannot match anything: refused. */
-	assert_int_equal(nlh_pattern_from_bytes("Ca*\0", 4, f, &p), -EINVAL);
-	assert_int_equal(nlh_pattern_from_bytes("et\0h", 4, nlh_field_find(NLH_CLASS_WIFI, "ifname"), &p), -EINVAL);
+	assert_int_equal(nlh_pattern_from_bytes("Ca*\0", 4, f, &p, err, sizeof(err)), 0);
+	assert_false(nlh_pattern_match(&p, &ev, f));
+	nlh_pattern_clear(&p);
+	/* A NUL in a pattern for a C-string field cannot match anything: refused. */
+	assert_int_equal(nlh_pattern_from_bytes("et\0h", 4, nlh_field_find(NLH_CLASS_WIFI, "ifname"), &p, err,
+						sizeof(err)), -EINVAL);
 
 	ev.wifi.ssid.len = 7;
 	memcpy(ev.wifi.ssid.b, "CafeNet", 7);
 	assert_true(m(&ev, "ssid", "CafeNet"));
 	assert_false(m(&ev, "ssid", "cafenet"));
 	assert_true(m(&ev, "ssid", "!Home*"));
+}
+
+static void refused(enum nlh_class c, const char *field, const char *pattern, int code, const char *why);
+
+/* Raw bytes (as Lua handlers get them) and the text rendering both match. */
+static void test_text(void **state)
+{
+	const struct nlh_field *f = nlh_field_find(NLH_CLASS_LINK, "ifname");
+	struct nlh_pattern p;
+	struct nlh_event ev;
+
+	link_event(&ev, "caf\xc3\xa9" "0");
+	assert_true(m(&ev, "ifname", "caf\xc3\xa9" "0"));
+	assert_true(m(&ev, "ifname", "caf*"));
+	assert_true(m(&ev, "ifname", "*\xc3\xa9*"));
+	/* \xNN in a pattern is that byte, part of a character or not. */
+	assert_true(m(&ev, "ifname", "caf\\xc3\\xa90"));
+
+	link_event(&ev, "caf\xff" "0");
+	assert_int_equal(nlh_pattern_from_string("caf\xff" "0", f, &p, err, sizeof(err)), 0);
+	assert_true(nlh_pattern_match(&p, &ev, f));
+	nlh_pattern_clear(&p);
+	assert_true(m(&ev, "ifname", "caf\\xff0"));		/* as monitor shows it */
+	assert_true(m(&ev, "ifname", "caf\\xFF0"));
+	assert_true(m(&ev, "ifname", "caf\\x*"));
+	assert_true(m(&ev, "ifname", "caf\xff*"));		/* a raw byte in a glob: the same text */
+	assert_false(m(&ev, "ifname", "cafxff0"));
+	assert_false(m(&ev, "ifname", "!caf\\xff0"));
+
+	/* A backslash is the text \x5c: globs have no backslash escapes. */
+	link_event(&ev, "a\\b*");
+	assert_true(m(&ev, "ifname", "a\\x5cb*"));
+	assert_false(m(&ev, "ifname", "a\\b*"));	/* a glob: a backslash, then 'b' */
+	refused(NLH_CLASS_LINK, "ifname", "a\\b", -EINVAL, "write a backslash as \\x5c");
+	assert_true(m(&ev, "ifname", "a\\x5cb[*]"));
+	assert_false(m(&ev, "ifname", "a\\x5cbc"));
+	assert_true(m(&ev, "ifname", "!a\\x5cbc"));
+	/* A leading '!' to match is written \x21. */
+	link_event(&ev, "!x");
+	assert_true(m(&ev, "ifname", "\\x21x"));
+	assert_true(m(&ev, "ifname", "!x"));	/* not "x" */
+	assert_false(m(&ev, "ifname", "!!x"));	/* not "!x" */
+}
+
+static void test_negation(void **state)
+{
+	struct nlh_event ev;
+
+	/* Every kind of pattern: an address outside the prefix, another number, the other boolean. */
+	nlh_event_init(&ev, NLH_EV_ADDR_ADD);
+	assert_int_equal(nlh_addr_parse("10.1.2.3", &ev.addr.address), 0);
+	NLH_SET(&ev, ADDR, address);
+	ev.addr.prefixlen = 8;
+	NLH_SET(&ev, ADDR, prefixlen);
+	assert_false(m(&ev, "address", "!10.0.0.0/8"));
+	assert_true(m(&ev, "address", "!192.168.0.0/16"));
+	assert_false(m(&ev, "address", "!10.1.2.3"));
+	assert_true(m(&ev, "address", "!fe80::/10"));
+	assert_false(m(&ev, "prefixlen", "!8"));
+	assert_true(m(&ev, "prefixlen", "!24"));
+	assert_false(m(&ev, "address", "!10.1.*"));
+	/* An absent field never matches, negated or not. */
+	assert_false(m(&ev, "label", "!x"));
+	assert_false(m(&ev, "ifindex", "!5"));
+
+	link_event(&ev, "eth0");
+	assert_false(m(&ev, "up", "!true"));
+	assert_true(m(&ev, "up", "!false"));
+	assert_true(m(&ev, "carrier", "!true"));
+	assert_false(m(&ev, "mtu", "!1500"));
+	assert_true(m(&ev, "mtu", "!9000"));
+	assert_false(m(&ev, "mtu", "!15*"));
+	assert_false(m(&ev, "mac", "!02:00:00:AA:BB:CC"));
+
+	nlh_event_init(&ev, NLH_EV_ROUTE_ADD);
+	ev.route.dst = (struct nlh_addr){ .family = AF_INET, .plen = 0 };
+	NLH_SET(&ev, ROUTE, dst);
+	assert_false(m(&ev, "dst", "!default"));
+	assert_false(m(&ev, "dst", "!0.0.0.0/0"));
+	assert_int_equal(nlh_addr_parse("10.9.0.0/16", &ev.route.dst), 0);
+	assert_true(m(&ev, "dst", "!default"));
+	assert_false(m(&ev, "dst", "!10.0.0.0/8"));
+	assert_false(m(&ev, "gateway", "!10.0.0.0/8"));	/* absent */
+}
+
+static void test_hwaddr_case(void **state)
+{
+	struct nlh_event ev;
+
+	link_event(&ev, "eth0");
+	ev.link.mac = (struct nlh_hwaddr){ 6, { 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff } };
+	assert_true(m(&ev, "mac", "AA:BB:*"));
+	assert_true(m(&ev, "mac", "aa:bb:*"));
+	assert_true(m(&ev, "mac", "AA:BB:CC:DD:EE:FF"));
+	assert_true(m(&ev, "mac", "Aa:bB:cC:dD:eE:fF"));
+	assert_true(m(&ev, "mac", "*:[A-F][A-F]"));
+	assert_false(m(&ev, "mac", "AA:BB:CC:DD:EE:FE"));
+	assert_false(m(&ev, "mac", "!AA:BB:CC:DD:EE:FF"));
+	assert_true(m(&ev, "mac", "!AA:BB:CC:DD:EE:FE"));
+}
+
+/* A pattern that can never match is refused, with the reason. */
+static void refused(enum nlh_class c, const char *field, const char *pattern, int code, const char *why)
+{
+	const struct nlh_field *f = nlh_field_find(c, field);
+	struct nlh_pattern p = {};
+
+	assert_non_null(f);
+	err[0] = '\0';
+	if (nlh_pattern_from_string(pattern, f, &p, err, sizeof(err)) != code)
+		fail_msg("%s = '%s': not refused with %d (%s)", field, pattern, code, err);
+	if (!strstr(err, why))
+		fail_msg("%s = '%s': '%s' lacks '%s'", field, pattern, err, why);
+}
+
+static void test_impossible(void **state)
+{
+	refused(NLH_CLASS_ROUTE, "dst", "10.0.0.0/33", -EINVAL, "neither an address, a prefix");
+	refused(NLH_CLASS_ROUTE, "dst", "!10.0.0.0/33", -EINVAL, "'10.0.0.0/33'");
+	refused(NLH_CLASS_ADDR, "address", "10.0.0.256/8", -EINVAL, "'10.0.0.256/8'");
+	refused(NLH_CLASS_ADDR, "address", "default", -EINVAL, "'default' is a route's dst");
+	refused(NLH_CLASS_NFLOG, "src", "eth0", -EINVAL, "neither an address");
+	refused(NLH_CLASS_LINK, "mtu", "4294967296", -ERANGE, "out of range (0..4294967295)");
+	refused(NLH_CLASS_LINK, "mtu", "99999999999999999999999", -ERANGE, "out of range");
+	refused(NLH_CLASS_SELF, "count", "18446744073709551616", -ERANGE, "out of range (0..18446744073709551615)");
+	refused(NLH_CLASS_LINK, "mtu", "-1", -EINVAL, "neither a number");
+	refused(NLH_CLASS_LINK, "mtu", "abc", -EINVAL, "'abc' is neither a number (0..4294967295) nor a glob");
+	refused(NLH_CLASS_LINK, "mtu", "!abc", -EINVAL, "'abc'");
+	refused(NLH_CLASS_LINK, "mtu", "", -EINVAL, "neither a number");
+	refused(NLH_CLASS_LINK, "mtu", " 1500", -EINVAL, "neither a number");
+	refused(NLH_CLASS_LINK, "up", "yes", -EINVAL, "neither true, false nor a glob");
+	refused(NLH_CLASS_LINK, "mac", "02:00:0", -EINVAL, "'02:00:0' is neither");
+	refused(NLH_CLASS_LINK, "mac", "zz:00", -EINVAL, "hardware address");
+	refused(NLH_CLASS_NFLOG, "payload", "4500a", -EINVAL, "hex");
+	refused(NLH_CLASS_LINK, "ifname", "a\\x00", -EINVAL, "NUL");
+	/* The reason names the pattern as text: a control byte shows as \xNN. */
+	refused(NLH_CLASS_LINK, "mtu", "1\n", -EINVAL, "'1\\x0a'");
+}
+
+/* With glob characters a string stays a glob on the field's text. */
+static void test_globs_stay(void **state)
+{
+	struct nlh_event ev;
+
+	link_event(&ev, "eth0");
+	assert_true(m(&ev, "mtu", "1*"));
+	assert_true(m(&ev, "mtu", "15?0"));
+	assert_false(m(&ev, "mtu", "9*"));
+	assert_true(m(&ev, "up", "t*"));
+	assert_true(m(&ev, "mac", "02:*"));
+	nlh_event_init(&ev, NLH_EV_ADDR_ADD);
+	assert_int_equal(nlh_addr_parse("fe80::1", &ev.addr.address), 0);
+	NLH_SET(&ev, ADDR, address);
+	assert_true(m(&ev, "address", "fe80:*"));
+	assert_true(m(&ev, "address", "!10.*"));
+}
+
+static void test_groups_plain(void **state)
+{
+	const struct nlh_field *f = nlh_field_find(NLH_CLASS_NFLOG, "group");
+	struct nlh_pattern p = { .kind = NLH_PAT_ANY };
+	struct nlh_want w = {};
+
+	p.sub = calloc(2, sizeof(*p.sub));
+	assert_non_null(p.sub);
+	p.n_sub = 2;
+	assert_int_equal(nlh_pattern_from_string("10", f, &p.sub[0], err, sizeof(err)), 0);
+	assert_int_equal(nlh_pattern_from_string("65535", f, &p.sub[1], err, sizeof(err)), 0);
+	assert_true(nlh_pattern_groups_plain(&p));
+	nlh_pattern_want_groups(&p, &w);
+	assert_int_equal(w.n_nflog_groups, 2);
+	nlh_pattern_clear(&p.sub[1]);
+	assert_int_equal(nlh_pattern_from_string("!11", f, &p.sub[1], err, sizeof(err)), 0);
+	assert_false(nlh_pattern_groups_plain(&p));
+	nlh_pattern_clear(&p.sub[1]);
+	assert_int_equal(nlh_pattern_from_string("1*", f, &p.sub[1], err, sizeof(err)), 0);
+	assert_false(nlh_pattern_groups_plain(&p));
+	nlh_pattern_clear(&p.sub[1]);
+	assert_int_equal(nlh_pattern_from_string("70000", f, &p.sub[1], err, sizeof(err)), 0);
+	assert_false(nlh_pattern_groups_plain(&p));
+	/* Only plain numbers are bound. */
+	memset(&w, 0, sizeof(w));
+	nlh_pattern_want_groups(&p, &w);
+	assert_int_equal(w.n_nflog_groups, 1);
+	assert_int_equal(w.nflog_groups[0], 10);
+	nlh_pattern_clear(&p);
 }
 
 int main(void)
@@ -272,6 +465,12 @@ int main(void)
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_terms),
 		cmocka_unit_test(test_ssid),
+		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_negation),
+		cmocka_unit_test(test_hwaddr_case),
+		cmocka_unit_test(test_impossible),
+		cmocka_unit_test(test_globs_stay),
+		cmocka_unit_test(test_groups_plain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

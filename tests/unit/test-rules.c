@@ -19,6 +19,8 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/text.h"
+#include "ctl/filter.h"
 #include "rules/rules.h"
 
 /*
@@ -297,6 +299,164 @@ static void test_load_errors(void **state)
 	rules_set_free(rs);
 }
 
+/* One file per case: the error carries FILE:LINE and says why. */
+static void load_refused(const char *name, const char *lua, int line, const char *why)
+{
+	char *dirs[] = { rules_dir }, path[256], expect[300];
+	struct rules_set *rs = NULL;
+	struct reports rep = {};
+
+	write_file(rules_dir, name, lua);
+	assert_int_equal(rules_set_load(&rs, dirs, 1, 0, report_cb, &rep), -EINVAL);
+	assert_int_equal(rep.n, 1);
+	snprintf(expect, sizeof(expect), "%s/%s:%d: ", rules_dir, name, line);
+	if (strncmp(rep.msg[0], expect, strlen(expect)) || !strstr(rep.msg[0], why))
+		fail_msg("%s: got '%s', want '%s...%s'", name, rep.msg[0], expect, why);
+	snprintf(path, sizeof(path), "%s/%s", rules_dir, name);
+	unlink(path);
+}
+
+static void test_impossible_patterns(void **state)
+{
+	load_refused("10-dst.lua", "\nnlhook.on('route.add', { dst = '10.0.0.0/33' }, function() end)\n", 2,
+		     "field 'dst' is a prefix: '10.0.0.0/33' is neither an address, a prefix");
+	load_refused("10-addr.lua", "nlhook.on('addr.add', { address = '10.0.0.256/8' }, function() end)\n", 1,
+		     "'10.0.0.256/8'");
+	load_refused("10-default.lua", "nlhook.on('addr.add', { address = { '10.0.0.0/8', 'default' } }, function() end)\n",
+		     1, "'default' is a route's dst");
+	load_refused("10-mtu.lua", "nlhook.on('link.up', { mtu = 4294967296 }, function() end)\n", 1,
+		     "field 'mtu' is a number: 4294967296 is out of range (0..4294967295)");
+	load_refused("10-mtus.lua", "nlhook.on('link.up', { mtu = '4294967296' }, function() end)\n", 1,
+		     "4294967296 is out of range (0..4294967295)");
+	load_refused("10-neg.lua", "nlhook.on('link.up', { mtu = -1 }, function() end)\n", 1, "-1 is negative");
+	load_refused("10-negs.lua", "nlhook.on('link.up', { mtu = '-1' }, function() end)\n", 1, "neither a number");
+	load_refused("10-abc.lua", "nlhook.on('link.up', { ifindex = 'abc' }, function() end)\n", 1,
+		     "field 'ifindex' is a number: 'abc' is neither a number (0..4294967295) nor a glob");
+	load_refused("10-bool.lua", "nlhook.on('link.up', { up = 2 }, function() end)\n", 1, "2 is out of range (0..1)");
+	load_refused("10-mac.lua", "nlhook.on('link.up', { mac = 'aa:bb:c' }, function() end)\n", 1,
+		     "neither a hardware address");
+	/* The CLI gets the same reasons, with the argument named. */
+	{
+		struct nlh_filter f = {};
+		char err[256];
+
+		assert_int_equal(nlh_filter_add(&f, "mtu=abc", err, sizeof(err)), -EINVAL);
+		assert_string_equal(err, "'mtu=abc': 'abc' is neither a number (0..4294967295) nor a glob (*, ?, [)");
+		nlh_filter_clear(&f);
+		assert_int_equal(nlh_filter_add(&f, "address=default", err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "'address=default': 'default' is a route's dst"));
+		nlh_filter_clear(&f);
+		assert_int_equal(nlh_filter_add(&f, "dst=10.0.0.0/33", err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "'dst=10.0.0.0/33': '10.0.0.0/33' is neither"));
+		nlh_filter_clear(&f);
+		/* dst is a route's prefix and a packet's address: "default" is fine for routes alone. */
+		assert_int_equal(nlh_filter_add(&f, "dst=default", err, sizeof(err)), 0);
+		assert_true(f.terms[0].has[NLH_CLASS_ROUTE]);
+		assert_false(f.terms[0].has[NLH_CLASS_NFLOG]);
+		nlh_filter_clear(&f);
+	}
+}
+
+static void test_nflog_groups(void **state)
+{
+	static const char *const bad[] = {
+		"{}", "{ prefix = 'x' }", "{ group = '1*' }", "{ group = '!10' }", "{ group = 70000 }",
+		"{ group = { 10, '!11' } }", "{ group = function(g) return true end }", "{ group = '*' }",
+	};
+	struct rules_set *rs;
+	struct nlh_want w;
+	char lua[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(lua, sizeof(lua), "nlhook.on('link.up', {}, function() end)\n"
+			 "nlhook.on('nflog', %s, function() end)\n", bad[i]);
+		load_refused("30-fw.lua", lua, 2, "the daemon binds the NFLOG groups that rules name");
+	}
+	load_refused("30-nomatch.lua", "nlhook.on({ 'nflog' }, nil, function() end)\n", 1,
+		     "an nflog rule must name its groups");
+
+	/* Plain numbers, as numbers or strings, alone or in a list; a glob over types may leave it out. */
+	write_file(rules_dir, "30-fw.lua",
+		   "nlhook.on('nflog', { group = 0 }, function() end)\n"
+		   "nlhook.on('nflog', { group = { '65535', 12 } }, function() end)\n"
+		   "nlhook.on({ 'nflog' }, { group = '7', prefix = '!x*' }, function() end)\n"
+		   "nlhook.on('*', {}, function() end)\n"
+		   "nlhook.on('nf*', { prefix = 'DROP*' }, function() end)\n");
+	rs = load(0, NULL);
+	assert_int_equal(rules_set_count(rs), 5);
+	rules_set_want(rs, &w);
+	assert_int_equal(w.n_nflog_groups, 4);
+	assert_int_equal(w.nflog_groups[0], 0);
+	assert_int_equal(w.nflog_groups[1], 7);
+	assert_int_equal(w.nflog_groups[2], 12);
+	assert_int_equal(w.nflog_groups[3], 65535);
+	rules_set_free(rs);
+}
+
+/* Negated patterns of every kind, on the daemon's path. */
+static void test_negated_rules(void **state)
+{
+	struct rules_set *rs;
+	struct nlh_event ev;
+	char *log;
+
+	write_file(rules_dir, "40-neg.lua",
+		   "nlhook.on('addr.add', { address = '!10.0.0.0/8' }, function(ev) nlhook.emit({ a = ev.address }) end)\n"
+		   "nlhook.on('link.up', { mtu = '!1500', up = '!false' }, function(ev) nlhook.emit({ m = ev.mtu }) end)\n"
+		   "nlhook.on('link.up', { mac = 'AA:BB:*' }, function(ev) nlhook.emit({ mac = ev.mac }) end)\n");
+	rs = load(0, NULL);
+	nlh_event_init(&ev, NLH_EV_ADDR_ADD);
+	nlh_addr_parse("10.1.2.3", &ev.addr.address);
+	NLH_SET(&ev, ADDR, address);
+	rules_set_dispatch(rs, &ev);
+	nlh_addr_parse("192.0.2.1", &ev.addr.address);
+	rules_set_dispatch(rs, &ev);
+	link_up(&ev, "eth0", 1500);
+	rules_set_dispatch(rs, &ev);
+	link_up(&ev, "eth0", 9000);
+	ev.link.mac = (struct nlh_hwaddr){ 6, { 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff } };
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_string_equal(log, "{\"a\":\"192.0.2.1\"}\n{\"m\":9000}\n{\"mac\":\"aa:bb:cc:dd:ee:ff\"}\n");
+	free(log);
+	rules_set_free(rs);
+}
+
+/* Whatever a rule emits, keys included, is valid UTF-8 JSON in the one escape. */
+static void test_emit_text(void **state)
+{
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct json_doc *doc;
+	char *log, err[128];
+
+	write_file(rules_dir, "50-emit.lua",
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  nlhook.emit({ s = '\\255' })\n"
+		   "  nlhook.emit({ ['k\\255\\0'] = 'caf\\195\\169', n = ev.ifname })\n"
+		   "  nlhook.emit({ 'a\\\\b', '\\n' })\n"
+		   "  nlhook.emit(ev)\n"
+		   "end)\n");
+	rs = load(0, NULL);
+	link_up(&ev, "caf\xff" "0", 1500);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_int_equal(json_parse_utf8(log, strlen(log), &doc, err, sizeof(err)), -EINVAL);	/* several lines */
+	assert_int_equal(nlh_utf8_check(log, strlen(log)), strlen(log));
+	assert_non_null(strstr(log, "{\"s\":\"\\\\xff\"}\n"));
+	assert_non_null(strstr(log, "\"k\\\\xff\\\\x00\":\"caf\xc3\xa9\""));
+	assert_non_null(strstr(log, "\"n\":\"caf\\\\xff0\""));
+	assert_non_null(strstr(log, "[\"a\\\\x5cb\",\"\\\\x0a\"]\n"));
+	assert_non_null(strstr(log, "\"ifname\":\"caf\\\\xff0\""));
+	for (char *line = log, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+		if (json_parse_utf8(line, nl - line, &doc, err, sizeof(err)) < 0)
+			fail_msg("%.*s: %s", (int)(nl - line), line, err);
+		json_doc_free(doc);
+	}
+	free(log);
+	rules_set_free(rs);
+}
+
 static void test_perms(void **state)
 {
 	char path[256], *dirs[] = { rules_dir };
@@ -502,16 +662,19 @@ static void test_want(void **state)
 	write_file(rules_dir, "10-a.lua",
 		   "nlhook.on('nflog', { group = { 20, 10 } }, function() end)\n"
 		   "nlhook.on('nflog', { group = 5, prefix = 'x' }, function() end)\n"
-		   "nlhook.on('nflog', { prefix = 'no group' }, function() end)\n"
+		   "nlhook.on('nfl*', { prefix = 'no group' }, function() end)\n"
+		   "nlhook.on('nf*', { group = { '!7', 8 } }, function() end)\n"
 		   "nlhook.on({ 'link.up', 'addr.*' }, {}, function() end)\n");
 	rs = load(0, NULL);
 	rules_set_want(rs, &w);
 	assert_true(w.types == (NLH_TYPE_BIT(NLH_EV_NFLOG) | NLH_TYPE_BIT(NLH_EV_LINK_UP) |
 				NLH_TYPE_BIT(NLH_EV_ADDR_ADD) | NLH_TYPE_BIT(NLH_EV_ADDR_DEL)));
-	assert_int_equal(w.n_nflog_groups, 3);
+	/* Plain numbers only: a negated group binds nothing, the glob rule's 8 is bound. */
+	assert_int_equal(w.n_nflog_groups, 4);
 	assert_int_equal(w.nflog_groups[0], 5);
-	assert_int_equal(w.nflog_groups[1], 10);
-	assert_int_equal(w.nflog_groups[2], 20);
+	assert_int_equal(w.nflog_groups[1], 8);
+	assert_int_equal(w.nflog_groups[2], 10);
+	assert_int_equal(w.nflog_groups[3], 20);
 	rules_set_free(rs);
 
 	rules_set_want(NULL, &w);
@@ -902,8 +1065,9 @@ static void test_exec(void **state)
 	root = json_root(doc);
 	assert_int_equal((int)json_get(root, "n")->num, 1);
 	assert_int_equal((int)json_get(root, "status")->num, 3);
-	assert_string_equal(json_get_str(root, "out"), "over bar\n");
-	assert_string_equal(json_get_str(root, "err"), "oops\n");
+	/* Strings rules emit are text in the one escape: a newline is \x0a. */
+	assert_string_equal(json_get_str(root, "out"), "over bar\\x0a");
+	assert_string_equal(json_get_str(root, "err"), "oops\\x0a");
 	json_doc_free(doc);
 	assert_non_null(strstr(nl + 1, "{\"n\":2,\"status\":143}") ?: strstr(nl + 1, "{\"status\":143,\"n\":2}"));
 	assert_non_null(strstr(nl + 1, "\"status\":127"));
@@ -1406,7 +1570,7 @@ static void test_io(void **state)
 	assert_string_equal(json_get_str(root, "lines"), "one,2");
 	assert_string_equal(json_get_str(root, "closed"), "closed file");
 	assert_string_equal(json_get_str(root, "read"), "one");
-	assert_string_equal(json_get_str(root, "ioread"), "2\n");
+	assert_string_equal(json_get_str(root, "ioread"), "2\\x0a");
 	json_doc_free(doc);
 	doc = emitted(log, "gone");
 	root = json_root(doc);
@@ -1617,6 +1781,10 @@ int main(void)
 		T(test_dispatch_fields),
 		T(test_ssid_payload),
 		T(test_want),
+		T(test_impossible_patterns),
+		T(test_nflog_groups),
+		T(test_negated_rules),
+		T(test_emit_text),
 		T(test_no_lua_for_unwanted),
 		T(test_errors_isolated),
 		T(test_budget),
