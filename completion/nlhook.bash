@@ -6,7 +6,7 @@ link.rename addr.add addr.del route.add route.del neigh.add neigh.del
 wifi.connect wifi.disconnect wifi.associate wifi.authenticate wifi.deauth
 wifi.disassoc wifi.roam wifi.authorized wifi.iface.new wifi.iface.del
 wifi.scan.done wifi.reg.change nflog nlhook.start nlhook.reload nlhook.resync
-nlhook.drop"
+nlhook.drop netns.add netns.del"
 
 _nlhook()
 {
@@ -39,7 +39,7 @@ _nlhook()
 	case $cmd in
 	monitor)
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--json --timestamp --direct --control --timeout --help' -- "$cur"))
+			COMPREPLY=($(compgen -W '--json --timestamp --direct --all-netns --control --timeout --help' -- "$cur"))
 		elif [[ $cur != *=* ]]; then
 			COMPREPLY=($(compgen -W "$_nlhook_types" -- "$cur"))
 		fi
@@ -92,7 +92,7 @@ _nlhookd()
 	_init_completion || return
 
 	case $prev in
-	-r | --rules) _filedir -d; return ;;
+	-r | --rules | --netns-dir) _filedir -d; return ;;
 	-c | --control) _filedir; return ;;
 	-l | --log-level)
 		COMPREPLY=($(compgen -W 'err warn info debug' -- "$cur"))
@@ -106,6 +106,6 @@ _nlhookd()
 	--rcvbuf) return ;;
 	esac
 	COMPREPLY=($(compgen -W '--rules --control --log-level --check --keep-going
-		--rcvbuf --event-log --version --help' -- "$cur"))
+		--rcvbuf --event-log --all-netns --netns-dir --version --help' -- "$cur"))
 } &&
 	complete -F _nlhookd nlhookd

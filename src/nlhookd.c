@@ -43,7 +43,6 @@ static char *default_netns_dirs[] = { "/run/netns", "/run/docker/netns" };
 static struct rules_set *rules;
 static char *stuck_path;
 static char *control_default;	/* this namespace's, when --control is not given */
-static struct nlh_want want;
 static bool want_dirty;
 static double start_time;
 
@@ -100,8 +99,8 @@ static void raise_self(enum nlh_event_type t)
 /* What a namespace's sources must deliver: the rules' and the monitors'. */
 static void want_of(void *data, const char *netns, struct nlh_want *ret)
 {
-	rules_set_want(rules, ret);
-	ctl_want(ret);
+	rules_set_want(rules, netns, ret);
+	ctl_want(netns, ret);
 }
 
 static int netns_fd_of(const char *netns, void *data)
@@ -178,11 +177,9 @@ static void idle(void)
 {
 	watchdog_idle();
 	if (want_dirty) {
-		want_dirty = false;
-		rules_set_want(rules, &want);
-		ctl_want(&want);
 		const char *src = NULL;
 
+		want_dirty = false;
 		if (nlh_nsreg_update(nsreg, &src) < 0)
 			log_err("%s: cannot update subscriptions", src);
 	}
@@ -236,9 +233,9 @@ static void status_netns(struct sbuf *out)
 
 			if (!name)
 				break;
-			sbuf_printf(out, "%s{\"name\":\"%s\",\"events\":%llu,\"drops\":%llu,\"resyncs\":%llu}",
-				    i ? "," : "", name, (unsigned long long)st.events, (unsigned long long)st.drops,
-				    (unsigned long long)st.resyncs);
+			sbuf_printf(out, "%s{\"name\":\"%s\",\"events\":%llu,\"drops\":%llu,\"resyncs\":%llu,"
+				    "\"rcvbuf\":%d}", i ? "," : "", name, (unsigned long long)st.events,
+				    (unsigned long long)st.drops, (unsigned long long)st.resyncs, st.rcvbuf);
 		}
 		sbuf_puts(out, "]}");
 	}
@@ -574,7 +571,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rules_set_apply_stuck(rules);
-	rules_set_want(rules, &want);
 
 	ifd = single_instance();
 	if (ifd < 0)

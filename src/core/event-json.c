@@ -123,8 +123,30 @@ int nlh_event_from_json(const struct json_value *obj, struct nlh_event *ev, uint
 	for (v = obj->child; v; v = v->next) {
 		const struct nlh_field *f;
 
-		if (!strcmp(v->key, "type") || !strcmp(v->key, "netns"))
+		if (!strcmp(v->key, "type"))
 			continue;
+		/* The namespace: its name decoded in place (never longer), its nsid. */
+		if (!strcmp(v->key, "netns")) {
+			int n;
+
+			if (v->type != JSON_STRING ||
+			    (n = nlh_text_unescape(v->str, v->len, (char *)v->str, v->len + 1, true)) <= 0 ||
+			    memchr(v->str, '\0', n)) {
+				snprintf(err, errlen, "\"netns\": a namespace name expected");
+				return -EINVAL;
+			}
+			((char *)v->str)[n] = '\0';
+			ev->netns = v->str;
+			continue;
+		}
+		if (!strcmp(v->key, "nsid")) {
+			if (v->type != JSON_NUMBER || v->num < 0 || v->num != (int32_t)v->num) {
+				snprintf(err, errlen, "\"nsid\": a number from 0 expected");
+				return -EINVAL;
+			}
+			ev->nsid = (int32_t)v->num;
+			continue;
+		}
 		if (!strcmp(v->key, "time")) {
 			/* Unix seconds that time_t and the renderers can hold. */
 			if (v->type != JSON_NUMBER || v->num < 0 || v->num > 1e11) {

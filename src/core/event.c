@@ -23,7 +23,7 @@ static const struct {
 
 #define FIELD_(CLS, member, f, T)					\
 	{ #f, NLH_FT_##T, offsetof(struct nlh_event, member.f),		\
-	  sizeof(((struct nlh_event *)0)->member.f), NLH_F_##CLS##_##f },
+	  sizeof(((struct nlh_event *)0)->member.f), NLH_F_##CLS##_##f, NLH_FIELD_CLASS },
 #define LINK_F_(f, T) FIELD_(LINK, link, f, T)
 #define ADDR_F_(f, T) FIELD_(ADDR, addr, f, T)
 #define ROUTE_F_(f, T) FIELD_(ROUTE, route, f, T)
@@ -74,6 +74,16 @@ int nlh_event_type_from_name(const char *name)
 	return -ENOENT;
 }
 
+nlh_typeset nlh_class_types(enum nlh_class c)
+{
+	nlh_typeset set = 0;
+
+	for (int t = 0; t < _NLH_EV_MAX; t++)
+		if (event_types[t].cls == c)
+			set |= NLH_TYPE_BIT(t);
+	return set;
+}
+
 nlh_typeset nlh_event_types_glob(const char *glob)
 {
 	nlh_typeset set = 0;
@@ -84,6 +94,12 @@ nlh_typeset nlh_event_types_glob(const char *glob)
 	return set;
 }
 
+/* A namespace name is a file name: at most NAME_MAX bytes. */
+const struct nlh_field nlh_field_netns = { "netns", NLH_FT_STR, 0, 256, 0, NLH_FIELD_NETNS };
+const struct nlh_field nlh_field_nsid = {
+	"nsid", NLH_FT_U32, offsetof(struct nlh_event, nsid), sizeof(int32_t), 0, NLH_FIELD_NSID,
+};
+
 const struct nlh_field *nlh_field_find(enum nlh_class c, const char *name)
 {
 	const struct nlh_class_desc *d = &nlh_classes[c];
@@ -91,6 +107,10 @@ const struct nlh_field *nlh_field_find(enum nlh_class c, const char *name)
 	for (size_t i = 0; i < d->n_fields; i++)
 		if (!strcmp(d->fields[i].name, name))
 			return &d->fields[i];
+	if (!strcmp(name, "netns"))
+		return &nlh_field_netns;
+	if (!strcmp(name, "nsid"))
+		return &nlh_field_nsid;
 	return NULL;
 }
 
@@ -560,6 +580,15 @@ char **nlh_event_env(const struct nlh_event *ev)
 			bytes += NLH_FIELD_TEXT_MAX;
 	}
 	bytes += sizeof(path) + 64 + 64 + strlen("NLHOOK_EVENT=") + jlen + 1;
+	/* The namespace, as every class has it: NLHOOK_NETNS, NLHOOK_NSID. */
+	if (ev->netns) {
+		n_vars++;
+		bytes += strlen("NLHOOK_NETNS=") + 4 * strlen(ev->netns) + 1;
+	}
+	if (ev->nsid >= 0) {
+		n_vars++;
+		bytes += strlen("NLHOOK_NSID=") + 12;
+	}
 
 	env = malloc((n_vars + 1) * sizeof(char *) + bytes);
 	if (!env)
@@ -588,6 +617,16 @@ char **nlh_event_env(const struct nlh_event *ev)
 			((const struct nlh_bytes *)nlh_event_field_ptr(ev, f))->len * 2 + 1 : NLH_FIELD_TEXT_MAX;
 		nlh_field_format(ev, f, p, room);
 		p += strlen(p) + 1;
+	}
+	if (ev->netns) {
+		env[n_vars++] = p;
+		p += sprintf(p, "NLHOOK_NETNS=");
+		nlh_text_escape(ev->netns, strlen(ev->netns), p, 4 * strlen(ev->netns) + 1);
+		p += strlen(p) + 1;
+	}
+	if (ev->nsid >= 0) {
+		env[n_vars++] = p;
+		p += sprintf(p, "NLHOOK_NSID=%d", ev->nsid) + 1;
 	}
 	env[n_vars++] = p;
 	p += sprintf(p, "NLHOOK_EVENT=%s", json) + 1;

@@ -288,7 +288,19 @@ struct nlh_field {
 	size_t off;		/* offset in struct nlh_event */
 	size_t size;		/* of the member */
 	unsigned int bit;
+	enum {
+		NLH_FIELD_CLASS,	/* in the union, present by its bit */
+		NLH_FIELD_NETNS,	/* every event's namespace: "" for the daemon's own */
+		NLH_FIELD_NSID,		/* every event's nsid, present when the namespace has one */
+	} common;
 };
+
+/*
+ * The fields every event has whatever its class, for patterns and
+ * predicates: nlh_field_find() finds them in every class.  Renderers
+ * write them with the event's head, not with the class fields.
+ */
+extern const struct nlh_field nlh_field_netns, nlh_field_nsid;
 
 struct nlh_class_desc {
 	const char *name;
@@ -304,16 +316,22 @@ enum nlh_class nlh_event_type_class(enum nlh_event_type t);
 int nlh_event_type_from_name(const char *name);
 /* All types whose name matches the fnmatch glob. */
 nlh_typeset nlh_event_types_glob(const char *glob);
+/* The types of a class. */
+nlh_typeset nlh_class_types(enum nlh_class c);
 
 const struct nlh_field *nlh_field_find(enum nlh_class c, const char *name);
 
 static inline bool nlh_event_has(const struct nlh_event *ev, const struct nlh_field *f)
 {
+	if (f->common)
+		return f->common != NLH_FIELD_NSID || ev->nsid >= 0;
 	return ev->present & (UINT64_C(1) << f->bit);
 }
 
 static inline const void *nlh_event_field_ptr(const struct nlh_event *ev, const struct nlh_field *f)
 {
+	if (f->common == NLH_FIELD_NETNS)
+		return ev->netns ? ev->netns : "";
 	return (const char *)ev + f->off;
 }
 

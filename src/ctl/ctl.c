@@ -631,10 +631,10 @@ void ctl_dispatch(const struct nlh_event *ev)
 	}
 }
 
-void ctl_want(struct nlh_want *want)
+void ctl_want(const char *netns, struct nlh_want *want)
 {
 	for (struct client *c = clients; c; c = c->next)
-		if (c->monitor)
+		if (c->monitor && (!netns || c->filter.all_netns))
 			nlh_filter_want(&c->filter, want);
 }
 

@@ -59,7 +59,8 @@ int ctl_start(const char *path, const struct ctl_ops *ops);
 void ctl_stop(void);
 void ctl_dispatch(const struct nlh_event *ev);
 /* Or into want what the monitor clients ask for. */
-void ctl_want(struct nlh_want *want);
+/* ... for the namespace named netns (NULL: the daemon's own). */
+void ctl_want(const char *netns, struct nlh_want *want);
 unsigned int ctl_monitors(void);
 uint64_t ctl_monitor_drops(void);
 

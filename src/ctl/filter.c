@@ -38,6 +38,9 @@ int nlh_filter_add(struct nlh_filter *f, const char *arg, char *err, size_t errl
 	if (!t->field)
 		return -ENOMEM;
 	f->n_terms++;
+	/* Naming namespaces asks for them. */
+	if (!strcmp(t->field, "netns") || !strcmp(t->field, "nsid"))
+		f->all_netns = true;
 	/*
 	 * A field of the same name may have another type in another class
 	 * (dst: a route's prefix, a packet's address): the term applies to
@@ -94,6 +97,7 @@ bool nlh_filter_match(const struct nlh_filter *f, const struct nlh_event *ev)
 
 	if (f->types && !(f->types & NLH_TYPE_BIT(ev->type)))
 		return false;
+	/* Other namespaces' events only when asked for: all_netns, or a netns term. */
 	if (ev->netns && !f->all_netns)
 		return false;
 	for (size_t i = 0; i < f->n_terms; i++) {

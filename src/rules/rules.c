@@ -608,21 +608,48 @@ void rules_set_dispatch(struct rules_set *rs, const struct nlh_event *ev)
  * them).  A rule that gets nflog through a type glob adds its plain
  * numbers, if any, and otherwise sees the hits of the groups others bind.
  */
-void rules_set_want(const struct rules_set *rs, struct nlh_want *ret)
+/*
+ * Whether the rule can want events of a namespace: its netns terms
+ * (those its classes have) let the name through, or it has none.  A
+ * predicate on netns is left to dispatch.
+ */
+static bool rule_in_netns(const struct rule *r, const char *netns)
+{
+	for (int c = 0; c < _NLH_CLASS_MAX; c++) {
+		struct nlh_event ev = { .netns = netns, .nsid = -1 };
+		bool ok = true;
+
+		if (!(r->types & nlh_class_types(c)))
+			continue;
+		for (size_t i = 0; i < r->n_terms[c]; i++)
+			if (r->terms[c][i].field == &nlh_field_netns && r->terms[c][i].pat.kind != NLH_PAT_FUNC &&
+			    !nlh_pattern_match(&r->terms[c][i].pat, &ev, &nlh_field_netns))
+				ok = false;
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+void rules_set_want(const struct rules_set *rs, const char *netns, struct nlh_want *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	if (!rs)
 		return;
-	for (size_t i = 0; i < rs->n_index[NLH_EV_NFLOG]; i++) {
-		const struct rule *r = rs->index[NLH_EV_NFLOG][i];
+	for (int t = 0; t < _NLH_EV_MAX; t++) {
+		for (size_t i = 0; i < rs->n_index[t]; i++) {
+			const struct rule *r = rs->index[t][i];
 
-		for (size_t j = 0; j < r->n_terms[NLH_CLASS_NFLOG]; j++)
-			if (!strcmp(r->terms[NLH_CLASS_NFLOG][j].field->name, "group"))
-				nlh_pattern_want_groups(&r->terms[NLH_CLASS_NFLOG][j].pat, ret);
-	}
-	for (int t = 0; t < _NLH_EV_MAX; t++)
-		if (rs->n_index[t])
+			if (!rule_in_netns(r, netns))
+				continue;
 			ret->types |= NLH_TYPE_BIT(t);
+			if (t != NLH_EV_NFLOG)
+				continue;
+			for (size_t j = 0; j < r->n_terms[NLH_CLASS_NFLOG]; j++)
+				if (!strcmp(r->terms[NLH_CLASS_NFLOG][j].field->name, "group"))
+					nlh_pattern_want_groups(&r->terms[NLH_CLASS_NFLOG][j].pat, ret);
+		}
+	}
 }
 
 /* Stats */

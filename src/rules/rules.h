@@ -58,7 +58,8 @@ void rules_set_dry_run(struct rules_set *rs, rules_dry_fn fn, void *data);
 void rules_set_dispatch(struct rules_set *rs, const struct nlh_event *ev);
 
 /* What the set needs the sources to deliver. */
-void rules_set_want(const struct rules_set *rs, struct nlh_want *ret);
+/* ... in the namespace named netns (NULL: the daemon's own), as the rules' netns terms say. */
+void rules_set_want(const struct rules_set *rs, const char *netns, struct nlh_want *ret);
 
 size_t rules_set_count(const struct rules_set *rs);
 

@@ -35,6 +35,19 @@ nlhook.on("addr.add", { address = "10.31.0.2" }, function(ev)
 	nlhook.emit({ links = table.concat(mine, ","), other = table.concat(other, ","), missing = err })
 end)
 LUA
+# Rules scoped to namespaces: a netns term, as any field.
+cat > "$TMP/env-of" <<'SH'
+#!/bin/sh
+echo "$NLHOOK_NETNS $NLHOOK_NSID $NLHOOK_IFNAME" >> "$(dirname "$0")/env.out"
+SH
+chmod 755 "$TMP/env-of"
+rule_file 20-scoped.lua <<LUA
+nlhook.on("link.up", { netns = "$P-2" }, function(ev) nlhook.emit({ only2 = ev.ifname }) end)
+nlhook.on("link.up", { netns = "" }, function(ev) nlhook.emit({ own = ev.ifname }) end)
+nlhook.on("link.up", { netns = "!$P-2" }, function(ev) nlhook.emit({ not2 = ev.ifname }) end)
+nlhook.on("link.up", { netns = "$P-2" }, "$TMP/env-of")
+nlhook.on("nflog", { group = 32, netns = "$P-1" }, function(ev) end)
+LUA
 start_daemon --all-netns
 CTL=(ip netns exec "$NS" "$NLHOOK" --control "$TMP/control.sock")
 
@@ -66,6 +79,38 @@ expect_event '.missing != null and (.missing | test("no watched network namespac
 	"nlhook.links{ netns = unknown }: an error"
 nsx ip link add vOwn type veth peer name pOwn
 nsx ip link set vOwn up
+expect_event '.only2 == "v2"' "netns = NAME: that namespace's events"
+expect_event '.own == "vOwn"' "netns = \"\": the daemon's own namespace"
+expect_event '.not2 == "vOwn"' "netns = !NAME: the others, the daemon's own included"
+expect_count '.only2 == "vOwn" or .own == "v2" or .not2 == "v2"' 0 "and nothing else"
+if wait_for "grep -q '^$P-2 [0-9]* v2\$' '$TMP/env.out'" 5; then
+	ok "NLHOOK_NETNS and NLHOOK_NSID in an action's environment"
+else
+	not_ok "env: $(cat "$TMP/env.out" 2>/dev/null)"
+fi
+# nflog groups follow the netns terms: group 32 is bound in P-1 alone, so
+# another logger can take it in P-2 (and not in P-1).
+bind32() {	# bind32 NS: try to bind nflog group 32 there, as ulogd2 would
+	ip netns exec "$1" python3 -c '
+import socket, struct
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)
+s.bind((0, 0))
+msg = struct.pack("=BBH", 0, 0, socket.htons(32)) + struct.pack("=HHB3x", 8, 1, 1)
+s.send(struct.pack("=IHHII", 16 + len(msg), (4 << 8) | 1, 0x5, 1, 0) + msg)
+print("bound" if struct.unpack_from("=i", s.recv(4096), 16)[0] == 0 else "refused")'
+}
+if [ "$(bind32 "$P-2")" = bound ] && [ "$(bind32 "$P-1")" = refused ]; then
+	ok "an nflog rule with a netns term binds its group in that namespace only"
+else
+	not_ok "group 32: $P-2 $(bind32 "$P-2"), $P-1 $(bind32 "$P-1")"
+fi
+# A dry run of a namespace's event, as the monitor shows it.
+line=$(jq -c --arg n "$P-2" 'select(.netns == $n and .ifname == "v2")' "$TMP/mon-all.jsonl" | head -1)
+if "$NLHOOK" test --rules "$RULES" --event "$line" 2>&1 | grep -q "^match $RULES/20-scoped.lua:1\|^match 20-scoped.lua:1"; then
+	ok "nlhook test --event with the namespace: the scoped rule matches"
+else
+	not_ok "test --event: $("$NLHOOK" test --rules "$RULES" --event "$line" 2>&1 | head -5)"
+fi
 if wait_for "grep -q '^\\[$P-2\\] link.up .*ifname=v2' '$TMP/mon-all.txt'" 5 &&
    wait_for "grep -q '^\\[current\\] link.up ifname=vOwn' '$TMP/mon-all.txt'" 5; then
 	ok "monitor --all-netns: the namespace as a column"

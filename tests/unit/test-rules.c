@@ -384,7 +384,7 @@ static void test_nflog_groups(void **state)
 		   "nlhook.on('nf*', { prefix = 'DROP*' }, function() end)\n");
 	rs = load(0, NULL);
 	assert_int_equal(rules_set_count(rs), 5);
-	rules_set_want(rs, &w);
+	rules_set_want(rs, NULL, &w);
 	assert_int_equal(w.n_nflog_groups, 4);
 	assert_int_equal(w.nflog_groups[0], 0);
 	assert_int_equal(w.nflog_groups[1], 7);
@@ -666,7 +666,7 @@ static void test_want(void **state)
 		   "nlhook.on('nf*', { group = { '!7', 8 } }, function() end)\n"
 		   "nlhook.on({ 'link.up', 'addr.*' }, {}, function() end)\n");
 	rs = load(0, NULL);
-	rules_set_want(rs, &w);
+	rules_set_want(rs, NULL, &w);
 	assert_true(w.types == (NLH_TYPE_BIT(NLH_EV_NFLOG) | NLH_TYPE_BIT(NLH_EV_LINK_UP) |
 				NLH_TYPE_BIT(NLH_EV_ADDR_ADD) | NLH_TYPE_BIT(NLH_EV_ADDR_DEL)));
 	/* Plain numbers only: a negated group binds nothing, the glob rule's 8 is bound. */
@@ -677,7 +677,7 @@ static void test_want(void **state)
 	assert_int_equal(w.nflog_groups[3], 20);
 	rules_set_free(rs);
 
-	rules_set_want(NULL, &w);
+	rules_set_want(NULL, NULL, &w);
 	assert_int_equal(w.types, 0);
 	assert_int_equal(rules_set_count(NULL), 0);
 }
