@@ -241,7 +241,8 @@ static int32_t nsid_request(struct nlh_nsreg *reg, uint16_t type, int fd)
 	ssize_t n;
 
 	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	/* A GET is answered with the nsid or an error; a NEW only with its ack. */
+	nlh->nlmsg_flags = NLM_F_REQUEST | (type == RTM_NEWNSID ? NLM_F_ACK : 0);
 	nlh->nlmsg_seq = seq;
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->rtgen_family = AF_UNSPEC;
@@ -278,7 +279,6 @@ static int32_t nsid_request(struct nlh_nsreg *reg, uint16_t type, int fd)
 					if (mnl_attr_get_type(a) == NETNSA_NSID &&
 					    mnl_attr_validate(a, MNL_TYPE_U32) == 0)
 						nsid = (int32_t)mnl_attr_get_u32(a);
-				/* The ack follows: no need to wait for it. */
 				return nsid;
 			}
 		}
