@@ -727,6 +727,28 @@ static void status_rules(const struct json_value *rules)
 	}
 }
 
+/* The namespaces other than the daemon's own: a row each, its sources' events, drops and resyncs. */
+static void status_netns(const struct json_value *list)
+{
+	const struct json_value *v = list && list->type == JSON_ARRAY ? list->child : NULL;
+
+	if (!v || !v->next)
+		return;
+	printf("\n%-24s %6s %6s %18s %18s %18s\n", "NETNS", "NSID", "LINKS", "RTNL ev/drop/rsync",
+	       "NFLOG ev/drop/rsync", "WIFI ev/drop/rsync");
+	for (v = v->next; v; v = v->next) {
+		const struct json_value *s = json_get(v, "sources");
+		char cols[3][32] = { "-", "-", "-" };
+		int i = 0;
+
+		for (s = s && s->type == JSON_ARRAY ? s->child : NULL; s && i < 3; s = s->next, i++)
+			snprintf(cols[i], sizeof(cols[i]), "%.0f/%.0f/%.0f", num(s, "events"), num(s, "drops"),
+				 num(s, "resyncs"));
+		printf("%-24s %6.0f %6.0f %18s %18s %18s\n", json_get_str(v, "name") ?: "?", num(v, "nsid"),
+		       num(v, "links"), cols[0], cols[1], cols[2]);
+	}
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -781,6 +803,7 @@ static int cmd_status(int argc, char **argv)
 		for (v = v ? v->child : NULL; v; v = v->next)
 			printf("%-10s %10.0f %8.0f %8.0f %8.0f %10.0f\n", json_get_str(v, "name") ?: "?",
 			       num(v, "events"), num(v, "drops"), num(v, "resyncs"), num(v, "errors"), num(v, "rcvbuf"));
+		status_netns(json_get(root, "netns"));
 		status_rules(json_get(root, "rules"));
 	}
 	free(reply);

@@ -133,6 +133,11 @@ if "${CTL[@]}" status --json | jq -e --arg p "$P" '[.netns[] | select(.name | to
 else
 	not_ok "status netns: $("${CTL[@]}" status --json | jq -c '[.netns[].name]')"
 fi
+if "${CTL[@]}" status | grep -qE "^$P-2 +[0-9]+ +[0-9]+ +[0-9]+/0/0"; then
+	ok "the human status has a row per namespace"
+else
+	not_ok "human status: $("${CTL[@]}" status | grep -A4 NETNS)"
+fi
 
 # Deleted: dropped, with netns.del.
 ip netns del "$P-3"
