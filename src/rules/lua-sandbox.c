@@ -435,7 +435,7 @@ static const char *module_read(lua_State *L, const char *file, void **box, size_
 	char *dir, *buf = NULL;
 	struct stat st, dst;
 	size_t len = 0;
-	int fd;
+	int fd, r;
 
 	fd = open(file, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0)
@@ -476,18 +476,10 @@ static const char *module_read(lua_State *L, const char *file, void **box, size_
 		problem = strerror(ENOMEM);
 		goto out;
 	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, st.st_size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			problem = strerror(errno);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += n;
+	r = rules_read_fd(fd, buf, st.st_size, &len);
+	if (r < 0) {
+		problem = strerror(-r);
+		goto out;
 	}
 	*ret_len = len;
 out:

@@ -156,9 +156,11 @@ void rules_sandbox_open(lua_State *L);
 /* lua-io.c: io without standard streams or files that can block; print and io.write to the log. */
 void rules_io_open(lua_State *L);
 
-/* rules.c: why a file or dir that root would run code from is unsafe, or NULL. */
+/* files.c: why a file or dir that root would run code from is unsafe, or NULL. */
 struct stat;
 const char *rules_perms_problem(const struct stat *st, char *buf, size_t size);
+/* Read up to size bytes of a file (a rule, a module): the length read, or a negative errno. */
+int rules_read_fd(int fd, char *buf, size_t size, size_t *ret_len);
 
 /* lua-api.c */
 void rules_api_open(lua_State *L);

@@ -191,21 +191,6 @@ int rules_dirs_resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size
 	return resolve(dirs, n_dirs, false, ret_paths, ret_n, NULL, NULL);
 }
 
-/*
- * The daemon runs rules as root: a file or dir that someone else can
- * write is a way to run code as root.
- */
-const char *rules_perms_problem(const struct stat *st, char *buf, size_t size)
-{
-	if (st->st_mode & (S_IWGRP | S_IWOTH))
-		return "writable by group or others (chmod go-w)";
-	if (st->st_uid != 0 && st->st_uid != geteuid()) {
-		snprintf(buf, size, "owned by uid %u, neither root nor us", (unsigned int)st->st_uid);
-		return buf;
-	}
-	return NULL;
-}
-
 static int read_rule_file(const char *path, bool check_perms, char **ret_buf, size_t *ret_len,
 			  rules_report_fn report, void *data)
 {
@@ -246,19 +231,10 @@ static int read_rule_file(const char *path, bool check_perms, char **ret_buf, si
 		r = -ENOMEM;
 		goto out;
 	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, st.st_size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			report_fmt(report, data, "%s: cannot read: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += n;
+	r = rules_read_fd(fd, buf, st.st_size, &len);
+	if (r < 0) {
+		report_fmt(report, data, "%s: cannot read: %s", path, strerror(-r));
+		goto out;
 	}
 	buf[len] = '\0';
 	*ret_buf = buf;
