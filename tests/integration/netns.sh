@@ -109,7 +109,7 @@ line=$(jq -c --arg n "$P-2" 'select(.netns == $n and .ifname == "v2")' "$TMP/mon
 if "$NLHOOK" test --rules "$RULES" --event "$line" 2>&1 | grep -q "^match $RULES/20-scoped.lua:1\|^match 20-scoped.lua:1"; then
 	ok "nlhook test --event with the namespace: the scoped rule matches"
 else
-	not_ok "test --event: $("$NLHOOK" test --rules "$RULES" --event "$line" 2>&1 | head -5)"
+	not_ok "test --event [$line]: $("$NLHOOK" test --rules "$RULES" --event "$line" 2>&1 | head -5)"
 fi
 if wait_for "grep -q '^\\[$P-2\\] link.up .*ifname=v2' '$TMP/mon-all.txt'" 5 &&
    wait_for "grep -q '^\\[current\\] link.up ifname=vOwn' '$TMP/mon-all.txt'" 5; then
