@@ -123,8 +123,9 @@ rm -f "$TMP/log.sock"
 receiver "$TMP/log.sock" "$TMP/recv2"
 ip -n "$NS" link set nlhp0 down
 check "after a syslog restart the daemon follows the new socket" wait_for 10 has_lines "$TMP/recv2" 1
+# The backslash is text's one escape, \x5c, in the JSON as everywhere.
 check "quotes, backslashes and ] are escaped in the structured data" \
-	verify "$(nth_line "$TMP/recv2" 1)" "$DAEMON" '[nlhook@32473 type="odd\"type\]\\"]' 'odd"type]\' nlhp0
+	verify "$(nth_line "$TMP/recv2" 1)" "$DAEMON" '[nlhook@32473 type="odd\"type\]\\x5c"]' 'odd"type]\x5c' nlhp0
 check "the daemon is still running" kill -0 "$DAEMON"
 
 kill -TERM "$DAEMON"
