@@ -111,6 +111,8 @@ static char *evlog_path;
 static int evlog_sys = -1;	/* connected syslog socket: events go there */
 static char *evlog_sys_path;
 static bool evlog_sys_failing;	/* warn once per outage, not per event */
+static evlog_fn evlog_func;	/* events go to a function */
+static void *evlog_func_data;
 
 static void syslog_write(const char *line, size_t len);
 
@@ -185,6 +187,10 @@ void evlog_write(const char *line, size_t len)
 	char buf[8192];
 	ssize_t n;
 
+	if (evlog_func) {
+		evlog_func(line, len, evlog_func_data);
+		return;
+	}
 	if (evlog_sys >= 0) {
 		syslog_write(line, len);
 		return;
@@ -225,6 +231,15 @@ void evlog_close(void)
 	evlog_sys = -1;
 	free(evlog_sys_path);
 	evlog_sys_path = NULL;
+	evlog_func = NULL;
+	evlog_func_data = NULL;
+}
+
+void evlog_open_fn(evlog_fn fn, void *data)
+{
+	evlog_close();
+	evlog_func = fn;
+	evlog_func_data = data;
 }
 
 static int syslog_connect(const char *path, int *ret_fd)
@@ -303,20 +318,33 @@ static void syslog_hostname(char *buf, size_t size)
 		strcpy(buf, "-");
 }
 
-/* The type to route on: the "type" member when the line is an object with one. */
-static void syslog_type(const char *line, size_t len, char *buf, size_t size)
+bool evlog_line_type(const char *line, size_t len, char *buf, size_t size)
 {
 	struct json_doc *doc;
-	const char *t;
+	const struct json_value *t;
 	char err[64];
+	bool ok = false;
 
 	buf[0] = '\0';
 	if (json_parse(line, len, &doc, err, sizeof(err)) < 0)
-		return;
-	t = json_get_str(json_root(doc), "type");
-	if (t)
-		sd_escape(t, buf, size);
+		return false;
+	t = json_get(json_root(doc), "type");
+	if (t && t->type == JSON_STRING && t->len < size && !memchr(t->str, '\0', t->len)) {
+		memcpy(buf, t->str, t->len + 1);
+		ok = true;
+	}
 	json_doc_free(doc);
+	return ok;
+}
+
+/* The type to route on: the "type" member when the line is an object with one. */
+static void syslog_type(const char *line, size_t len, char *buf, size_t size)
+{
+	char t[1024];
+
+	buf[0] = '\0';
+	if (evlog_line_type(line, len, t, sizeof(t)))
+		sd_escape(t, buf, size);
 }
 
 static void syslog_write(const char *line, size_t len)
