@@ -430,6 +430,10 @@ void rules_api_open(lua_State *L)
 		{ "routes", rules_api_routes },
 		{ NULL, NULL },
 	};
+	static const luaL_Reg mqtt_fns[] = {
+		{ "publish", rules_api_mqtt_publish },
+		{ NULL, NULL },
+	};
 	static const struct {
 		const char *name;
 		int level;
@@ -456,6 +460,10 @@ void rules_api_open(lua_State *L)
 		lua_setfield(L, -2, levels[i].name);
 	}
 	lua_setfield(L, -2, "log");
+	luaL_newlib(L, mqtt_fns);
+	lua_pushstring(L, rules_mqtt_prefix());
+	lua_setfield(L, -2, "prefix");
+	lua_setfield(L, -2, "mqtt");
 	/* nlhook.netns stays nil: one daemon per namespace for now. */
 	lua_setglobal(L, "nlhook");
 }

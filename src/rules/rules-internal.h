@@ -18,6 +18,7 @@
  *   lua-api.c      nlhook.on, nlhook.after, nlhook.log.*; rule objects
  *   lua-exec.c     nlhook.exec, path actions, on_exit
  *   lua-emit.c     nlhook.emit, and the JSON of Lua values
+ *   lua-mqtt.c     nlhook.mqtt.publish
  *   lua-state.c    nlhook.links(), addrs(), routes()
  */
 
@@ -182,6 +183,9 @@ struct sbuf;
  * what names the API function in errors.
  */
 struct sbuf *rules_json_push(lua_State *L, int idx, const char *what);
+
+/* lua-mqtt.c */
+int rules_api_mqtt_publish(lua_State *L);
 
 /* lua-state.c */
 int rules_api_links(lua_State *L);
