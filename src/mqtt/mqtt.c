@@ -368,6 +368,11 @@ static void io_cb(int fd, uint32_t events, void *data)
 		rc = mosquitto_loop_write(m->mosq, 1);
 		m->last_out = now;
 	}
+	/* A hangup libmosquitto did not act on would wake the loop forever. */
+	if ((events & (EPOLLERR | EPOLLHUP)) && mosquitto_socket(m->mosq) == m->fd && !m->lost) {
+		closed(m, "the connection broke");
+		return;
+	}
 	after_io(m, rc);
 }
 
