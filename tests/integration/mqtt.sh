@@ -70,6 +70,7 @@ nlhook.on("link.down", { ifname = "mqa*" }, function(ev)
 end)
 LUA
 
+broker_conf "listener 1883 $BROKER_IP" "listener 1884 ::1" "allow_anonymous true"
 start_broker
 sub all -t "$P/#" -v -q 1
 start_daemon --mqtt "$URL" --event-log mqtt
@@ -162,5 +163,12 @@ if wait_for "[ \"\$(tail -n 1 '$TMP/status.out')\" = offline ]" 5 &&
 else
 	not_ok "$P/status subscriber saw: $(tr '\n' ' ' < "$TMP/status.out")"
 fi
+
+### IPv6 ###
+
+start_daemon --mqtt "mqtt://[::1]:1884/v6"
+if wait_for "[ \"\$(retained v6/status)\" = online ]" 10; then ok "mqtt://[::1]:1884: connected over IPv6"; else not_ok "mqtt://[::1]:1884: $(mqtt_field last_error)"; fi
+[ "$(mqtt_field broker)" = "mqtt://[::1]:1884" ] && ok "status writes an IPv6 broker in brackets" || not_ok "broker $(mqtt_field broker)"
+stop_daemon
 
 finish
