@@ -99,13 +99,20 @@ _nlhookd()
 		return
 		;;
 	--event-log)
-		COMPREPLY=($(compgen -W 'syslog' -- "$cur"))
+		COMPREPLY=($(compgen -W 'syslog mqtt' -- "$cur"))
 		_filedir
 		return
 		;;
-	--rcvbuf) return ;;
+	--mqtt)
+		COMPREPLY=($(compgen -W 'mqtt:// mqtts://' -- "$cur"))
+		compopt -o nospace
+		return
+		;;
+	--mqtt-ca | --mqtt-cert | --mqtt-key | --mqtt-password-file) _filedir; return ;;
+	--rcvbuf | --mqtt-queue) return ;;
 	esac
 	COMPREPLY=($(compgen -W '--rules --control --log-level --check --keep-going
-		--rcvbuf --event-log --all-netns --netns-dir --version --help' -- "$cur"))
+		--rcvbuf --event-log --all-netns --netns-dir --mqtt --mqtt-ca --mqtt-cert --mqtt-key
+		--mqtt-password-file --mqtt-queue --version --help' -- "$cur"))
 } &&
 	complete -F _nlhookd nlhookd

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include "core/watchdog.h"
 #include "ctl/ctl.h"
 #include "exec/exec.h"
+#include "mqtt/mqtt.h"
 #include "netns/netns.h"
 #include "rtnl/rtnl.h"
 #include "rules/rules.h"
@@ -35,6 +38,13 @@ static struct {
 	bool all_netns;
 	char **netns_dirs;
 	size_t n_netns_dirs;
+	const char *mqtt;		/* the broker URL as given */
+	struct mqtt_url mqtt_url;
+	const char *mqtt_ca;
+	const char *mqtt_cert;
+	const char *mqtt_key;
+	const char *mqtt_password_file;
+	unsigned long mqtt_queue;
 } arg;
 
 /* Where named namespaces live: ip netns's, Docker's; --netns-dir adds more. */
@@ -59,6 +69,7 @@ static bool dispatching;
 
 static struct nlh_nsreg *nsreg;	/* the namespaces watched and their sources */
 static char *self_netns;		/* the name of ours, for nlhook.netns */
+static struct mqtt *mqtt;	/* --mqtt */
 
 static void dispatch(void *data, struct nlh_event *ev)
 {
@@ -184,6 +195,7 @@ static void idle(void)
 			log_err("%s: cannot update subscriptions", src);
 	}
 	evlog_flush();
+	mqtt_flush(mqtt);
 }
 
 /* Build the new set whole, then swap: a failed load keeps the old rules. */
@@ -272,6 +284,7 @@ static void status(struct sbuf *out)
 		    rtnl_state_count(nlh_ns_rtnl(nlh_nsreg_own(nsreg)), NLH_CLASS_ROUTE),
 		    rtnl_state_count(nlh_ns_rtnl(nlh_nsreg_own(nsreg)), NLH_CLASS_NEIGH));
 	status_netns(out);
+	mqtt_status(mqtt, out);
 	rules_set_status(rules, out);
 }
 
@@ -399,6 +412,144 @@ static void control_error(const char *path, int r)
 		log_err("control socket %s: %s", path, strerror(-r));
 }
 
+/*
+ * A file holding a secret (the broker's password, the TLS key).  Run as
+ * root, the daemon refuses one that others may access, as ssh refuses
+ * open keys (the group may read it: root:nlhook 0640); otherwise it warns.
+ */
+static int secret_perms(const char *opt, const char *path, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode)) {
+		log_err("%s %s: not a regular file", opt, path);
+		return -EINVAL;
+	}
+	if (!(st->st_mode & S_IRWXO))
+		return 0;
+	if (geteuid() == 0) {
+		log_err("%s %s: others have access to it (mode %04o), refusing it (chmod o-rwx)", opt, path,
+			(unsigned int)(st->st_mode & 07777));
+		return -EPERM;
+	}
+	log_warn("%s %s: others have access to it (mode %04o; chmod o-rwx)", opt, path,
+		 (unsigned int)(st->st_mode & 07777));
+	return 0;
+}
+
+/* The password is the file's first line, without its line end: at most 65535 bytes, as MQTT says. */
+static int read_password(const char *path, char **ret)
+{
+	size_t size = 65535 + 3, len = 0;
+	char *buf = NULL;
+	struct stat st;
+	ssize_t n;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		log_err("--mqtt-password-file %s: %m", path);
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		log_err("--mqtt-password-file %s: %m", path);
+		goto out;
+	}
+	r = secret_perms("--mqtt-password-file", path, &st);
+	if (r < 0)
+		goto out;
+	r = -ENOMEM;
+	buf = malloc(size);
+	if (!buf)
+		goto out;
+	while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			log_err("--mqtt-password-file %s: %m", path);
+			goto out;
+		}
+		len += n;
+	}
+	n = len;
+	for (len = 0; len < (size_t)n && buf[len] != '\n' && buf[len] != '\r'; len++)
+		;
+	r = -EINVAL;
+	if (!len)
+		log_err("--mqtt-password-file %s: the first line is empty", path);
+	else if (len > 65535 || memchr(buf, '\0', len))
+		log_err("--mqtt-password-file %s: the first line is longer than 65535 bytes or holds a NUL", path);
+	else
+		r = 0;
+	buf[len] = '\0';
+out:
+	close(fd);
+	if (r == 0) {
+		*ret = buf;
+	} else if (buf) {
+		explicit_bzero(buf, size);
+		free(buf);
+	}
+	return r;
+}
+
+static void publish(const char *topic, const void *payload, size_t len, int qos, bool retain, void *data)
+{
+	mqtt_publish(data, topic, payload, len, qos, retain);
+}
+
+/* A file libmosquitto reads at each connection: there now, or no start. */
+static int tls_file(const char *opt, const char *path)
+{
+	struct stat st;
+
+	if (!path)
+		return 0;
+	if (access(path, R_OK) < 0 || stat(path, &st) < 0) {
+		log_err("%s %s: %m", opt, path);
+		return -errno;
+	}
+	return strcmp(opt, "--mqtt-key") ? 0 : secret_perms(opt, path, &st);
+}
+
+/* The broker's client, not connected yet: 0, or the exit status. */
+static int mqtt_setup(const char *prefix)
+{
+	struct mqtt_config cfg = {
+		.url = &arg.mqtt_url,
+		.prefix = prefix,
+		.ca = arg.mqtt_ca,
+		.cert = arg.mqtt_cert,
+		.key = arg.mqtt_key,
+		.queue_max = arg.mqtt_queue,
+	};
+	char *password = NULL, err[256] = "";
+	int r;
+
+	if (tls_file("--mqtt-ca", arg.mqtt_ca) < 0 || tls_file("--mqtt-cert", arg.mqtt_cert) < 0 ||
+	    tls_file("--mqtt-key", arg.mqtt_key) < 0)
+		return 1;
+	if (arg.mqtt_password_file && read_password(arg.mqtt_password_file, &password) < 0)
+		return 1;
+	cfg.password = password;
+	r = mqtt_new(&mqtt, &cfg, err, sizeof(err));
+	if (password) {
+		explicit_bzero(password, strlen(password));
+		free(password);
+	}
+	if (r == -EOPNOTSUPP) {
+		log_err("--mqtt: this nlhookd was built without MQTT (meson -Dmqtt=enabled, libmosquitto)");
+		return 1;
+	}
+	if (r < 0) {
+		log_err("--mqtt %s: %s", arg.mqtt, err[0] ? err : strerror(-r));
+		return 1;
+	}
+	rules_set_mqtt(prefix, publish, mqtt);
+	return 0;
+}
+
 static void help(void)
 {
 	printf("Usage: nlhookd [OPTION]...\n"
@@ -411,15 +562,60 @@ static void help(void)
 	       "      --keep-going       start even if some rule files fail to load\n"
 	       "      --rcvbuf BYTES     netlink receive buffer (default %d)\n"
 	       "      --event-log FILE   where nlhook.emit writes JSON lines (default stdout);\n"
-	       "                         'syslog': RFC 5424 messages to /dev/log instead\n"
+	       "                         'syslog': RFC 5424 messages to /dev/log instead;\n"
+	       "                         'mqtt': to the --mqtt broker, on PREFIX/events/TYPE\n"
+	       "      --mqtt URL         publish to an MQTT broker: mqtt://[USER@]HOST[:PORT][/PREFIX]\n"
+	       "                         or mqtts:// (TLS); PREFIX defaults to nlhook/HOSTNAME\n"
+	       "      --mqtt-ca FILE     CA certificates for mqtts:// (default: the system's)\n"
+	       "      --mqtt-cert FILE   client certificate for mqtts://, with --mqtt-key FILE\n"
+	       "      --mqtt-password-file FILE  the broker password: the file's first line\n"
+	       "      --mqtt-queue N     messages kept while the broker is away (default %d)\n"
 	       "  -V, --version          print the version\n"
 	       "  -h, --help             this help\n",
-	       NLH_RULES_DIRS, NLH_CONTROL_PATH, nlh_rcvbuf);
+	       NLH_RULES_DIRS, NLH_CONTROL_PATH, nlh_rcvbuf, MQTT_QUEUE_DEFAULT);
+}
+
+/* The MQTT options make sense together, or not at all: usage errors. */
+static int mqtt_args(void)
+{
+	const char *needs = arg.mqtt_ca ? "--mqtt-ca" : arg.mqtt_cert ? "--mqtt-cert" : arg.mqtt_key ? "--mqtt-key" :
+			    arg.mqtt_password_file ? "--mqtt-password-file" : arg.mqtt_queue ? "--mqtt-queue" : NULL;
+	char err[256];
+
+	if (arg.event_log && !strcmp(arg.event_log, "mqtt") && !arg.mqtt)
+		needs = "--event-log mqtt";
+	if (!arg.mqtt) {
+		if (needs)
+			fprintf(stderr, "nlhookd: %s: there is no broker (--mqtt URL)\n", needs);
+		return needs ? -EINVAL : 0;
+	}
+	if (mqtt_url_parse(arg.mqtt, &arg.mqtt_url, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nlhookd: --mqtt: '%s': %s\n", arg.mqtt, err);
+		return -EINVAL;
+	}
+	needs = arg.mqtt_ca ? "--mqtt-ca" : arg.mqtt_cert ? "--mqtt-cert" : arg.mqtt_key ? "--mqtt-key" : NULL;
+	if (needs && !arg.mqtt_url.tls) {
+		fprintf(stderr, "nlhookd: %s: the broker is not mqtts:// (TLS)\n", needs);
+		return -EINVAL;
+	}
+	if (!arg.mqtt_cert != !arg.mqtt_key) {
+		fprintf(stderr, "nlhookd: %s: needs %s too\n", arg.mqtt_cert ? "--mqtt-cert" : "--mqtt-key",
+			arg.mqtt_cert ? "--mqtt-key" : "--mqtt-cert");
+		return -EINVAL;
+	}
+	if (arg.mqtt_password_file && !arg.mqtt_url.user) {
+		fprintf(stderr, "nlhookd: --mqtt-password-file: the URL names no user (mqtt://USER@HOST)\n");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int parse_args(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_RCVBUF, OPT_EVENT_LOG, OPT_KEEP_GOING, OPT_ALL_NETNS, OPT_NETNS_DIR };
+	enum {
+		OPT_CHECK = 256, OPT_RCVBUF, OPT_EVENT_LOG, OPT_KEEP_GOING, OPT_ALL_NETNS, OPT_NETNS_DIR, OPT_MQTT,
+		OPT_MQTT_CA, OPT_MQTT_CERT, OPT_MQTT_KEY, OPT_MQTT_PASSWORD_FILE, OPT_MQTT_QUEUE,
+	};
 	static const struct option opts[] = {
 		{ "rules", required_argument, NULL, 'r' },
 		{ "control", required_argument, NULL, 'c' },
@@ -430,6 +626,12 @@ static int parse_args(int argc, char **argv)
 		{ "event-log", required_argument, NULL, OPT_EVENT_LOG },
 		{ "all-netns", no_argument, NULL, OPT_ALL_NETNS },
 		{ "netns-dir", required_argument, NULL, OPT_NETNS_DIR },
+		{ "mqtt", required_argument, NULL, OPT_MQTT },
+		{ "mqtt-ca", required_argument, NULL, OPT_MQTT_CA },
+		{ "mqtt-cert", required_argument, NULL, OPT_MQTT_CERT },
+		{ "mqtt-key", required_argument, NULL, OPT_MQTT_KEY },
+		{ "mqtt-password-file", required_argument, NULL, OPT_MQTT_PASSWORD_FILE },
+		{ "mqtt-queue", required_argument, NULL, OPT_MQTT_QUEUE },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -489,6 +691,31 @@ static int parse_args(int argc, char **argv)
 				return -ENOMEM;
 			arg.netns_dirs[arg.n_netns_dirs++] = optarg;
 			break;
+		case OPT_MQTT:
+			arg.mqtt = optarg;
+			break;
+		case OPT_MQTT_CA:
+			arg.mqtt_ca = optarg;
+			break;
+		case OPT_MQTT_CERT:
+			arg.mqtt_cert = optarg;
+			break;
+		case OPT_MQTT_KEY:
+			arg.mqtt_key = optarg;
+			break;
+		case OPT_MQTT_PASSWORD_FILE:
+			arg.mqtt_password_file = optarg;
+			break;
+		case OPT_MQTT_QUEUE:
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || v < 1 || v > MQTT_QUEUE_MAX) {
+				fprintf(stderr, "nlhookd: --mqtt-queue: '%s' is not a number of messages from 1 to %d\n",
+					optarg, MQTT_QUEUE_MAX);
+				return -EINVAL;
+			}
+			arg.mqtt_queue = v;
+			break;
 		case 'V':
 			printf("nlhookd %s\n", NLH_VERSION);
 			exit(0);
@@ -503,6 +730,8 @@ static int parse_args(int argc, char **argv)
 		fprintf(stderr, "nlhookd: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
+	if (mqtt_args() < 0)
+		return -EINVAL;
 	if (!arg.n_rules_dirs) {
 		/* The default dirs, split from "a:b:c". */
 		char *dirs = strdup(NLH_RULES_DIRS), *save = NULL;
@@ -557,6 +786,8 @@ int main(int argc, char **argv)
 
 	self_netns = nlh_netns_self_name(arg.netns_dirs, arg.n_netns_dirs);
 	rules_netns = self_netns;
+	/* Rules see the prefix as nlhook.mqtt.prefix from the start, --check included. */
+	rules_set_mqtt(arg.mqtt_url.prefix, NULL, NULL);
 	r = rules_set_load(&rules, arg.rules_dirs, arg.n_rules_dirs, load_flags(), report, NULL);
 	if (arg.check) {
 		if (r < 0)
@@ -575,11 +806,16 @@ int main(int argc, char **argv)
 	ifd = single_instance();
 	if (ifd < 0)
 		return 1;
+	if (arg.mqtt && (r = mqtt_setup(rules_mqtt_prefix())) != 0)
+		return r;
 	if (arg.event_log) {
-		/* The word "syslog" is the syslog socket; a file of that name is ./syslog. */
+		/* The words "syslog" and "mqtt" are outputs; files of those names are ./syslog and ./mqtt. */
 		const char *path = arg.event_log;
 
-		if (!strcmp(path, "syslog")) {
+		if (!strcmp(path, "mqtt")) {
+			evlog_open_fn(mqtt_evlog_write, mqtt);
+			r = 0;
+		} else if (!strcmp(path, "syslog")) {
 			path = getenv("NLHOOK_SYSLOG_SOCKET") ?: EVLOG_SYSLOG_PATH;
 			r = evlog_open_syslog(path);
 		} else {
@@ -648,6 +884,11 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* A broker that is away is no error: the client retries, messages wait. */
+	if (mqtt && (r = mqtt_start(mqtt)) < 0) {
+		log_err("mqtt: cannot start: %s", strerror(-r));
+		return 1;
+	}
 
 	log_info("ready: %zu rules", rules_set_count(rules));
 	raise_self(NLH_EV_NLHOOK_START);
@@ -662,7 +903,11 @@ int main(int argc, char **argv)
 	loop_timer_free(watchdog_timer);
 	rules_set_free(rules);
 	rules_shutdown();
+	/* Last out: what the rules emitted on their way, then "offline". */
+	mqtt_stop(mqtt);
 	evlog_close();
+	mqtt_free(mqtt);
+	mqtt_url_clear(&arg.mqtt_url);
 	loop_exit();
 	free(arg.rules_dirs);
 	free(arg.netns_dirs);

@@ -749,6 +749,21 @@ static void status_netns(const struct json_value *list)
 	}
 }
 
+/* The MQTT broker's line, when the daemon has one. */
+static void status_mqtt(const struct json_value *m)
+{
+	const char *state = json_get_str(m, "state") ?: "?", *err = json_get_str(m, "last_error");
+	bool up = !strcmp(state, "connected");
+
+	printf("broker %s (prefix %s): %s for %.0f s", json_get_str(m, "broker") ?: "?",
+	       json_get_str(m, "prefix") ?: "?", state, num(m, "since"));
+	if (!up && err)
+		printf(" (last error: %s)", err);
+	printf("; %.0f queued (%.0f in flight, at most %.0f), %.0f dropped, %.0f published, %.0f reconnects, "
+	       "%.0f failed attempts\n", num(m, "queued"), num(m, "in_flight"), num(m, "queue_max"),
+	       num(m, "dropped"), num(m, "published"), num(m, "reconnects"), num(m, "failures"));
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -771,7 +786,8 @@ static int cmd_status(int argc, char **argv)
 		case 'h':
 			printf("Usage: nlhook status [--json] [--control PATH] [--timeout SECONDS]\n\n"
 			       "What nlhookd is doing: uptime, rules with their hits, errors and time\n"
-			       "spent, sources with their events, drops and resyncs, running execs.\n"
+			       "spent, sources with their events, drops and resyncs, running execs,\n"
+			       "and the MQTT broker's state, queue and drops.\n"
 			       "Fails when the daemon does not answer within SECONDS (default 5).\n");
 			return 0;
 		case OPT_CONTROL:
@@ -798,6 +814,9 @@ static int cmd_status(int argc, char **argv)
 		       json_get_str(root, "version") ?: "?", num(root, "pid"), num(root, "uptime"),
 		       num(root, "rules_count"), num(root, "execs_running"), num(root, "monitors"),
 		       num(root, "monitor_drops"));
+		v = json_get(root, "mqtt");
+		if (v && v->type == JSON_OBJECT)
+			status_mqtt(v);
 		v = json_get(root, "sources");
 		printf("\n%-10s %10s %8s %8s %8s %10s\n", "SOURCE", "EVENTS", "DROPS", "RESYNCS", "ERRORS", "RCVBUF");
 		for (v = v ? v->child : NULL; v; v = v->next)

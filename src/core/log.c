@@ -112,6 +112,8 @@ static char *evlog_path;
 static int evlog_sys = -1;	/* connected syslog socket: events go there */
 static char *evlog_sys_path;
 static bool evlog_sys_failing;	/* warn once per outage, not per event */
+static evlog_fn evlog_func;	/* events go to a function */
+static void *evlog_func_data;
 
 static void syslog_write(const char *line, size_t len);
 
@@ -186,6 +188,10 @@ void evlog_write(const char *line, size_t len)
 	char buf[8192];
 	ssize_t n;
 
+	if (evlog_func) {
+		evlog_func(line, len, evlog_func_data);
+		return;
+	}
 	if (evlog_sys >= 0) {
 		syslog_write(line, len);
 		return;
@@ -226,6 +232,15 @@ void evlog_close(void)
 	evlog_sys = -1;
 	free(evlog_sys_path);
 	evlog_sys_path = NULL;
+	evlog_func = NULL;
+	evlog_func_data = NULL;
+}
+
+void evlog_open_fn(evlog_fn fn, void *data)
+{
+	evlog_close();
+	evlog_func = fn;
+	evlog_func_data = data;
 }
 
 static int syslog_connect(const char *path, int *ret_fd)
@@ -300,35 +315,50 @@ static void syslog_hostname(char *buf, size_t size)
 
 /*
  * The type to route on: the "type" member when the line is an object with
- * one (of a sensible length), as text in the one escape, so the message
- * stays valid UTF-8 on one line whatever a rule emitted.
+ * one (of a sensible length), as text in the one escape, so that what a
+ * rule emitted stays valid UTF-8 on one line wherever it goes.
  */
-#define SYSLOG_TYPE_MAX 64
+#define EVLOG_TYPE_MAX 64
 
-static void syslog_type(const char *line, size_t len, char *buf)
+bool evlog_line_type(const char *line, size_t len, char *buf, size_t size)
 {
-	char err[64], raw[SYSLOG_TYPE_MAX], text[4 * SYSLOG_TYPE_MAX + 1];
+	char err[64], raw[EVLOG_TYPE_MAX], text[4 * EVLOG_TYPE_MAX + 1];
 	struct json_doc *doc;
 	const char *t;
+	bool ok = false;
 	int n = -1;
 
 	buf[0] = '\0';
 	if (json_parse(line, len, &doc, err, sizeof(err)) < 0)
-		return;
+		return false;
 	t = json_get_str(json_root(doc), "type");
 	/* Our lines hold text already escaped: decoding first keeps it as it is. */
 	if (t)
 		n = nlh_text_unescape(t, strlen(t), raw, sizeof(raw), false);
 	if (n >= 0) {
 		nlh_text_escape(raw, n, text, sizeof(text));
-		sd_escape(text, buf);
+		if (strlen(text) < size) {
+			strcpy(buf, text);
+			ok = true;
+		}
 	}
 	json_doc_free(doc);
+	return ok;
+}
+
+/* The type as an RFC 5424 PARAM-VALUE; buf holds 2 * 4 * EVLOG_TYPE_MAX + 1. */
+static void syslog_type(const char *line, size_t len, char *buf)
+{
+	char t[4 * EVLOG_TYPE_MAX + 1];
+
+	buf[0] = '\0';
+	if (evlog_line_type(line, len, t, sizeof(t)))
+		sd_escape(t, buf);
 }
 
 static void syslog_write(const char *line, size_t len)
 {
-	char head[1024], host[256], type[2 * 4 * SYSLOG_TYPE_MAX + 1];
+	char head[1024], host[256], type[2 * 4 * EVLOG_TYPE_MAX + 1];
 	struct timespec ts;
 	struct tm tm;
 	struct iovec iov[2];

@@ -49,3 +49,17 @@ void evlog_close(void);
  */
 #define EVLOG_SYSLOG_PATH "/dev/log"
 int evlog_open_syslog(const char *path);
+
+/*
+ * Or to a function (the MQTT output): each line as it is written, no
+ * batching; evlog_reopen() leaves it alone.
+ */
+typedef void (*evlog_fn)(const char *line, size_t len, void *data);
+void evlog_open_fn(evlog_fn fn, void *data);
+
+/*
+ * The "type" member of a line that is a JSON object (what outputs route
+ * on), as text in the one escape (nlh_text_escape), into buf; false when
+ * there is none, it is not text or it does not fit.
+ */
+bool evlog_line_type(const char *line, size_t len, char *buf, size_t size);

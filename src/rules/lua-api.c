@@ -466,6 +466,10 @@ void rules_api_open(lua_State *L)
 		{ "routes", rules_api_routes },
 		{ NULL, NULL },
 	};
+	static const luaL_Reg mqtt_fns[] = {
+		{ "publish", rules_api_mqtt_publish },
+		{ NULL, NULL },
+	};
 	static const struct {
 		const char *name;
 		int level;
@@ -496,5 +500,9 @@ void rules_api_open(lua_State *L)
 		lua_pushstring(L, rules_netns);
 		lua_setfield(L, -2, "netns");
 	}
+	luaL_newlib(L, mqtt_fns);
+	lua_pushstring(L, rules_mqtt_prefix());
+	lua_setfield(L, -2, "prefix");
+	lua_setfield(L, -2, "mqtt");
 	lua_setglobal(L, "nlhook");
 }

@@ -13,7 +13,10 @@
 #include "core/log.h"
 #include "rules-internal.h"
 
-/* nlhook.emit: a Lua value as one JSON line to the event log. */
+/*
+ * nlhook.emit: a Lua value as one JSON line to the event log.  The same
+ * rendering serves nlhook.mqtt.publish (rules_json_push).
+ */
 
 #define EMIT_DEPTH_MAX 16
 
@@ -29,7 +32,12 @@ static bool is_event_table(lua_State *L, int idx)
 	return r;
 }
 
-static void emit_value(lua_State *L, int idx, struct sbuf *b, int depth, const struct nlh_field *fd);
+struct emit {
+	struct sbuf *b;
+	const char *what;	/* the API function, for errors */
+};
+
+static void emit_value(lua_State *L, int idx, const struct emit *e, int depth, const struct nlh_field *fd);
 
 static void emit_number(lua_State *L, int idx, struct sbuf *b, bool time)
 {
@@ -56,8 +64,9 @@ static void emit_key(struct sbuf *b, bool *first, const char *k, size_t len)
 }
 
 /* Fields of an event table in class order, with the event's renderings (payload in hex). */
-static void emit_event_table(lua_State *L, int idx, struct sbuf *b, int depth)
+static void emit_event_table(lua_State *L, int idx, const struct emit *e, int depth)
 {
+	struct sbuf *b = e->b;
 	static const char *const head[] = { "type", "time", "netns" };
 	const struct nlh_class_desc *d = NULL;
 	bool first = true;
@@ -74,14 +83,14 @@ static void emit_event_table(lua_State *L, int idx, struct sbuf *b, int depth)
 			if (i == 1 && lua_type(L, -1) == LUA_TNUMBER)
 				emit_number(L, -1, b, true);
 			else
-				emit_value(L, lua_gettop(L), b, depth + 1, NULL);
+				emit_value(L, lua_gettop(L), e, depth + 1, NULL);
 		}
 		lua_pop(L, 1);
 	}
 	for (size_t i = 0; d && i < d->n_fields; i++) {
 		if (lua_getfield(L, idx, d->fields[i].name) != LUA_TNIL) {
 			emit_key(b, &first, d->fields[i].name, strlen(d->fields[i].name));
-			emit_value(L, lua_gettop(L), b, depth + 1, &d->fields[i]);
+			emit_value(L, lua_gettop(L), e, depth + 1, &d->fields[i]);
 		}
 		lua_pop(L, 1);
 	}
@@ -95,15 +104,16 @@ static void emit_event_table(lua_State *L, int idx, struct sbuf *b, int depth)
 
 		if (!known) {
 			emit_key(b, &first, k, kl);
-			emit_value(L, lua_gettop(L), b, depth + 1, NULL);
+			emit_value(L, lua_gettop(L), e, depth + 1, NULL);
 		}
 		lua_pop(L, 1);
 	}
 	sbuf_puts(b, "}");
 }
 
-static void emit_table(lua_State *L, int idx, struct sbuf *b, int depth)
+static void emit_table(lua_State *L, int idx, const struct emit *e, int depth)
 {
+	struct sbuf *b = e->b;
 	size_t n = lua_rawlen(L, idx), count = 0;
 	bool first = true;
 
@@ -118,7 +128,7 @@ static void emit_table(lua_State *L, int idx, struct sbuf *b, int depth)
 			if (i > 1)
 				sbuf_puts(b, ",");
 			lua_rawgeti(L, idx, i);
-			emit_value(L, lua_gettop(L), b, depth + 1, NULL);
+			emit_value(L, lua_gettop(L), e, depth + 1, NULL);
 			lua_pop(L, 1);
 		}
 		sbuf_puts(b, "]");
@@ -136,15 +146,16 @@ static void emit_table(lua_State *L, int idx, struct sbuf *b, int depth)
 			k = lua_tolstring(L, -1, &kl);
 			emit_key(b, &first, k, kl);
 			lua_pop(L, 1);
-			emit_value(L, lua_gettop(L), b, depth + 1, NULL);
+			emit_value(L, lua_gettop(L), e, depth + 1, NULL);
 		}
 		lua_pop(L, 1);
 	}
 	sbuf_puts(b, "}");
 }
 
-static void emit_value(lua_State *L, int idx, struct sbuf *b, int depth, const struct nlh_field *fd)
+static void emit_value(lua_State *L, int idx, const struct emit *e, int depth, const struct nlh_field *fd)
 {
+	struct sbuf *b = e->b;
 	size_t len;
 	const char *s;
 
@@ -169,11 +180,11 @@ static void emit_value(lua_State *L, int idx, struct sbuf *b, int depth, const s
 		return;
 	case LUA_TTABLE:
 		if (depth >= EMIT_DEPTH_MAX)
-			luaL_error(L, "nlhook.emit: tables nested deeper than %d", EMIT_DEPTH_MAX);
+			luaL_error(L, "%s: tables nested deeper than %d", e->what, EMIT_DEPTH_MAX);
 		if (is_event_table(L, idx))
-			emit_event_table(L, idx, b, depth);
+			emit_event_table(L, idx, e, depth);
 		else
-			emit_table(L, idx, b, depth);
+			emit_table(L, idx, e, depth);
 		return;
 	default:
 		sbuf_puts(b, "null");
@@ -187,13 +198,13 @@ static int sbuf_box_gc(lua_State *L)
 	return 0;
 }
 
-int rules_api_emit(lua_State *L)
+struct sbuf *rules_json_push(lua_State *L, int idx, const char *what)
 {
 	struct rules_file *f = rules_file_of(L);
+	struct emit e = { .what = what };
 	struct sbuf *b;
 
-	luaL_checktype(L, 1, LUA_TTABLE);
-	lua_settop(L, 1);
+	idx = lua_absindex(L, idx);
 	b = lua_newuserdatauv(L, sizeof(*b), 0);
 	memset(b, 0, sizeof(*b));
 	if (luaL_newmetatable(L, "nlhook.sbuf")) {
@@ -201,7 +212,7 @@ int rules_api_emit(lua_State *L)
 		lua_setfield(L, -2, "__gc");
 	}
 	lua_setmetatable(L, -2);
-	if (f->cur_ev && lua_topointer(L, 1) == f->cur_ev_table) {
+	if (f->cur_ev && lua_topointer(L, idx) == f->cur_ev_table) {
 		/* The event as the handler got it: the one rendering everyone uses. */
 		size_t size = 4096;
 		int n;
@@ -210,7 +221,7 @@ int rules_api_emit(lua_State *L)
 			char *p = realloc(b->p, size);
 
 			if (!p)
-				return luaL_error(L, "nlhook.emit: out of memory");
+				luaL_error(L, "%s: out of memory", what);
 			b->p = p;
 			b->cap = size;
 			n = nlh_event_json(f->cur_ev, b->p, size);
@@ -220,10 +231,22 @@ int rules_api_emit(lua_State *L)
 		}
 		b->len = n < 0 ? strlen(b->p) : (size_t)n;
 	} else {
-		emit_value(L, 1, b, 0, NULL);
+		e.b = b;
+		emit_value(L, idx, &e, 0, NULL);
 	}
 	if (b->oom)
-		return luaL_error(L, "nlhook.emit: out of memory");
+		luaL_error(L, "%s: out of memory", what);
+	return b;
+}
+
+int rules_api_emit(lua_State *L)
+{
+	struct rules_file *f = rules_file_of(L);
+	struct sbuf *b;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	b = rules_json_push(L, 1, "nlhook.emit");
 	if (rules_dry_run(f)) {
 		rules_dry(f, "emit", rules_ctx_name(f), b->p ? b->p : "");
 	} else {

@@ -17,7 +17,8 @@
  *   lua-sandbox.c  the standard library rules get
  *   lua-api.c      nlhook.on, nlhook.after, nlhook.log.*; rule objects
  *   lua-exec.c     nlhook.exec, path actions, on_exit
- *   lua-emit.c     nlhook.emit
+ *   lua-emit.c     nlhook.emit, and the JSON of Lua values
+ *   lua-mqtt.c     nlhook.mqtt.publish
  *   lua-state.c    nlhook.links(), addrs(), routes()
  */
 
@@ -176,6 +177,17 @@ void rule_exec_path(struct rule *r, const struct nlh_event *ev);
 
 /* lua-emit.c */
 int rules_api_emit(lua_State *L);
+struct sbuf;
+/*
+ * The value at idx as JSON, as nlhook.emit writes it, in a buffer owned
+ * by a userdata pushed on the stack (freed by the GC, also when an error
+ * unwinds).  The event table the handler got is the event's own JSON.
+ * what names the API function in errors.
+ */
+struct sbuf *rules_json_push(lua_State *L, int idx, const char *what);
+
+/* lua-mqtt.c */
+int rules_api_mqtt_publish(lua_State *L);
 
 /* lua-state.c */
 int rules_api_links(lua_State *L);

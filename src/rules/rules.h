@@ -148,5 +148,16 @@ int rules_netns_fd(const char *netns);
 extern const char *rules_netns;
 void rules_set_state_source(rules_state_fn fn, void *data);
 
+/*
+ * Where nlhook.mqtt.publish sends: the daemon's broker.  prefix is what
+ * rules see as nlhook.mqtt.prefix (NULL: nlhook/HOSTNAME); set it before
+ * loading rules.  With no fn, nlhook.mqtt.publish returns nil and why.
+ */
+typedef void (*rules_publish_fn)(const char *topic, const void *payload, size_t len, int qos, bool retain,
+				 void *data);
+void rules_set_mqtt(const char *prefix, rules_publish_fn fn, void *data);
+/* nlhook.mqtt.prefix: the one set, or nlhook/HOSTNAME. */
+const char *rules_mqtt_prefix(void);
+
 /* Lua calls made by all sets so far: an event no rule wants adds none. */
 uint64_t rules_lua_calls(void);

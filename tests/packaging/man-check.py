@@ -57,7 +57,11 @@ if len(types) < 20 or len(fields) < 6 or not class_names:
 api = read("src/rules/lua-api.c")
 api_open = api[api.index("void rules_api_open("):]
 api_open = api_open[:api_open.index("\n}\n")]
-functions = ["nlhook." + n for n in re.findall(r'\{\s*"(\w+)",\s*(?:rules_)?api_\w+\s*\}', api_open)]
+# Each luaL_Reg array is a table: fns[] is nlhook's, mqtt_fns[] nlhook.mqtt's.
+functions = []
+for table, body in re.findall(r"luaL_Reg (\w*?)_?fns\[\] = \{(.*?)\n\t\};", api_open, re.S):
+    functions += [".".join(filter(None, ["nlhook", table, n]))
+                  for n in re.findall(r'\{\s*"(\w+)",\s*(?:rules_)?api_\w+\s*\}', body)]
 functions += ["nlhook.log." + n for n in re.findall(r'\{\s*"(\w+)",\s*LOG_\w+\s*\}', api_open)]
 nlhookd_c = read("src/nlhookd.c")
 options = re.findall(r'\{\s*"([\w-]+)",\s*(?:no|required|optional)_argument', nlhookd_c)

@@ -580,7 +580,7 @@ static void test_dispatch_fields(void **state)
 	free(log);
 
 	/* Other names and numbers: the glob and the number pattern do not match; the predicate does. */
-	truncate(evlog_path, 0);
+	assert_int_equal(truncate(evlog_path, 0), 0);
 	link_up(&ev, "eth0", 9001);
 	rules_set_dispatch(rs, &ev);
 	link_up(&ev, "wlan0", 9001);
@@ -1770,6 +1770,116 @@ static void test_event_table_kept(void **state)
 	rules_set_free(rs);
 }
 
+/* nlhook.mqtt.publish hands its messages to the daemon's publisher: here, a list. */
+struct published {
+	char topic[8][128];
+	char payload[8][1024];
+	int qos[8];
+	bool retain[8];
+	int n;
+};
+
+static void publish_collect(const char *topic, const void *payload, size_t len, int qos, bool retain, void *data)
+{
+	struct published *p = data;
+
+	if (p->n >= 8)
+		return;
+	snprintf(p->topic[p->n], sizeof(p->topic[0]), "%s", topic);
+	snprintf(p->payload[p->n], sizeof(p->payload[0]), "%.*s", (int)len, (const char *)payload);
+	p->qos[p->n] = qos;
+	p->retain[p->n] = retain;
+	p->n++;
+}
+
+static void test_mqtt_publish(void **state)
+{
+	struct published pub = {};
+	struct sbuf b = {};
+	struct rules_set *rs;
+	struct nlh_event ev;
+	char json[4096], *log, *want, host[256];
+
+	write_file(rules_dir, "10-mqtt.lua",
+		   "local p = nlhook.mqtt.prefix\n"
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  nlhook.emit({ r1 = nlhook.mqtt.publish(p .. '/raw', ev) })\n"
+		   "  nlhook.mqtt.publish(p .. '/presence/' .. ev.ifname, 'home', { retain = true })\n"
+		   "  nlhook.mqtt.publish(p .. '/t', { mtu = ev.mtu }, { qos = 0, retain = false })\n"
+		   "  nlhook.mqtt.publish(p .. '/n', 42)\n"
+		   "  nlhook.mqtt.publish(p .. '/empty', '', { retain = true })\n"
+		   "  for _, bad in ipairs({ { p .. '/+/x', 'x' }, { '', 'x' }, { p .. '/x', 'x', { qos = 2 } },\n"
+		   "      { p .. '/x', function() end }, { p .. '/x', 'x', { retained = true } },\n"
+		   "      { p .. '/x', 'x', { retain = 1 } }, { p .. '/x', nil } }) do\n"
+		   "    local ok, e = pcall(nlhook.mqtt.publish, table.unpack(bad, 1, 3))\n"
+		   "    nlhook.emit({ bad = e })\n"
+		   "  end\n"
+		   "end, { name = 'pub' })\n");
+	rules_set_mqtt("site/gw1", publish_collect, &pub);
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	rules_set_dispatch(rs, &ev);
+	assert_int_equal(pub.n, 5);
+	/* An event table is the event's own JSON, as emit and monitor --json write it. */
+	assert_string_equal(pub.topic[0], "site/gw1/raw");
+	assert_true(nlh_event_json(&ev, json, sizeof(json)) > 0);
+	assert_string_equal(pub.payload[0], json);
+	assert_int_equal(pub.qos[0], 1);
+	assert_false(pub.retain[0]);
+	assert_string_equal(pub.topic[1], "site/gw1/presence/eth0");
+	assert_string_equal(pub.payload[1], "home");
+	assert_true(pub.retain[1]);
+	assert_int_equal(pub.qos[1], 1);
+	assert_string_equal(pub.payload[2], "{\"mtu\":1500}");
+	assert_int_equal(pub.qos[2], 0);
+	assert_string_equal(pub.payload[3], "42");
+	assert_string_equal(pub.topic[4], "site/gw1/empty");
+	assert_string_equal(pub.payload[4], "");
+	log = read_all(evlog_path);
+	assert_non_null(strstr(log, "{\"r1\":true}\n"));
+	assert_non_null(strstr(log, "topic 'site/gw1/+/x': the wildcards"));
+	assert_non_null(strstr(log, "topic '': a topic cannot be empty"));
+	assert_non_null(strstr(log, "nlhook.mqtt.publish: qos must be 0 or 1"));
+	assert_non_null(strstr(log, "the payload must be a string, a table, a number or a boolean, not function"));
+	assert_non_null(strstr(log, "unknown option 'retained' (qos, retain)"));
+	assert_non_null(strstr(log, "retain must be a boolean"));
+	assert_non_null(strstr(log, "not nil"));
+	free(log);
+	rules_set_free(rs);
+
+	/* A dry run says what it would publish. */
+	rs = load(RULES_DRY_RUN, NULL);
+	rules_set_dry_run(rs, dry_collect, &b);
+	rules_set_dispatch(rs, &ev);
+	assert_int_equal(pub.n, 5);
+	assert_non_null(strstr(b.p, "mqtt pub: site/gw1/presence/eth0 \"home\" (qos 1, retained)\n"));
+	assert_non_null(strstr(b.p, "mqtt pub: site/gw1/t {\"mtu\":1500} (qos 0)\n"));
+	sbuf_free(&b);
+	rules_set_free(rs);
+
+	/* No broker: nil and why; the prefix is nlhook/HOSTNAME. */
+	rules_set_mqtt(NULL, NULL, NULL);
+	write_file(rules_dir, "10-mqtt.lua",
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  local ok, e = nlhook.mqtt.publish('x', 'y')\n"
+		   "  nlhook.emit({ ok = ok == nil, e = e, prefix = nlhook.mqtt.prefix })\n"
+		   "end)\n");
+	assert_int_equal(truncate(evlog_path, 0), 0);
+	rs = load(0, NULL);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	assert_true(asprintf(&want, "\"prefix\":\"nlhook/%s\"", host) > 0);
+	/* The key order of a Lua table is not fixed: compare members. */
+	assert_non_null(strstr(log, "\"ok\":true"));
+	assert_non_null(strstr(log, "\"e\":\"no broker: nlhookd runs without --mqtt\""));
+	if (!strpbrk(host, "/+#"))
+		assert_non_null(strstr(log, want));
+	free(want);
+	free(log);
+	rules_set_free(rs);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1803,6 +1913,7 @@ int main(void)
 		T(test_exec_absolute_only),
 		T(test_exec_failures),
 		T(test_exec_after_bounds),
+		T(test_mqtt_publish),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
