@@ -55,6 +55,20 @@ static bool parse_u64(const char *s, size_t len, uint64_t *ret)
 	return true;
 }
 
+/* A signed field's number; the pattern holds it sign-extended, as nlh_field_uint gives the field. */
+static int parse_s32(const char *s, size_t len, uint64_t *ret)
+{
+	bool neg = len && s[0] == '-';
+	uint64_t v;
+
+	if (!parse_u64(s + neg, len - neg, &v))
+		return -EINVAL;
+	if (v > (neg ? UINT64_C(1) << 31 : INT32_MAX))
+		return -ERANGE;
+	*ret = neg ? (uint64_t)-(int64_t)v : v;
+	return 0;
+}
+
 int nlh_pattern_from_bytes(const char *s, size_t len, const struct nlh_field *f, struct nlh_pattern *ret)
 {
 	struct nlh_addr a;
@@ -80,6 +94,17 @@ int nlh_pattern_from_bytes(const char *s, size_t len, const struct nlh_field *f,
 			return 0;
 		}
 		break;
+	case NLH_FT_S32: {
+		int r = parse_s32(s, len, &n);
+
+		if (r == -ERANGE)
+			return r;
+		if (r == 0) {
+			*ret = (struct nlh_pattern){ .kind = NLH_PAT_NUM, .num = n };
+			return 0;
+		}
+		break;
+	}
 	case NLH_FT_BOOL:
 		if ((len == 4 && !memcmp(s, "true", 4)) || (len == 5 && !memcmp(s, "false", 5))) {
 			*ret = (struct nlh_pattern){ .kind = NLH_PAT_NUM, .num = len == 4 };
@@ -156,6 +181,7 @@ static bool cidr_match(const struct nlh_pattern *p, const struct nlh_event *ev, 
 	case NLH_FT_STR:
 	case NLH_FT_U32:
 	case NLH_FT_U64:
+	case NLH_FT_S32:
 	case NLH_FT_BOOL:
 	case NLH_FT_HWADDR:
 	case NLH_FT_SSID:
@@ -170,6 +196,7 @@ static bool num_match(const struct nlh_pattern *p, const struct nlh_event *ev, c
 	switch (f->type) {
 	case NLH_FT_U32:
 	case NLH_FT_U64:
+	case NLH_FT_S32:
 	case NLH_FT_BOOL:
 		return nlh_field_uint(ev, f) == p->num;
 	case NLH_FT_STR:

@@ -494,6 +494,48 @@ static void test_ssid_payload(void **state)
 	rules_set_free(rs);
 }
 
+/* signal is signed (dBm): a negative number matches it, and reaches Lua as one. */
+static void test_signed_field(void **state)
+{
+	char *dirs[] = { rules_dir };
+	struct rules_set *rs = NULL;
+	struct reports rep = {};
+	struct nlh_event ev;
+	char path[256], *log;
+
+	write_file(rules_dir, "50-sig.lua",
+		   "nlhook.on('wifi.station.del', { signal = -30 }, function(ev)\n"
+		   "  nlhook.emit({ signal = ev.signal })\n"
+		   "  nlhook.emit({ math.type(ev.signal) })\n"
+		   "end)\n"
+		   "nlhook.on('wifi.station.del', { signal = { -40, 10 } }, function(ev)\n"
+		   "  nlhook.emit({ other = ev.signal })\n"
+		   "end)\n");
+	rs = load(0, NULL);
+	nlh_event_init(&ev, NLH_EV_WIFI_STATION_DEL);
+	ev.wifi.signal = -30;
+	NLH_SET(&ev, WIFI, signal);
+	rules_set_dispatch(rs, &ev);
+	ev.wifi.signal = 30;
+	rules_set_dispatch(rs, &ev);
+	ev.wifi.signal = -40;
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_string_equal(log, "{\"signal\":-30}\n[\"integer\"]\n{\"other\":-40}\n");
+	free(log);
+	rules_set_free(rs);
+
+	/* out of its range, or negative on an unsigned field: an error naming the place */
+	write_file(rules_dir, "50-sig.lua", "nlhook.on('wifi.station.del', { signal = -2147483649 }, function() end)\n");
+	assert_int_equal(rules_set_load(&rs, dirs, 1, 0, report_cb, &rep), -EINVAL);
+	assert_non_null(strstr(rep.msg[0], "50-sig.lua:1: nlhook.on: field 'signal': -2147483649 is out of range"));
+	write_file(rules_dir, "50-sig.lua", "nlhook.on('wifi.station.del', { rx_bytes = -1 }, function() end)\n");
+	assert_int_equal(rules_set_load(&rs, dirs, 1, 0, report_cb, &rep), -EINVAL);
+	assert_non_null(strstr(rep.msg[1], "50-sig.lua:1: nlhook.on: field 'rx_bytes': -1 is negative"));
+	snprintf(path, sizeof(path), "%s/50-sig.lua", rules_dir);
+	unlink(path);
+}
+
 static void test_want(void **state)
 {
 	struct rules_set *rs;
@@ -1616,6 +1658,7 @@ int main(void)
 		T(test_sandbox),
 		T(test_dispatch_fields),
 		T(test_ssid_payload),
+		T(test_signed_field),
 		T(test_want),
 		T(test_no_lua_for_unwanted),
 		T(test_errors_isolated),
