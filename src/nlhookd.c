@@ -90,9 +90,12 @@ static void raise_self(enum nlh_event_type t)
 	dispatch(NULL, &ev);
 }
 
-static const struct rtnl *state_of(const char *netns, void *data)
+static void state_of(const char *netns, void *data, struct rules_state *ret)
 {
-	return !netns && own_ns ? nlh_ns_rtnl(own_ns) : NULL;
+	if (!netns && own_ns) {
+		ret->rtnl = nlh_ns_rtnl(own_ns);
+		ret->nl80211 = nlh_ns_nl80211(own_ns);
+	}
 }
 
 static void report(const char *msg, void *data)

@@ -15,6 +15,7 @@
  */
 struct nlh_ns;
 struct rtnl;
+struct nl80211;
 
 #define NLH_NS_SOURCES 3
 
@@ -34,6 +35,7 @@ int nlh_ns_update(struct nlh_ns *ns, const struct nlh_want *want, const char **r
 
 const char *nlh_ns_name(const struct nlh_ns *ns);
 const struct rtnl *nlh_ns_rtnl(const struct nlh_ns *ns);
+const struct nl80211 *nlh_ns_nl80211(const struct nlh_ns *ns);
 
 /* The stats of source i (0 <= i < NLH_NS_SOURCES): its name, or NULL past the end. */
 const char *nlh_ns_source_stats(const struct nlh_ns *ns, size_t i, struct nlh_source_stats *ret);

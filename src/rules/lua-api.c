@@ -437,6 +437,7 @@ void rules_api_open(lua_State *L)
 		{ "links", rules_api_links },
 		{ "addrs", rules_api_addrs },
 		{ "routes", rules_api_routes },
+		{ "stations", rules_api_stations },
 		{ NULL, NULL },
 	};
 	static const struct {

@@ -18,7 +18,7 @@
  *   lua-api.c      nlhook.on, nlhook.after, nlhook.log.*; rule objects
  *   lua-exec.c     nlhook.exec, path actions, on_exit
  *   lua-emit.c     nlhook.emit
- *   lua-state.c    nlhook.links(), addrs(), routes()
+ *   lua-state.c    nlhook.links(), addrs(), routes(), stations()
  */
 
 #define RULES_EVENT_MT "nlhook.event"
@@ -179,3 +179,4 @@ int rules_api_emit(lua_State *L);
 int rules_api_links(lua_State *L);
 int rules_api_addrs(lua_State *L);
 int rules_api_routes(lua_State *L);
+int rules_api_stations(lua_State *L);

@@ -15,10 +15,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "../nlbuild.h"
 #include "core/event.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/source.h"
+#include "nl80211/nl80211.h"
+#include "rtnl/rtnl.h"
 #include "rules/rules.h"
 
 /*
@@ -534,6 +538,136 @@ static void test_signed_field(void **state)
 	assert_non_null(strstr(rep.msg[1], "50-sig.lua:1: nlhook.on: field 'rx_bytes': -1 is negative"));
 	snprintf(path, sizeof(path), "%s/50-sig.lua", rules_dir);
 	unlink(path);
+}
+
+/* nlhook.stations() and the iftype of links(), on an nl80211 instance of the test's own. */
+struct st_env {
+	struct nl80211 *nl;
+	struct rtnl *rt;
+	struct nlh_event evs[8];
+	int n;
+};
+
+static void st_sink(void *data, struct nlh_event *ev)
+{
+	struct st_env *e = data;
+
+	if (e->n < 8)
+		e->evs[e->n++] = *ev;
+}
+
+static const char *st_ifname(void *data, uint32_t ifindex)
+{
+	return ifindex == 3 ? "wlan0" : ifindex == 7 ? "eth0" : NULL;
+}
+
+static void st_state(const char *netns, void *data, struct rules_state *ret)
+{
+	ret->nl80211 = ((struct st_env *)data)->nl;
+	ret->rtnl = ((struct st_env *)data)->rt;
+}
+
+static void test_stations(void **state)
+{
+	static const uint8_t mac[6] = { 2, 0, 0, 0, 2, 0 };
+	struct st_env e = {};
+	const struct nlh_source_env env = {
+		.sink = { st_sink, &e }, .netns_fd = -1, .ifname = st_ifname, .data = &e,
+	};
+	struct rules_set *rs;
+	struct stats_list sl;
+	struct capture cap;
+	struct nlh_event ev;
+	struct nlbuf b;
+	char *log, *err;
+
+	write_file(rules_dir, "50-st.lua",
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  local all, mine = nlhook.stations(), nlhook.stations('wlan0')\n"
+		   "  nlhook.emit({ #all, #mine, #nlhook.stations('wlan9') })\n"
+		   "  for _, s in ipairs(all) do nlhook.emit(s) end\n"
+		   "end, { name = 'st' })\n");
+	rs = load(0, NULL);
+
+	/* no namespace state (nlhook test --event): an empty list */
+	link_up(&ev, "eth0", 1500);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_string_equal(log, "[0,0,0]\n");
+	free(log);
+
+	/* an instance that does not follow stations (no rule wants their events): an error that says so */
+	e.nl = nl80211_source.new(&env);
+	assert_non_null(e.nl);
+	rules_set_state_source(st_state, &e);
+	capture_start(&cap, 2);
+	rules_set_dispatch(rs, &ev);
+	err = capture_end(&cap);
+	assert_non_null(strstr(err, "50-st.lua:2: nlhook.stations: the stations are followed only while a rule wants"));
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].errors, 1);
+	free(err);
+	nl80211_source.free(e.nl);
+
+	/* one that does: wlan0 made an access point, its SSID told, a station joins */
+	e.nl = nl80211_replay_new(&env);
+	assert_non_null(e.nl);
+	nl80211_replay_msg(e.nl, nlb_nl80211_family(&b, 32));
+	nl80211_replay_msg(e.nl, nlb_nl80211_iface(&b, 32, NL80211_CMD_SET_INTERFACE, 0, 3, 0, NL80211_IFTYPE_AP, NULL));
+	nl80211_replay_msg(e.nl, nlb_nl80211_iface(&b, 32, NL80211_CMD_NEW_INTERFACE, 77, 3, 0, NL80211_IFTYPE_AP,
+						   "CafeNet"));
+	nl80211_replay_msg(e.nl, nlb_nl80211_station(&b, 32, NL80211_CMD_NEW_STATION, 3, mac));
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.evs[0].type, NLH_EV_WIFI_STATION_NEW);
+	assert_string_equal(e.evs[0].wifi.ifname, "wlan0");
+	truncate(evlog_path, 0);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_non_null(strstr(log, "[1,1,0]\n"));
+	/* an entry: a station event's fields, no type, connected_time since the join */
+	assert_non_null(strstr(log, "\"ifname\":\"wlan0\""));
+	assert_non_null(strstr(log, "\"mac\":\"02:00:00:00:02:00\""));
+	assert_non_null(strstr(log, "\"iftype\":\"ap\""));
+	assert_non_null(strstr(log, "\"ssid\":\"CafeNet\""));
+	assert_non_null(strstr(log, "\"connected_time\":0"));
+	assert_null(strstr(log, "\"type\""));
+	free(log);
+	/* it leaves: the list is empty again */
+	nl80211_replay_msg(e.nl, nlb_nl80211_station(&b, 32, NL80211_CMD_DEL_STATION, 3, mac));
+	assert_int_equal(e.n, 2);
+	assert_int_equal(e.evs[1].type, NLH_EV_WIFI_STATION_DEL);
+	assert_int_equal(e.evs[1].wifi.connected_time, 42);
+	assert_int_equal(e.evs[1].wifi.signal, -60);
+	truncate(evlog_path, 0);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_string_equal(log, "[0,0,0]\n");
+	free(log);
+	rules_set_free(rs);
+
+	/* a wifi link in nlhook.links() says its mode; another link has no iftype */
+	write_file(rules_dir, "50-st.lua",
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  for _, l in ipairs(nlhook.links()) do nlhook.emit({ l.ifname, l.iftype or false }) end\n"
+		   "end)\n");
+	rs = load(0, NULL);
+	e.rt = rtnl_replay_new(&env);
+	assert_non_null(e.rt);
+	/* the links a capture starts with (a dump: NLM_F_MULTI) */
+	nlb_link(&b, RTM_NEWLINK, 3, IFF_UP, "wlan0", 1500, IF_OPER_UP)->nlmsg_flags = NLM_F_MULTI;
+	rtnl_replay_msg(e.rt, (struct nlmsghdr *)b.b);
+	nlb_link(&b, RTM_NEWLINK, 7, IFF_UP, "eth0", 1500, IF_OPER_UP)->nlmsg_flags = NLM_F_MULTI;
+	rtnl_replay_msg(e.rt, (struct nlmsghdr *)b.b);
+	truncate(evlog_path, 0);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_non_null(strstr(log, "[\"wlan0\",\"ap\"]\n"));
+	assert_non_null(strstr(log, "[\"eth0\",false]\n"));
+	free(log);
+	rules_set_free(rs);
+	rules_set_state_source(NULL, NULL);
+	rtnl_replay_free(e.rt);
+	nl80211_replay_free(e.nl);
 }
 
 static void test_want(void **state)
@@ -1659,6 +1793,7 @@ int main(void)
 		T(test_dispatch_fields),
 		T(test_ssid_payload),
 		T(test_signed_field),
+		T(test_stations),
 		T(test_want),
 		T(test_no_lua_for_unwanted),
 		T(test_errors_isolated),
