@@ -93,5 +93,21 @@ check "hotspot example, 1 s grace: the 1.17 s disconnect logs out, once" \
 check "hotspot example, 1 s grace: logout after the first disconnect, before the next login" \
 	'[ "$(grep -E "^(exec hotspot-logout|event wifi.(disconnect|authorized))" "$tmp/dry1.txt" | cut -d" " -f1-2 | head -4 | paste -sd,)" = "event wifi.authorized,event wifi.disconnect,exec hotspot-logout:,event wifi.authorized" ]'
 check "hotspot example, 1 s grace: logged in again after it" '[ "$(grep -c "^exec hotspot-login:" "$tmp/dry1.txt")" -eq 2 ]'
+# The presence example, dry-run over the roam capture: the client joins
+# wlan0, leaves for 1.1 s, comes back, is sent away by the AP and joins
+# wlan1 0.3 s later, then wlan0 again.  With the shipped 120 s grace it is
+# home once and never away; with a 1 s grace the 1.1 s gap is an away.
+mkdir -m 755 "$tmp/presence" "$tmp/presence1"
+install -m 644 "$SRCDIR/rules.d/50-presence.lua" "$tmp/presence/"
+sed 's/^local GRACE = 120$/local GRACE = 1/' "$SRCDIR/rules.d/50-presence.lua" > "$tmp/presence1/50-presence.lua"
+chmod 644 "$tmp/presence1/50-presence.lua"
+"$NLHOOK" test --rules "$tmp/presence" --replay "$fixtures/roam.pcap" > "$tmp/pdry.txt" 2>/dev/null
+"$NLHOOK" test --rules "$tmp/presence1" --replay "$fixtures/roam.pcap" > "$tmp/pdry1.txt" 2>/dev/null
+presence() { sed -n 's/^emit presence-[a-z]*: //p' "$1" | jq -r '[.presence, .mac, .ifname, .ssid] | join(" ")' | paste -sd,; }
+check "presence example: home once, with the station's MAC, the AP and its SSID" \
+	'[ "$(presence "$tmp/pdry.txt")" = "home 02:00:00:00:02:00 wlan0 CafeNet" ]'
+check "presence example: each leave starts the grace" '[ "$(grep -c "^after presence-away: 120 s$" "$tmp/pdry.txt")" -eq 2 ]'
+check "presence example, 1 s grace: away after the 1.1 s gap, home again" \
+	'[ "$(presence "$tmp/pdry1.txt")" = "home 02:00:00:00:02:00 wlan0 CafeNet,away 02:00:00:00:02:00 wlan0 CafeNet,home 02:00:00:00:02:00 wlan0 CafeNet" ]'
 echo "$((n - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]

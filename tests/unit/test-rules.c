@@ -670,6 +670,97 @@ static void test_stations(void **state)
 	nl80211_replay_free(e.nl);
 }
 
+/*
+ * The presence example (rules.d/50-presence.lua), its grace cut to
+ * 0.2 s, fed by an nl80211 instance: a phone that joins the other access
+ * point of this machine before it leaves the first stays home; when it
+ * leaves the last, it is away once the grace is over.
+ */
+static struct rules_set *presence_rs;
+
+static void presence_sink(void *data, struct nlh_event *ev)
+{
+	rules_set_dispatch(presence_rs, ev);
+}
+
+static const char *presence_ifname(void *data, uint32_t ifindex)
+{
+	return ifindex == 3 ? "wlan0" : ifindex == 4 ? "wlan1" : NULL;
+}
+
+/* Line n of the log is the JSON object of a presence change. */
+static void assert_presence(const char *log, int n, const char *presence, const char *ifname)
+{
+	const struct json_value *root;
+	struct json_doc *doc;
+	char err[128];
+	size_t len;
+
+	while (n-- > 0 && log)
+		log = strchr(log, '\n') ? strchr(log, '\n') + 1 : NULL;
+	assert_non_null(log);
+	len = strchr(log, '\n') ? (size_t)(strchr(log, '\n') - log) : strlen(log);
+	assert_int_equal(json_parse(log, len, &doc, err, sizeof(err)), 0);
+	root = json_root(doc);
+	assert_string_equal(json_get_str(root, "presence"), presence);
+	assert_string_equal(json_get_str(root, "mac"), "02:00:00:00:02:00");
+	assert_string_equal(json_get_str(root, "name"), "02:00:00:00:02:00");
+	assert_string_equal(json_get_str(root, "ifname"), ifname);
+	assert_string_equal(json_get_str(root, "ssid"), "HomeNet");
+	json_doc_free(doc);
+}
+
+static void test_presence_example(void **state)
+{
+	static const uint8_t mac[6] = { 2, 0, 0, 0, 2, 0 };
+	const struct nlh_source_env env = {
+		.sink = { presence_sink, NULL }, .netns_fd = -1, .ifname = presence_ifname,
+	};
+	struct st_env e = {};
+	char *text, *p, *log;
+	struct nlbuf b;
+
+	text = read_all(NLH_EXAMPLES "/50-presence.lua");
+	p = strstr(text, "local GRACE = 120\n");
+	assert_non_null(p);
+	memcpy(p, "local GRACE = 0.2\n", 18);	/* as long as the line it replaces */
+	write_file(rules_dir, "50-presence.lua", text);
+	free(text);
+	presence_rs = load(0, NULL);
+
+	e.nl = nl80211_replay_new(&env);
+	assert_non_null(e.nl);
+	rules_set_state_source(st_state, &e);
+	nl80211_replay_msg(e.nl, nlb_nl80211_family(&b, 32));
+	for (uint32_t i = 3; i <= 4; i++) {
+		nl80211_replay_msg(e.nl, nlb_nl80211_iface(&b, 32, NL80211_CMD_SET_INTERFACE, 0, i, i - 3,
+							   NL80211_IFTYPE_AP, NULL));
+		nl80211_replay_msg(e.nl, nlb_nl80211_iface(&b, 32, NL80211_CMD_NEW_INTERFACE, 77, i, i - 3,
+							   NL80211_IFTYPE_AP, "HomeNet"));
+	}
+	nl80211_replay_msg(e.nl, nlb_nl80211_station(&b, 32, NL80211_CMD_NEW_STATION, 3, mac));
+	nl80211_replay_msg(e.nl, nlb_nl80211_station(&b, 32, NL80211_CMD_NEW_STATION, 4, mac));
+	nl80211_replay_msg(e.nl, nlb_nl80211_station(&b, 32, NL80211_CMD_DEL_STATION, 3, mac));
+	run_loop(0.5);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 1);
+	assert_presence(log, 0, "home", "wlan0");
+	free(log);
+	nl80211_replay_msg(e.nl, nlb_nl80211_station(&b, 32, NL80211_CMD_DEL_STATION, 4, mac));
+	run_loop(0.1);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 1);	/* within the grace */
+	free(log);
+	run_loop(0.3);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 2);
+	assert_presence(log, 1, "away", "wlan1");
+	free(log);
+	rules_set_state_source(NULL, NULL);
+	nl80211_replay_free(e.nl);
+	rules_set_free(presence_rs);
+}
+
 static void test_want(void **state)
 {
 	struct rules_set *rs;
@@ -1794,6 +1885,7 @@ int main(void)
 		T(test_ssid_payload),
 		T(test_signed_field),
 		T(test_stations),
+		T(test_presence_example),
 		T(test_want),
 		T(test_no_lua_for_unwanted),
 		T(test_errors_isolated),
