@@ -68,6 +68,7 @@ struct nl80211 {
 	nlh_typeset wanted;
 	bool joined[_GRP_MAX];
 	bool told_missing;
+	bool told_full;			/* the station table was full */
 	bool replay;
 	struct nlh_source_stats stats;
 	struct held *hold;		/* HOLD_MAX, allocated at the first event held */
@@ -109,6 +110,11 @@ static void wifi_event(struct nl80211 *w, struct nlh_event *ev)
 
 	if (r < 0)
 		return;		/* a station of no access point */
+	if (w->track.sta_dropped && !w->told_full) {
+		w->told_full = true;
+		log_warn("%s: more than %d stations: nlhook.stations() does not list those past it", w->who,
+			 NL80211_STATIONS_MAX);
+	}
 	deliver(w, ev);
 	if (r > 0)
 		deliver(w, &extra);
@@ -460,10 +466,20 @@ static void ctrl_msg(struct nl80211 *w, const struct nlmsghdr *nlh)
 
 	if (nl80211_ctrl_parse(nlh, &n) <= 0)
 		return;
-	if (n.family && !w->ids.family)
+	if (n.family && !w->ids.family) {
 		log_info("%s: family %u%s", w->who, n.family, w->told_missing ? " appeared" : "");
-	else if (!n.family && w->ids.family)
+	} else if (!n.family && w->ids.family) {
+		bool stations = w->track.stations;
+
 		log_info("%s: the family went away (cfg80211 unloaded)", w->who);
+		/* Its interfaces and stations went with it; requests in flight get no answer. */
+		hold_flush(w);
+		nl80211_track_free(&w->track);
+		memset(&w->track, 0, sizeof(w->track));
+		nl80211_track_stations(&w->track, stations);
+		w->dump_seq = 0;
+		w->dump_again = false;
+	}
 	w->ids = n;
 	memset(w->joined, 0, sizeof(w->joined));
 	subscribe(w);

@@ -578,6 +578,7 @@ static void test_stations(void **state)
 	struct stats_list sl;
 	struct capture cap;
 	struct nlh_event ev;
+	struct nlmsghdr *nlh;
 	struct nlbuf b;
 	char *log, *err;
 
@@ -665,6 +666,16 @@ static void test_stations(void **state)
 	assert_non_null(strstr(log, "[\"eth0\",false]\n"));
 	free(log);
 	rules_set_free(rs);
+
+	/* cfg80211 unloaded: the interfaces and their stations went with it */
+	nl80211_replay_msg(e.nl, nlb_nl80211_station(&b, 32, NL80211_CMD_NEW_STATION, 3, mac));
+	assert_int_equal(nl80211_station_count(e.nl), 1);
+	nlh = nlb_genl(&b, GENL_ID_CTRL, CTRL_CMD_DELFAMILY);
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, "nl80211");
+	nl80211_replay_msg(e.nl, nlh);
+	assert_int_equal(nl80211_station_count(e.nl), 0);
+	assert_null(nl80211_iftype(e.nl, 3));
+	assert_true(nl80211_stations_kept(e.nl));
 	rules_set_state_source(NULL, NULL);
 	rtnl_replay_free(e.rt);
 	nl80211_replay_free(e.nl);
