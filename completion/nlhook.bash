@@ -5,8 +5,8 @@ _nlhook_types="link.new link.del link.up link.down link.carrier link.nocarrier
 link.rename addr.add addr.del route.add route.del neigh.add neigh.del
 wifi.connect wifi.disconnect wifi.associate wifi.authenticate wifi.deauth
 wifi.disassoc wifi.roam wifi.authorized wifi.iface.new wifi.iface.del
-wifi.scan.done wifi.reg.change nflog nlhook.start nlhook.reload nlhook.resync
-nlhook.drop netns.add netns.del"
+wifi.scan.done wifi.reg.change wifi.station.new wifi.station.del nflog
+nlhook.start nlhook.reload nlhook.resync nlhook.drop netns.add netns.del"
 
 _nlhook()
 {

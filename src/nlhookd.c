@@ -123,11 +123,14 @@ static int netns_fd_of(const char *netns, void *data)
 	return ns ? nlh_ns_fd(ns) : -1;
 }
 
-static const struct rtnl *state_of(const char *netns, void *data)
+static void state_of(const char *netns, void *data, struct rules_state *ret)
 {
 	struct nlh_ns *ns = nsreg ? nlh_nsreg_find(nsreg, netns) : NULL;
 
-	return ns ? nlh_ns_rtnl(ns) : NULL;
+	if (ns) {
+		ret->rtnl = nlh_ns_rtnl(ns);
+		ret->nl80211 = nlh_ns_nl80211(ns);
+	}
 }
 
 static void report(const char *msg, void *data)

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
+#include <linux/nl80211.h>
 #include <linux/rtnetlink.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 
 #include "core/event.h"
 #include "core/nlmsg.h"
+#include "nl80211/nl80211-parse.h"
 #include "pcap/pcap.h"
 #include "record.h"
 
@@ -36,14 +38,21 @@ static bool wants(nlh_typeset types, const char *glob)
 	return types & nlh_event_types_glob(glob);
 }
 
-/* Send a request; write every reply message but the terminator; stop at DONE or the ack. */
+/*
+ * Send a request; write every reply message but the terminator; stop at
+ * DONE or the ack.  Events of the groups already joined that come
+ * meanwhile are written too, in their place.
+ */
 static int request(struct mnl_socket *nl, struct nlmsghdr *req, uint16_t family, struct pcap_writer *w,
 		   int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
 {
 	static char buf[64 * 1024] __attribute__((aligned(8)));
+	static uint32_t seq;
 	uint32_t portid = mnl_socket_get_portid(nl);
 
-	req->nlmsg_seq = time(NULL);
+	if (!seq)
+		seq = time(NULL);
+	req->nlmsg_seq = ++seq;
 	if (mnl_socket_sendto(nl, req, req->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
@@ -54,8 +63,11 @@ static int request(struct mnl_socket *nl, struct nlmsghdr *req, uint16_t family,
 		if (n < 0)
 			return -errno;
 		nlh_msg_for_each(nlh, buf, (size_t)n, left) {
-			if (nlh->nlmsg_pid != portid || nlh->nlmsg_seq != req->nlmsg_seq)
+			if (nlh->nlmsg_pid != portid || nlh->nlmsg_seq != req->nlmsg_seq) {
+				if (!nlh->nlmsg_pid)
+					pcap_write(w, now(), family, nlh, nlh->nlmsg_len);
 				continue;
+			}
 			if (nlh->nlmsg_type == NLMSG_DONE)
 				return 0;
 			if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -75,6 +87,7 @@ static int request(struct mnl_socket *nl, struct nlmsghdr *req, uint16_t family,
 struct groups {
 	struct mnl_socket *nl;
 	int joined;
+	uint16_t family;
 };
 
 static int join_groups(const struct nlmsghdr *nlh, void *data)
@@ -83,6 +96,8 @@ static int join_groups(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *a, *grp, *ga;
 
 	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID && mnl_attr_validate(a, MNL_TYPE_U16) == 0)
+			g->family = mnl_attr_get_u16(a);
 		if (mnl_attr_get_type(a) != CTRL_ATTR_MCAST_GROUPS || mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
 			continue;
 		mnl_attr_for_each_nested(grp, a) {
@@ -143,30 +158,82 @@ static int open_rtnl(nlh_typeset types, struct pcap_writer *w, struct mnl_socket
 	return 0;
 }
 
+static struct nlmsghdr *genl_request(char *buf, uint16_t family, uint8_t cmd, uint16_t flags)
+{
+	struct nlmsghdr *req = mnl_nlmsg_put_header(buf);
+	struct genlmsghdr *genl;
+
+	req->nlmsg_type = family;
+	req->nlmsg_flags = NLM_F_REQUEST | flags;
+	genl = mnl_nlmsg_put_extra_header(req, sizeof(*genl));
+	genl->cmd = cmd;
+	genl->version = 1;
+	return req;
+}
+
+/* What the interface answers say of their modes, to know the access points. */
+static int track_iface(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl80211_track *t = data;
+	struct nl80211_ids ids = { .family = nlh->nlmsg_type };
+	struct nl80211_iface iface;
+
+	if (nl80211_iface_parse(nlh, &ids, &iface) == 0)
+		nl80211_track_iface(t, &iface);
+	return 0;
+}
+
+/*
+ * The interfaces (GET_INTERFACE: their modes, an access point's SSID),
+ * then each access point's stations (GET_STATION), so that a replay knows
+ * who is there when the capture starts.
+ */
+static void dump_nl80211(struct mnl_socket *nl, uint16_t family, struct pcap_writer *w)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(8)));
+	struct nl80211_track t = {};
+	struct nlmsghdr *req;
+	int r;
+
+	r = request(nl, genl_request(buf, family, NL80211_CMD_GET_INTERFACE, NLM_F_DUMP), NETLINK_GENERIC, w,
+		    track_iface, &t);
+	if (r < 0) {
+		fprintf(stderr, "nlhook record: the wifi interfaces: %s\n", strerror(-r));
+		return;
+	}
+	for (size_t i = 0; i < NL80211_TRACK_MAX; i++) {
+		if (!t.ifs[i].ifindex || !nl80211_track_is_ap(&t, t.ifs[i].ifindex))
+			continue;
+		req = genl_request(buf, family, NL80211_CMD_GET_STATION, NLM_F_DUMP);
+		mnl_attr_put_u32(req, NL80211_ATTR_IFINDEX, t.ifs[i].ifindex);
+		r = request(nl, req, NETLINK_GENERIC, w, NULL, NULL);
+		if (r < 0)
+			fprintf(stderr, "nlhook record: the stations of interface %u: %s\n", t.ifs[i].ifindex,
+				strerror(-r));
+	}
+}
+
 /* nl80211's family id belongs to this machine: its NEWFAMILY goes in the file. */
 static int open_nl80211(struct pcap_writer *w, struct mnl_socket **ret)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(8)));
 	struct mnl_socket *nl = mnl_socket_open2(NETLINK_GENERIC, SOCK_CLOEXEC);
-	struct groups g = { nl, 0 };
+	struct groups g = { nl, 0, 0 };
 	struct nlmsghdr *req;
-	struct genlmsghdr *genl;
 	int r;
 
 	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		return -errno;
-	req = mnl_nlmsg_put_header(buf);
-	req->nlmsg_type = GENL_ID_CTRL;
-	req->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	genl = mnl_nlmsg_put_extra_header(req, sizeof(*genl));
-	genl->cmd = CTRL_CMD_GETFAMILY;
-	genl->version = 1;
+	req = genl_request(buf, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, NLM_F_ACK);
 	mnl_attr_put_strz(req, CTRL_ATTR_FAMILY_NAME, "nl80211");
 	r = request(nl, req, NETLINK_GENERIC, w, join_groups, &g);
 	if (r < 0) {
 		mnl_socket_close(nl);
 		return r;
 	}
+	/* After joining: what changes during the dumps is recorded in its place. */
+	if (g.family)
+		dump_nl80211(nl, g.family, w);
 	*ret = nl;
 	return g.joined;
 }
@@ -207,8 +274,9 @@ int cmd_record(int argc, char **argv)
 			       "Write the raw netlink messages behind the events (rtnetlink, nl80211)\n"
 			       "to a pcap file of link type NETLINK (253), as the nlmon device does:\n"
 			       "tshark and Wireshark decode it, `nlhook replay` feeds it to rules.\n"
-			       "The file starts with the current links and nl80211's family id, so\n"
-			       "it stands alone.  Stops after N messages or on Ctrl-C.  nflog is not\n"
+			       "The file starts with the current links, nl80211's family id, the wifi\n"
+			       "interfaces and the stations of access points, so it stands alone.\n"
+			       "Stops after N messages or on Ctrl-C.  nflog is not\n"
 			       "recorded: binding its groups would take them from nlhookd.\n");
 			return 0;
 		default:

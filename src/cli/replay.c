@@ -47,11 +47,14 @@ static void replay_link_changed(void *data, const struct nlh_event *link)
 		nl80211_link_changed(rp->nl80211, link);
 }
 
-static const struct rtnl *replay_state(const char *netns, void *data)
+static void replay_state(const char *netns, void *data, struct rules_state *ret)
 {
 	struct replay *rp = data;
 
-	return netns ? NULL : rp->rtnl;
+	if (!netns) {
+		ret->rtnl = rp->rtnl;
+		ret->nl80211 = rp->nl80211;
+	}
 }
 
 static void replay_nflog(struct replay *rp, const struct nlmsghdr *nlh)

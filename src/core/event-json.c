@@ -49,6 +49,11 @@ static int parse_field(const struct nlh_field *f, const struct json_value *v, st
 		else
 			*(uint64_t *)p = v->num;
 		return 0;
+	case NLH_FT_S32:
+		if (v->type != JSON_NUMBER || v->num != floor(v->num) || v->num < INT32_MIN || v->num > INT32_MAX)
+			return -EINVAL;
+		*(int32_t *)p = v->num;
+		return 0;
 	case NLH_FT_BOOL:
 		if (v->type != JSON_BOOL)
 			return -EINVAL;

@@ -326,6 +326,8 @@ uint64_t nlh_field_uint(const struct nlh_event *ev, const struct nlh_field *f)
 		return *(const uint32_t *)p;
 	case NLH_FT_U64:
 		return *(const uint64_t *)p;
+	case NLH_FT_S32:
+		return (uint64_t)(int64_t)*(const int32_t *)p;
 	case NLH_FT_BOOL:
 		return *(const bool *)p;
 	case NLH_FT_STR:
@@ -351,6 +353,8 @@ int nlh_field_format(const struct nlh_event *ev, const struct nlh_field *f, char
 	case NLH_FT_U32:
 	case NLH_FT_U64:
 		return ret_len(snprintf(buf, size, "%" PRIu64, nlh_field_uint(ev, f)), size);
+	case NLH_FT_S32:
+		return ret_len(snprintf(buf, size, "%" PRId32, *(const int32_t *)p), size);
 	case NLH_FT_BOOL:
 		return ret_len(snprintf(buf, size, "%s", *(const bool *)p ? "true" : "false"), size);
 	case NLH_FT_HWADDR:
@@ -478,6 +482,7 @@ int nlh_event_json(const struct nlh_event *ev, char *buf, size_t size)
 		switch (f->type) {
 		case NLH_FT_U32:
 		case NLH_FT_U64:
+		case NLH_FT_S32:
 		case NLH_FT_BOOL:
 			nlh_field_format(ev, f, tmp, sizeof(tmp));
 			out_str(&o, tmp);
@@ -512,10 +517,31 @@ static bool needs_quotes(const char *s)
 	return false;
 }
 
+/*
+ * The start of the human line: the type, or for stations the form of
+ * `iw event` ("wlan0: new station 02:00:00:00:02:00").  Returns the
+ * fields it showed.
+ */
+static uint64_t text_head(const struct nlh_event *ev, struct out *o)
+{
+	bool new = ev->type == NLH_EV_WIFI_STATION_NEW;
+	char mac[3 * NLH_HWADDR_MAX + 1];
+
+	if ((new || ev->type == NLH_EV_WIFI_STATION_DEL) && NLH_HAS(ev, WIFI, ifname) && NLH_HAS(ev, WIFI, mac) &&
+	    nlh_hwaddr_format(&ev->wifi.mac, mac, sizeof(mac)) >= 0) {
+		nlh_text_put(ev->wifi.ifname, strlen(ev->wifi.ifname), out_put, o);
+		out_fmt(o, ": %s station %s", new ? "new" : "del", mac);
+		return UINT64_C(1) << NLH_F_WIFI_ifname | UINT64_C(1) << NLH_F_WIFI_mac;
+	}
+	out_str(o, nlh_event_type_name(ev->type));
+	return 0;
+}
+
 int nlh_event_text(const struct nlh_event *ev, bool timestamp, char *buf, size_t size)
 {
 	const struct nlh_class_desc *d = &nlh_classes[nlh_event_type_class(ev->type)];
 	struct out o = { buf, size, 0 };
+	uint64_t shown;
 
 	if (timestamp) {
 		struct tm tm;
@@ -526,7 +552,7 @@ int nlh_event_text(const struct nlh_event *ev, bool timestamp, char *buf, size_t
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 		out_fmt(&o, "[%s.%06ld] ", ts, (long)((ev->time - (double)t) * 1e6));
 	}
-	out_str(&o, nlh_event_type_name(ev->type));
+	shown = text_head(ev, &o);
 	if (ev->netns) {
 		out_str(&o, " netns=");
 		nlh_text_put(ev->netns, strlen(ev->netns), out_put, &o);
@@ -538,7 +564,7 @@ int nlh_event_text(const struct nlh_event *ev, bool timestamp, char *buf, size_t
 		char tmp[NLH_FIELD_TEXT_MAX], *heap;
 		const char *s;
 
-		if (!nlh_event_has(ev, f))
+		if (!nlh_event_has(ev, f) || shown & UINT64_C(1) << f->bit)
 			continue;
 		s = field_text(ev, f, tmp, sizeof(tmp), &heap);
 		out_fmt(&o, " %s=", f->name);

@@ -55,6 +55,8 @@ enum nlh_class {
 	X(WIFI_IFACE_DEL, "wifi.iface.del", WIFI)			\
 	X(WIFI_SCAN_DONE, "wifi.scan.done", WIFI)			\
 	X(WIFI_REG_CHANGE, "wifi.reg.change", WIFI)			\
+	X(WIFI_STATION_NEW, "wifi.station.new", WIFI)			\
+	X(WIFI_STATION_DEL, "wifi.station.del", WIFI)			\
 	X(NFLOG, "nflog", NFLOG)					\
 	X(NLHOOK_START, "nlhook.start", SELF)				\
 	X(NLHOOK_RELOAD, "nlhook.reload", SELF)				\
@@ -108,6 +110,7 @@ enum nlh_ftype {
 	NLH_FT_STR,		/* char[] inline, NUL-terminated; rendered escaped (core/text.h) */
 	NLH_FT_U32,
 	NLH_FT_U64,
+	NLH_FT_S32,		/* signed: dBm */
 	NLH_FT_BOOL,
 	NLH_FT_HWADDR,		/* "aa:bb:cc:dd:ee:ff" */
 	NLH_FT_ADDR,		/* "10.0.0.1" */
@@ -136,9 +139,11 @@ enum nlh_ftype {
 	X(mac, HWADDR) X(state, STR)
 
 #define NLH_WIFI_FIELDS(X)						\
-	X(ifname, STR) X(ifindex, U32) X(wiphy, U32) X(bssid, HWADDR)	\
-	X(prev_bssid, HWADDR) X(ssid, SSID) X(freq, U32) X(status, U32)	\
-	X(reason, U32) X(by_ap, BOOL)
+	X(ifname, STR) X(ifindex, U32) X(wiphy, U32) X(mac, HWADDR)	\
+	X(iftype, STR) X(bssid, HWADDR) X(prev_bssid, HWADDR)		\
+	X(ssid, SSID) X(freq, U32) X(status, U32) X(reason, U32)	\
+	X(by_ap, BOOL) X(connected_time, U32) X(rx_bytes, U64)		\
+	X(tx_bytes, U64) X(signal, S32)
 
 #define NLH_NFLOG_FIELDS(X)						\
 	X(group, U32) X(prefix, STR) X(family, STR) X(proto, STR)	\
@@ -203,6 +208,8 @@ struct nlh_wifi {
 	char ifname[IFNAMSIZ];
 	uint32_t ifindex;
 	uint32_t wiphy;
+	struct nlh_hwaddr mac;		/* wifi.station.*: the station's */
+	char iftype[12];		/* "station", "ap", "p2p-go", "mesh", ... */
 	struct nlh_hwaddr bssid;
 	struct nlh_hwaddr prev_bssid;
 	struct nlh_ssid ssid;
@@ -210,6 +217,10 @@ struct nlh_wifi {
 	uint32_t status;
 	uint32_t reason;
 	bool by_ap;
+	uint32_t connected_time;	/* wifi.station.del: seconds */
+	uint64_t rx_bytes;
+	uint64_t tx_bytes;
+	int32_t signal;			/* dBm */
 };
 
 struct nlh_nflog {
@@ -349,7 +360,7 @@ extern double nlh_replay_time;
  */
 int nlh_field_format(const struct nlh_event *ev, const struct nlh_field *f, char *buf, size_t size);
 
-/* Numeric value of a U32/U64/BOOL field. */
+/* Numeric value of a U32/U64/S32/BOOL field; an S32 is sign-extended. */
 uint64_t nlh_field_uint(const struct nlh_event *ev, const struct nlh_field *f);
 
 /*

@@ -168,6 +168,11 @@ const struct rtnl *nlh_ns_rtnl(const struct nlh_ns *ns)
 	return ns->src[SRC_RTNL];
 }
 
+const struct nl80211 *nlh_ns_nl80211(const struct nlh_ns *ns)
+{
+	return ns->src[SRC_NL80211];
+}
+
 const char *nlh_ns_source_stats(const struct nlh_ns *ns, size_t i, struct nlh_source_stats *ret)
 {
 	if (i >= NLH_NS_SOURCES)

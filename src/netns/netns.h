@@ -15,6 +15,7 @@
  */
 struct nlh_ns;
 struct rtnl;
+struct nl80211;
 
 #define NLH_NS_SOURCES 3
 
@@ -37,6 +38,7 @@ int32_t nlh_ns_nsid(const struct nlh_ns *ns);	/* -1: none */
 /* Its namespace file, to enter (exec), or -1 (the daemon's own; one known by nsid alone). */
 int nlh_ns_fd(const struct nlh_ns *ns);
 const struct rtnl *nlh_ns_rtnl(const struct nlh_ns *ns);
+const struct nl80211 *nlh_ns_nl80211(const struct nlh_ns *ns);
 
 /* The stats of source i (0 <= i < NLH_NS_SOURCES): its name, or NULL past the end. */
 const char *nlh_ns_source_stats(const struct nlh_ns *ns, size_t i, struct nlh_source_stats *ret);

@@ -208,6 +208,7 @@ static const char *ftype_name(enum nlh_ftype t)
 		return "a string";
 	case NLH_FT_U32:
 	case NLH_FT_U64:
+	case NLH_FT_S32:
 		return "a number";
 	case NLH_FT_BOOL:
 		return "a boolean";
@@ -248,11 +249,19 @@ static void pattern_from_lua(lua_State *L, int idx, const struct nlh_field *fd, 
 			luaL_error(L, "nlhook.on: field '%s' is %s: %s", fd->name, ftype_name(fd->type), err);
 		return;
 	case LUA_TNUMBER:
-		if (fd->type != NLH_FT_U32 && fd->type != NLH_FT_U64 && fd->type != NLH_FT_BOOL)
+		if (fd->type != NLH_FT_U32 && fd->type != NLH_FT_U64 && fd->type != NLH_FT_S32 && fd->type != NLH_FT_BOOL)
 			luaL_error(L, "nlhook.on: field '%s' is %s: a number cannot match it (quote it for a glob)",
 				   fd->name, ftype_name(fd->type));
 		if (!lua_isinteger(L, idx) && lua_tonumber(L, idx) != floor(lua_tonumber(L, idx)))
 			luaL_error(L, "nlhook.on: field '%s': %f is not an integer", fd->name, lua_tonumber(L, idx));
+		if (fd->type == NLH_FT_S32) {
+			if (!(lua_tonumber(L, idx) >= INT32_MIN && lua_tonumber(L, idx) <= INT32_MAX))
+				luaL_error(L, "nlhook.on: field '%s': %s is out of range", fd->name, lua_tostring(L, idx));
+			/* Sign-extended, as nlh_field_uint gives the field. */
+			p->kind = NLH_PAT_NUM;
+			p->num = (uint64_t)(int64_t)lua_tonumber(L, idx);
+			return;
+		}
 		if (lua_tonumber(L, idx) < 0)
 			luaL_error(L, "nlhook.on: field '%s': %s is negative", fd->name, lua_tostring(L, idx));
 		/* 1e300 or inf passes the integer test; converting it would be undefined. */
@@ -464,6 +473,7 @@ void rules_api_open(lua_State *L)
 		{ "links", rules_api_links },
 		{ "addrs", rules_api_addrs },
 		{ "routes", rules_api_routes },
+		{ "stations", rules_api_stations },
 		{ NULL, NULL },
 	};
 	static const luaL_Reg mqtt_fns[] = {

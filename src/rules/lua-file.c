@@ -294,6 +294,7 @@ static void push_field(lua_State *L, const struct nlh_event *ev, const struct nl
 		return;
 	case NLH_FT_U32:
 	case NLH_FT_U64:
+	case NLH_FT_S32:
 		lua_pushinteger(L, (lua_Integer)nlh_field_uint(ev, fd));
 		return;
 	case NLH_FT_BOOL:

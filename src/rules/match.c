@@ -31,6 +31,20 @@ static bool parse_u64(const char *s, uint64_t *ret)
 	return true;
 }
 
+/* A signed field's number; the pattern holds it sign-extended, as nlh_field_uint gives the field. */
+static int parse_s32(const char *s, uint64_t *ret)
+{
+	bool neg = s[0] == '-';
+	uint64_t v;
+
+	if (!parse_u64(s + neg, &v))
+		return strspn(s + neg, "0123456789") == strlen(s + neg) && s[neg] ? -ERANGE : -EINVAL;
+	if (v > (neg ? UINT64_C(1) << 31 : INT32_MAX))
+		return -ERANGE;
+	*ret = neg ? (uint64_t)-(int64_t)v : v;
+	return 0;
+}
+
 static bool is_hex(const char *s)
 {
 	size_t n = strspn(s, "0123456789abcdef");
@@ -136,6 +150,22 @@ static int compile(char *text, bool nul, bool stray, const struct nlh_field *f, 
 		if (!parse_u64(text, &n)) {
 			r = refuse(-EINVAL, err, errlen, "'%s' is neither a number (0..%" PRIu64 ") nor a glob (*, ?, [)",
 				   text, max);
+			goto fail;
+		}
+		free(text);
+		*p = (struct nlh_pattern){ .kind = NLH_PAT_NUM, .num = n };
+		return 0;
+	case NLH_FT_S32:
+		if (glob)
+			break;
+		r = parse_s32(text, &n);
+		if (r == -ERANGE) {
+			r = refuse(r, err, errlen, "%s is out of range (%" PRId32 "..%" PRId32 ")", text, INT32_MIN, INT32_MAX);
+			goto fail;
+		}
+		if (r < 0) {
+			r = refuse(r, err, errlen, "'%s' is neither a number (%" PRId32 "..%" PRId32 ") nor a glob (*, ?, [)",
+				   text, INT32_MIN, INT32_MAX);
 			goto fail;
 		}
 		free(text);
@@ -268,6 +298,7 @@ static bool cidr_match(const struct nlh_pattern *p, const struct nlh_event *ev, 
 	case NLH_FT_STR:
 	case NLH_FT_U32:
 	case NLH_FT_U64:
+	case NLH_FT_S32:
 	case NLH_FT_BOOL:
 	case NLH_FT_HWADDR:
 	case NLH_FT_SSID:
@@ -282,6 +313,7 @@ static bool num_match(const struct nlh_pattern *p, const struct nlh_event *ev, c
 	switch (f->type) {
 	case NLH_FT_U32:
 	case NLH_FT_U64:
+	case NLH_FT_S32:
 	case NLH_FT_BOOL:
 		return nlh_field_uint(ev, f) == p->num;
 	case NLH_FT_STR:

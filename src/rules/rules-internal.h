@@ -19,7 +19,7 @@
  *   lua-exec.c     nlhook.exec, path actions, on_exit
  *   lua-emit.c     nlhook.emit, and the JSON of Lua values
  *   lua-mqtt.c     nlhook.mqtt.publish
- *   lua-state.c    nlhook.links(), addrs(), routes()
+ *   lua-state.c    nlhook.links(), addrs(), routes(), stations()
  */
 
 #define RULES_EVENT_MT "nlhook.event"
@@ -193,3 +193,4 @@ int rules_api_mqtt_publish(lua_State *L);
 int rules_api_links(lua_State *L);
 int rules_api_addrs(lua_State *L);
 int rules_api_routes(lua_State *L);
+int rules_api_stations(lua_State *L);

@@ -131,12 +131,20 @@ void rules_set_foreach_rule(const struct rules_set *rs, void (*cb)(const struct 
 			    void *data);
 
 /*
- * Where nlhook.links(), addrs() and routes() read: the rtnl state of a
- * namespace by name (NULL: the daemon's own), NULL when there is none.
- * Set by the program that runs the rules (the daemon, a replay).
+ * Where nlhook.links(), addrs(), routes() and stations() read: the
+ * instances of a namespace by name (NULL: the daemon's own), NULL
+ * members where there are none.  Set by the program that runs the rules
+ * (the daemon, a replay).
  */
 struct rtnl;
-typedef const struct rtnl *(*rules_state_fn)(const char *netns, void *data);
+struct nl80211;
+struct rules_state {
+	const struct rtnl *rtnl;
+	const struct nl80211 *nl80211;	/* stations; the iftype of wifi links */
+};
+typedef void (*rules_state_fn)(const char *netns, void *data, struct rules_state *ret);
+void rules_set_state_source(rules_state_fn fn, void *data);
+
 /*
  * nlhook.exec{ netns = NAME }: the open namespace file of a watched
  * namespace, or -1 when there is none (set by the daemon).
@@ -146,7 +154,6 @@ void rules_set_netns_source(rules_netns_fn fn, void *data);
 int rules_netns_fd(const char *netns);
 /* nlhook.netns: the name of the namespace the daemon runs in, or NULL; read when a file loads. */
 extern const char *rules_netns;
-void rules_set_state_source(rules_state_fn fn, void *data);
 
 /*
  * Where nlhook.mqtt.publish sends: the daemon's broker.  prefix is what

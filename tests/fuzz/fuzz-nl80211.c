@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The nl80211 parser, the controller parser, the GET_INTERFACE answer
- * parser and the IE walker on arbitrary messages, with the derivation
- * state carried across them.
+ * parser, the station parsers (NEW_STATION / DEL_STATION and their
+ * STA_INFO, events and dump answers) and the IE walker on arbitrary
+ * messages, with the derivation state and the station table carried
+ * across them as the source carries them.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +16,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void render(const struct nlh_event *ev)
+{
+	char out[4096];
+
+	nlh_event_json(ev, out, sizeof(out));
+	nlh_event_text(ev, false, out, sizeof(out));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct nl80211_track track;
@@ -23,26 +33,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct nlh_event ev, extra;
 	struct nl80211_iface iface;
 	struct nlh_ssid ssid;
-	char out[4096];
 	size_t left;
 
 	memcpy(buf, data, size);
 	memset(&track, 0, sizeof(track));
+	nl80211_track_stations(&track, true);
 	nlh_msg_for_each(nlh, buf, size, left) {
 		nl80211_ctrl_parse(nlh, &ids);
-		if (nl80211_parse(nlh, &ids, &ev) == 0) {
-			if (nl80211_wants_iface(&ev) && nl80211_iface_parse(nlh, &ids, &iface) == 0)
-				nl80211_iface_fill(&ev, &iface);
-			nl80211_track_wifi(&track, &ev, &extra);
-			nlh_event_json(&ev, out, sizeof(out));
-		} else if (nl80211_iface_parse(nlh, &ids, &iface) == 0) {
+		if (nl80211_iface_parse(nlh, &ids, &iface) == 0) {
+			nl80211_track_iface(&track, &iface);
 			nlh_event_init(&ev, NLH_EV_WIFI_CONNECT);
 			ev.wifi.ifindex = iface.ifindex;
 			NLH_SET(&ev, WIFI, ifindex);
 			nl80211_iface_fill(&ev, &iface);
-			nlh_event_json(&ev, out, sizeof(out));
+			render(&ev);
+		}
+		if (nl80211_station_parse(nlh, &ids, &ev) == 0 && nl80211_track_station_dump(&track, &ev) >= 0)
+			render(&ev);
+		if (nl80211_parse(nlh, &ids, &ev) == 0) {
+			nl80211_wants_iface(&track, &ev);
+			if (nl80211_track_wifi(&track, &ev, &extra) >= 0)
+				render(&ev);
 		}
 	}
+	/* what nlhook.stations() and a re-dump read of the table */
+	for (size_t i = 0; i < nl80211_track_station_count(&track); i++) {
+		nl80211_track_station_get(&track, i, 0, &ev);
+		render(&ev);
+	}
+	nl80211_track_stations_mark(&track);
+	while (nl80211_track_stations_sweep(&track, &ev) > 0)
+		render(&ev);
+	nl80211_track_free(&track);
 	nl80211_ie_ssid(data, size, &ssid);
 	free(buf);
 	return 0;

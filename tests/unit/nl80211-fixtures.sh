@@ -32,6 +32,28 @@ for f in basic roam; do
 		jq -c 'select(.type | startswith("wifi.")) | del(.time)' > "$tmp/$f.jsonl"
 	check "$f.pcap: wifi events equal the golden file" "diff -u '$golden/$f.wifi.jsonl' '$tmp/$f.jsonl'"
 done
+# Station events against iw's own lines: "wlanN: new/del station MAC" on
+# the interfaces iw saw "set interface type access point", in order; the
+# client's lines about its own AP (iw shows those too) raise nothing.
+client() { [ "$1" = basic ] && echo wlan1 || echo wlan2; }
+for f in basic roam; do
+	iw=$fixtures/$f.iw-event.txt
+	aps=$(sed -n 's/^[0-9.]*: \(wlan[0-9]*\) (phy #[0-9]*): set interface type access point.*/\1/p' "$iw" | sort -u | paste -sd'|')
+	sed -nE "s/^[0-9.]+: ($aps): (new|del) station ([0-9a-f:]+)\$/\2 \1 \3/p" "$iw" > "$tmp/$f.iw-st"
+	jq -r 'select(.type | startswith("wifi.station.")) | "\(.type | ltrimstr("wifi.station.")) \(.ifname) \(.mac)"' \
+		"$tmp/$f.jsonl" > "$tmp/$f.st"
+	check "$f: iw saw station joins on the APs ($aps)" '[ -s "$tmp/$f.iw-st" ]'
+	check "$f: the APs' station joins and leaves are iw's, in order" "diff -u '$tmp/$f.iw-st' '$tmp/$f.st'"
+	c=$(client $f)
+	check "$f: iw saw the client $c's view of its AP; nlhook raises nothing for it" \
+		"grep -qE '^[0-9.]+: $c: new station' '$iw' && ! has '$tmp/$f.jsonl' '(.type | startswith(\"wifi.station.\")) and .ifname == \"$c\"'"
+	check "$f: station events carry iftype ap, the SSID and the phy" \
+		"[ -z \"\$(jq -c 'select((.type | startswith(\"wifi.station.\")) and (.iftype != \"ap\" or .ssid != \"CafeNet\" or .wiphy == null))' '$tmp/$f.jsonl')\" ]"
+done
+check "roam: each leave says how long (connected_time), the bytes and the signal" \
+	'[ "$(jq -r "select(.type == \"wifi.station.del\") | [.connected_time, .signal, .rx_bytes > 0, .tx_bytes > 0] | @csv" "$tmp/roam.jsonl" | paste -sd" ")" = "2,-30,true,true 1,-30,true,true" ]'
+check "the interfaces' modes: iftype station when created" \
+	'[ "$(jq -r "select(.type == \"wifi.iface.new\") | .iftype" "$tmp/roam.jsonl" | sort -u)" = station ]'
 r=$tmp/roam.jsonl
 check "roam: 4 connects, all to CafeNet" '[ "$(jq -c "select(.type == \"wifi.connect\" and .ssid == \"CafeNet\" and .status == 0)" "$r" | wc -l)" -eq 4 ]'
 check "roam: 3 disconnects, reasons 3, 2, 1" '[ "$(jq -r "select(.type == \"wifi.disconnect\") | .reason" "$r" | paste -sd,)" = "3,2,1" ]'
@@ -71,5 +93,21 @@ check "hotspot example, 1 s grace: the 1.17 s disconnect logs out, once" \
 check "hotspot example, 1 s grace: logout after the first disconnect, before the next login" \
 	'[ "$(grep -E "^(exec hotspot-logout|event wifi.(disconnect|authorized))" "$tmp/dry1.txt" | cut -d" " -f1-2 | head -4 | paste -sd,)" = "event wifi.authorized,event wifi.disconnect,exec hotspot-logout:,event wifi.authorized" ]'
 check "hotspot example, 1 s grace: logged in again after it" '[ "$(grep -c "^exec hotspot-login:" "$tmp/dry1.txt")" -eq 2 ]'
+# The presence example, dry-run over the roam capture: the client joins
+# wlan0, leaves for 1.1 s, comes back, is sent away by the AP and joins
+# wlan1 0.3 s later, then wlan0 again.  With the shipped 120 s grace it is
+# home once and never away; with a 1 s grace the 1.1 s gap is an away.
+mkdir -m 755 "$tmp/presence" "$tmp/presence1"
+install -m 644 "$SRCDIR/rules.d/50-presence.lua" "$tmp/presence/"
+sed 's/^local GRACE = 120$/local GRACE = 1/' "$SRCDIR/rules.d/50-presence.lua" > "$tmp/presence1/50-presence.lua"
+chmod 644 "$tmp/presence1/50-presence.lua"
+"$NLHOOK" test --rules "$tmp/presence" --replay "$fixtures/roam.pcap" > "$tmp/pdry.txt" 2>/dev/null
+"$NLHOOK" test --rules "$tmp/presence1" --replay "$fixtures/roam.pcap" > "$tmp/pdry1.txt" 2>/dev/null
+presence() { sed -n 's/^emit presence-[a-z]*: //p' "$1" | jq -r '[.presence, .mac, .ifname, .ssid] | join(" ")' | paste -sd,; }
+check "presence example: home once, with the station's MAC, the AP and its SSID" \
+	'[ "$(presence "$tmp/pdry.txt")" = "home 02:00:00:00:02:00 wlan0 CafeNet" ]'
+check "presence example: each leave starts the grace" '[ "$(grep -c "^after presence-away: 120 s$" "$tmp/pdry.txt")" -eq 2 ]'
+check "presence example, 1 s grace: away after the 1.1 s gap, home again" \
+	'[ "$(presence "$tmp/pdry1.txt")" = "home 02:00:00:00:02:00 wlan0 CafeNet,away 02:00:00:00:02:00 wlan0 CafeNet,home 02:00:00:00:02:00 wlan0 CafeNet" ]'
 echo "$((n - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -23,6 +23,8 @@ static void test_types(void **state)
 		     NLH_TYPE_BIT(NLH_EV_LINK_NOCARRIER) | NLH_TYPE_BIT(NLH_EV_LINK_RENAME)));
 	assert_true(nlh_event_types_glob("wifi.iface.*") ==
 		    (NLH_TYPE_BIT(NLH_EV_WIFI_IFACE_NEW) | NLH_TYPE_BIT(NLH_EV_WIFI_IFACE_DEL)));
+	assert_true(nlh_event_types_glob("wifi.station.*") ==
+		    (NLH_TYPE_BIT(NLH_EV_WIFI_STATION_NEW) | NLH_TYPE_BIT(NLH_EV_WIFI_STATION_DEL)));
 	assert_int_equal(nlh_event_types_glob("nope.*"), 0);
 	assert_int_equal(nlh_event_type_class(NLH_EV_NFLOG), NLH_CLASS_NFLOG);
 	assert_non_null(nlh_field_find(NLH_CLASS_ROUTE, "gateway"));
@@ -121,6 +123,61 @@ static void test_text_and_payload(void **state)
 	assert_string_equal(buf, "nflog prefix=\"DROP in\" dport=22 payload=4500ab");
 }
 
+/* What a DEL_STATION raises: the station, and what STA_INFO said of it. */
+static void station_event(struct nlh_event *ev, enum nlh_event_type t)
+{
+	nlh_event_init(ev, t);
+	ev->time = 1700000000.5;
+	strcpy(ev->wifi.ifname, "wlan0");
+	NLH_SET(ev, WIFI, ifname);
+	ev->wifi.ifindex = 3;
+	NLH_SET(ev, WIFI, ifindex);
+	ev->wifi.mac = (struct nlh_hwaddr){ 6, { 2, 0, 0, 0, 2, 0 } };
+	NLH_SET(ev, WIFI, mac);
+	strcpy(ev->wifi.iftype, "ap");
+	NLH_SET(ev, WIFI, iftype);
+	ev->wifi.ssid = (struct nlh_ssid){ 7, { 'C', 'a', 'f', 'e', 'N', 'e', 't' } };
+	NLH_SET(ev, WIFI, ssid);
+	if (t != NLH_EV_WIFI_STATION_DEL)
+		return;
+	ev->wifi.connected_time = 2;
+	NLH_SET(ev, WIFI, connected_time);
+	ev->wifi.rx_bytes = UINT64_C(5000000000);
+	NLH_SET(ev, WIFI, rx_bytes);
+	ev->wifi.tx_bytes = 409;
+	NLH_SET(ev, WIFI, tx_bytes);
+	ev->wifi.signal = -30;
+	NLH_SET(ev, WIFI, signal);
+}
+
+static void test_station(void **state)
+{
+	struct nlh_event ev;
+	char buf[512];
+
+	/* the human line says it as iw event does, then the other fields */
+	station_event(&ev, NLH_EV_WIFI_STATION_NEW);
+	assert_true(nlh_event_text(&ev, false, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "wlan0: new station 02:00:00:00:02:00 ifindex=3 iftype=ap ssid=CafeNet");
+	station_event(&ev, NLH_EV_WIFI_STATION_DEL);
+	ev.netns = "blue";
+	assert_true(nlh_event_text(&ev, false, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "wlan0: del station 02:00:00:00:02:00 netns=blue ifindex=3 iftype=ap ssid=CafeNet "
+				 "connected_time=2 rx_bytes=5000000000 tx_bytes=409 signal=-30");
+	/* JSON: the signed field is a negative number */
+	assert_true(nlh_event_json(&ev, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "{\"type\":\"wifi.station.del\",\"time\":1700000000.500000,\"netns\":\"blue\","
+				 "\"ifname\":\"wlan0\",\"ifindex\":3,\"mac\":\"02:00:00:00:02:00\",\"iftype\":\"ap\","
+				 "\"ssid\":\"CafeNet\",\"connected_time\":2,\"rx_bytes\":5000000000,\"tx_bytes\":409,"
+				 "\"signal\":-30}");
+	/* without its interface's name, the generic form */
+	ev.netns = NULL;
+	ev.present &= ~(UINT64_C(1) << NLH_F_WIFI_ifname);
+	assert_true(nlh_event_text(&ev, false, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "wifi.station.del ifindex=3 mac=02:00:00:00:02:00 iftype=ap ssid=CafeNet "
+				 "connected_time=2 rx_bytes=5000000000 tx_bytes=409 signal=-30");
+}
+
 static void test_env(void **state)
 {
 	struct nlh_event ev;
@@ -139,6 +196,16 @@ static void test_env(void **state)
 		assert_null(strstr(*e, "NLHOOK_FREQ"));
 	}
 	assert_int_equal(found, 7);
+	free(env);
+
+	station_event(&ev, NLH_EV_WIFI_STATION_DEL);
+	env = nlh_event_env(&ev);
+	assert_non_null(env);
+	found = 0;
+	for (char **e = env; *e; e++)
+		found += !strcmp(*e, "NLHOOK_SIGNAL=-30") || !strcmp(*e, "NLHOOK_MAC=02:00:00:00:02:00") ||
+			 !strcmp(*e, "NLHOOK_CONNECTED_TIME=2") || !strcmp(*e, "NLHOOK_IFTYPE=ap");
+	assert_int_equal(found, 4);
 	free(env);
 }
 
@@ -219,6 +286,10 @@ static void test_json_roundtrip(void **state)
 	struct nlh_event ev;
 
 	wifi_event(&ev);
+	roundtrip(&ev);
+	station_event(&ev, NLH_EV_WIFI_STATION_DEL);
+	roundtrip(&ev);
+	ev.wifi.signal = INT32_MIN;
 	roundtrip(&ev);
 
 	nlh_event_init(&ev, NLH_EV_ROUTE_ADD);
@@ -304,6 +375,10 @@ static void test_json_bad_events(void **state)
 	from_json_bad("{\"type\":\"wifi.connect\",\"ssid\":\"012345678901234567890123456789012\"}",
 		      "field 'ssid': longer than 32 bytes");
 	from_json_bad("{\"type\":\"nflog\",\"payload\":\"0102030405\"}", "field 'payload'");
+	from_json_bad("{\"type\":\"wifi.station.del\",\"signal\":-2147483649}", "field 'signal'");
+	from_json_bad("{\"type\":\"wifi.station.del\",\"signal\":2147483648}", "field 'signal'");
+	from_json_bad("{\"type\":\"wifi.station.del\",\"signal\":-30.5}", "field 'signal'");
+	from_json_bad("{\"type\":\"wifi.station.del\",\"signal\":\"-30\"}", "field 'signal'");
 	from_json_bad("{\"type\":\"nflog\",\"payload\":\"zz\"}", "field 'payload'");
 	/* Text must be in the form nlhook writes it: the error names the field. */
 	from_json_bad("{\"type\":\"link.up\",\"ifname\":\"caf\\\\xzz\"}", "field 'ifname': not text as nlhook writes it");
@@ -327,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_ssid_escape),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_text_and_payload),
+		cmocka_unit_test(test_station),
 		cmocka_unit_test(test_env),
 		cmocka_unit_test(test_text_fields),
 		cmocka_unit_test(test_json_roundtrip),

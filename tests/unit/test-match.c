@@ -116,6 +116,38 @@ static void test_numbers_bools(void **state)
 	assert_false(m(&ev, "count", "705032704"));	/* the low 32 bits */
 }
 
+/* A signed field (dBm): negative numbers are numbers; globs match its text. */
+static void test_signed(void **state)
+{
+	const struct nlh_field *signal = nlh_field_find(NLH_CLASS_WIFI, "signal");
+	struct nlh_pattern p;
+	struct nlh_event ev;
+
+	nlh_event_init(&ev, NLH_EV_WIFI_STATION_DEL);
+	ev.wifi.signal = -30;
+	NLH_SET(&ev, WIFI, signal);
+	assert_int_equal(nlh_pattern_from_string("-30", signal, &p, err, sizeof(err)), 0);
+	assert_int_equal(p.kind, NLH_PAT_NUM);
+	nlh_pattern_clear(&p);
+	assert_true(m(&ev, "signal", "-30"));
+	assert_false(m(&ev, "signal", "30"));
+	assert_false(m(&ev, "signal", "-3"));
+	assert_true(m(&ev, "signal", "-3*"));
+	assert_true(m(&ev, "signal", "!-4*"));
+	ev.wifi.signal = 7;
+	assert_true(m(&ev, "signal", "7"));
+	assert_false(m(&ev, "signal", "-7"));
+	ev.wifi.signal = INT32_MIN;
+	assert_true(m(&ev, "signal", "-2147483648"));
+	assert_int_equal(nlh_pattern_from_string("-2147483649", signal, &p, err, sizeof(err)), -ERANGE);
+	assert_int_equal(nlh_pattern_from_string("2147483648", signal, &p, err, sizeof(err)), -ERANGE);
+	assert_non_null(strstr(err, "out of range (-2147483648..2147483647)"));
+	/* "-" alone is neither a number nor a glob */
+	assert_int_equal(nlh_pattern_from_string("-", signal, &p, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "neither a number"));
+	assert_int_equal(nlh_pattern_from_string("-3x", signal, &p, err, sizeof(err)), -EINVAL);
+}
+
 static void test_cidr_addr(void **state)
 {
 	const struct nlh_field *f = nlh_field_find(NLH_CLASS_ADDR, "address");
@@ -460,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_absent),
 		cmocka_unit_test(test_numbers_bools),
+		cmocka_unit_test(test_signed),
 		cmocka_unit_test(test_cidr_addr),
 		cmocka_unit_test(test_cidr_prefix),
 		cmocka_unit_test(test_list),

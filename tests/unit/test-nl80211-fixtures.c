@@ -19,13 +19,20 @@
  *   "deauth X -> Y reason R"       -> wifi.deauth reason R, bssid the AP's
  *   "disconnected (by AP) reason R"-> wifi.disconnect reason R by_ap true
  *                                     ("local request": by_ap false)
+ *   "new interface type station"   -> also iftype station
+ *   "wlan0: new station M"          -> wifi.station.new mac M on wlan0,
+ *   "wlan0: del station M"             wifi.station.del: on the
+ *                                     interfaces that "set interface type
+ *                                     access point" made APs only; the
+ *                                     client's own (wlan1 in basic, wlan2
+ *                                     in roam) raise nothing
  * iw shows neither a roam nor authorization: those are nlhook's
  * derivations.  A roam follows each connect to the other BSS that comes
  * within a second of a disconnect (after the AP's deauth, and `wpa_cli
  * roam`), authorized the operstate going UP after each connect, matching
  * the "ctrl. port TX status" lines (the EAPOL handshake) in iw's output.
- * "new station", "mgmt TX status", "vendor event", "set interface type"
- * and "renamed" are not nlhook events.
+ * "mgmt TX status", "vendor event", "set interface type" (the mode is
+ * followed, not raised) and "renamed" are not nlhook events.
  *
  * NLH_GOLDEN_WRITE=1 rewrites the golden files (then check them as above).
  */
@@ -56,6 +63,7 @@ struct run {
 	struct nlh_event ev[NEVENTS];
 	size_t n;
 	unsigned long records, folded, families;
+	unsigned long dropped_stations;	/* a station-mode interface's view of its AP */
 };
 
 static void push(struct run *r, const struct nlh_event *ev)
@@ -76,13 +84,22 @@ static void route_msg(struct run *r, const struct nlmsghdr *nlh)
 		push(r, &out);
 }
 
+/* As the source does: interface modes and stations the kernel tells of, then the event. */
 static void genl_msg(struct run *r, const struct nlmsghdr *nlh)
 {
+	struct nl80211_iface iface;
 	struct nlh_event ev, extra;
 	uint32_t i;
+	int n;
 
 	if (nl80211_ctrl_parse(nlh, &r->ids) > 0) {
 		r->families++;
+		return;
+	}
+	if (nl80211_iface_parse(nlh, &r->ids, &iface) == 0)
+		nl80211_track_iface(&r->track, &iface);
+	if (nlh->nlmsg_pid && nl80211_station_parse(nlh, &r->ids, &ev) == 0) {
+		nl80211_track_station_dump(&r->track, &ev);
 		return;
 	}
 	if (nl80211_parse(nlh, &r->ids, &ev) < 0)
@@ -92,12 +109,14 @@ static void genl_msg(struct run *r, const struct nlmsghdr *nlh)
 		memcpy(ev.wifi.ifname, r->links[i], IFNAMSIZ);
 		NLH_SET(&ev, WIFI, ifname);
 	}
-	if (nl80211_track_wifi(&r->track, &ev, &extra) > 0) {
-		push(r, &ev);
-		push(r, &extra);
-	} else {
-		push(r, &ev);
+	n = nl80211_track_wifi(&r->track, &ev, &extra);
+	if (n < 0) {
+		r->dropped_stations += ev.type == NLH_EV_WIFI_STATION_NEW || ev.type == NLH_EV_WIFI_STATION_DEL;
+		return;
 	}
+	push(r, &ev);
+	if (n > 0)
+		push(r, &extra);
 }
 
 static void run_capture(const char *name, struct run *r)
@@ -109,6 +128,7 @@ static void run_capture(const char *name, struct run *r)
 	int n;
 
 	memset(r, 0, sizeof(*r));
+	nl80211_track_stations(&r->track, true);
 	snprintf(path, sizeof(path), "%s/%s.pcap", NLH_FIXTURES, name);
 	if (pcap_open(path, &p, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
@@ -220,10 +240,50 @@ static bool is_mac(const struct nlh_hwaddr *h, uint8_t last2)
 	return h->len == 6 && !memcmp(h->a, base, 4) && h->a[4] == last2 && h->a[5] == 0;
 }
 
+/*
+ * The station events as "new wlan0 02:00:00:00:02:00" joined by commas,
+ * each checked for what an access point's station event carries.
+ */
+static void station_events(const struct run *r, char *out, size_t size)
+{
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < r->n; i++) {
+		const struct nlh_event *ev = &r->ev[i];
+		char mac[32];
+		bool del = ev->type == NLH_EV_WIFI_STATION_DEL;
+
+		if (!del && ev->type != NLH_EV_WIFI_STATION_NEW)
+			continue;
+		assert_true(NLH_HAS(ev, WIFI, mac) && NLH_HAS(ev, WIFI, ifname));
+		assert_true(NLH_HAS(ev, WIFI, iftype));
+		assert_string_equal(ev->wifi.iftype, "ap");
+		assert_true(is_ssid(ev, "CafeNet"));
+		/* wlanN is phyN in these captures */
+		assert_true(NLH_HAS(ev, WIFI, wiphy));
+		assert_int_equal(ev->wifi.wiphy, ev->wifi.ifname[4] - '0');
+		assert_int_equal(NLH_HAS(ev, WIFI, connected_time), del);
+		assert_int_equal(NLH_HAS(ev, WIFI, rx_bytes), del);
+		assert_int_equal(NLH_HAS(ev, WIFI, tx_bytes), del);
+		assert_int_equal(NLH_HAS(ev, WIFI, signal), del);
+		if (del) {
+			assert_int_equal(ev->wifi.signal, -30);	/* mac80211_hwsim's */
+			assert_true(ev->wifi.rx_bytes > 0 && ev->wifi.tx_bytes > 0);
+		}
+		nlh_hwaddr_format(&ev->wifi.mac, mac, sizeof(mac));
+		off += snprintf(out + off, size - off, "%s%s %s %s", off ? "," : "", del ? "del" : "new",
+				ev->wifi.ifname, mac);
+		assert_true(off < size);
+	}
+}
+
 static void test_basic(void **state)
 {
 	struct run *r = malloc(sizeof(*r));
 	size_t connect = 0, authorized = 0, ci = 0, ai = 0;
+	struct nlh_event st;
+	char stations[512];
 
 	assert_non_null(r);
 	run_capture("basic", r);
@@ -248,7 +308,17 @@ static void test_basic(void **state)
 	assert_int_equal(connect, 1);
 	assert_int_equal(authorized, 1);
 	assert_true(ai > ci);
+	/* the client wlan1 joins the AP wlan0; wlan1's view of its AP raises nothing */
+	station_events(r, stations, sizeof(stations));
+	assert_string_equal(stations, "new wlan0 02:00:00:00:01:00");
+	assert_int_equal(r->dropped_stations, 1);
+	assert_int_equal(nl80211_track_station_count(&r->track), 1);
+	nl80211_track_station_get(&r->track, 0, 1795342560.0, &st);
+	assert_true(is_mac(&st.wifi.mac, 1));
+	assert_int_equal(st.wifi.ifindex, 3);
+	assert_int_equal(st.wifi.connected_time, 6);	/* joined at 553.258 */
 	check_golden("basic", r);
+	nl80211_track_free(&r->track);
 	free(r);
 }
 
@@ -259,6 +329,7 @@ static void test_roam(void **state)
 	struct run *r = malloc(sizeof(*r));
 	size_t connects = 0, disconnects = 0, roams = 0, authorized = 0;
 	const struct nlh_event *last_connect = NULL;
+	char stations[512];
 
 	assert_non_null(r);
 	run_capture("roam", r);
@@ -311,7 +382,19 @@ static void test_roam(void **state)
 	assert_int_equal(disconnects, 3);
 	assert_int_equal(authorized, 4);
 	assert_int_equal(roams, 2);	/* none for the reconnect to the same BSS */
+	/*
+	 * As iw saw it: on wlan0 joins and leaves, after the AP's deauth the
+	 * join on wlan1 (the capture ends before wlan1 drops it), the roam
+	 * back to wlan0; the client wlan2's 7 of its own raise nothing.
+	 */
+	station_events(r, stations, sizeof(stations));
+	assert_string_equal(stations, "new wlan0 02:00:00:00:02:00,del wlan0 02:00:00:00:02:00,"
+				      "new wlan0 02:00:00:00:02:00,del wlan0 02:00:00:00:02:00,"
+				      "new wlan1 02:00:00:00:02:00,new wlan0 02:00:00:00:02:00");
+	assert_int_equal(r->dropped_stations, 7);
+	assert_int_equal(nl80211_track_station_count(&r->track), 2);
 	check_golden("roam", r);
+	nl80211_track_free(&r->track);
 	free(r);
 }
 

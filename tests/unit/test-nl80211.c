@@ -5,6 +5,7 @@
 #include <linux/nl80211.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -214,7 +215,7 @@ static void test_iface_query(void **state)
 	mnl_attr_put_u16(nlh, NL80211_ATTR_STATUS_CODE, 0);
 	assert_int_equal(nl80211_parse(nlh, &ids, &ev), 0);
 	assert_false(NLH_HAS(&ev, WIFI, ssid));
-	assert_true(nl80211_wants_iface(&ev));
+	assert_true(nl80211_wants_iface(&t, &ev));
 	/* an answer to us is no event */
 	assert_int_equal(nl80211_parse((const struct nlmsghdr *)iface_answer, &ids, &extra), -ENODATA);
 	assert_int_equal(nl80211_iface_parse((const struct nlmsghdr *)iface_answer, &ids, &iface), 0);
@@ -222,7 +223,7 @@ static void test_iface_query(void **state)
 	assert_true(NLH_HAS(&ev, WIFI, ssid));
 	assert_memory_equal(ev.wifi.ssid.b, "CafeNet", 7);
 	assert_int_equal(ev.wifi.freq, 2412);
-	assert_false(nl80211_wants_iface(&ev));
+	assert_false(nl80211_wants_iface(&t, &ev));
 	/* the answer about another interface fills nothing */
 	iface.ifindex = 4;
 	ev.present &= ~(UINT64_C(1) << NLH_F_WIFI_freq);
@@ -251,11 +252,337 @@ static void test_iface_query(void **state)
 	mnl_attr_put_u32(nlh, NL80211_ATTR_IFINDEX, 3);
 	mnl_attr_put_u16(nlh, NL80211_ATTR_STATUS_CODE, 17);
 	assert_int_equal(nl80211_parse(nlh, &ids, &ev), 0);
-	assert_false(nl80211_wants_iface(&ev));
+	assert_false(nl80211_wants_iface(&t, &ev));
 	nlh = msg(32, NL80211_CMD_DISCONNECT);
 	mnl_attr_put_u32(nlh, NL80211_ATTR_IFINDEX, 3);
 	assert_int_equal(nl80211_parse(nlh, &ids, &ev), 0);
-	assert_false(nl80211_wants_iface(&ev));
+	assert_false(nl80211_wants_iface(&t, &ev));
+}
+
+static const uint8_t sta_mac[6] = { 2, 0, 0, 0, 2, 0 };
+
+/* A NEW_STATION or DEL_STATION as mac80211 sends it; info: STA_INFO as on a leave. */
+static struct nlmsghdr *station_msg(uint8_t cmd, uint32_t ifindex, const uint8_t *mac, bool info)
+{
+	struct nlmsghdr *nlh = msg(32, cmd);
+	struct nlattr *nest;
+
+	mnl_attr_put_u32(nlh, NL80211_ATTR_IFINDEX, ifindex);
+	if (mac)
+		mnl_attr_put(nlh, NL80211_ATTR_MAC, 6, mac);
+	mnl_attr_put_u32(nlh, NL80211_ATTR_GENERATION, 7);
+	nest = mnl_attr_nest_start(nlh, NL80211_ATTR_STA_INFO);
+	if (info) {
+		mnl_attr_put_u32(nlh, NL80211_STA_INFO_CONNECTED_TIME, 42);
+		mnl_attr_put_u32(nlh, NL80211_STA_INFO_RX_BYTES, 1000);	/* wrapped: the 64-bit one wins */
+		mnl_attr_put_u64(nlh, NL80211_STA_INFO_RX_BYTES64, UINT64_C(4294968296));
+		mnl_attr_put_u64(nlh, NL80211_STA_INFO_TX_BYTES64, 409);
+		mnl_attr_put_u32(nlh, NL80211_STA_INFO_TX_BYTES, 409);
+		mnl_attr_put_u8(nlh, NL80211_STA_INFO_SIGNAL, 0xb5);	/* -75 dBm */
+	}
+	mnl_attr_nest_end(nlh, nest);
+	return nlh;
+}
+
+/* What GET_INTERFACE answers, or a NEW/SET_INTERFACE notification (portid 0) says. */
+static struct nl80211_iface iface_msg(uint8_t cmd, uint32_t pid, uint32_t ifindex, uint32_t wiphy, uint32_t iftype,
+				      const char *ssid)
+{
+	struct nl80211_ids ids = { .family = 32 };
+	struct nlmsghdr *nlh = msg(32, cmd);
+	struct nl80211_iface i;
+
+	nlh->nlmsg_pid = pid;
+	mnl_attr_put_u32(nlh, NL80211_ATTR_IFINDEX, ifindex);
+	mnl_attr_put_u32(nlh, NL80211_ATTR_WIPHY, wiphy);
+	mnl_attr_put_u32(nlh, NL80211_ATTR_IFTYPE, iftype);
+	if (ssid)
+		mnl_attr_put(nlh, NL80211_ATTR_SSID, strlen(ssid), ssid);
+	assert_int_equal(nl80211_iface_parse(nlh, &ids, &i), 0);
+	return i;
+}
+
+static void test_station_parse(void **state)
+{
+	struct nl80211_ids ids = { .family = 32 };
+	struct nlh_event ev;
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+
+	/* a join: the station's address in mac, not bssid; nothing of STA_INFO */
+	nlh = station_msg(NL80211_CMD_NEW_STATION, 3, sta_mac, true);
+	assert_int_equal(nl80211_parse(nlh, &ids, &ev), 0);
+	assert_int_equal(ev.type, NLH_EV_WIFI_STATION_NEW);
+	assert_int_equal(ev.wifi.ifindex, 3);
+	assert_true(NLH_HAS(&ev, WIFI, mac));
+	assert_memory_equal(ev.wifi.mac.a, sta_mac, 6);
+	assert_false(NLH_HAS(&ev, WIFI, bssid));
+	assert_false(NLH_HAS(&ev, WIFI, connected_time));
+	assert_false(NLH_HAS(&ev, WIFI, signal));
+	/* a leave: what STA_INFO says, the 64-bit counters, the signal signed */
+	nlh = station_msg(NL80211_CMD_DEL_STATION, 3, sta_mac, true);
+	assert_int_equal(nl80211_parse(nlh, &ids, &ev), 0);
+	assert_int_equal(ev.type, NLH_EV_WIFI_STATION_DEL);
+	assert_int_equal(ev.wifi.connected_time, 42);
+	assert_true(ev.wifi.rx_bytes == UINT64_C(4294968296));
+	assert_int_equal(ev.wifi.tx_bytes, 409);
+	assert_int_equal(ev.wifi.signal, -75);
+	/* a leave without STA_INFO (older kernels): the station alone */
+	nlh = station_msg(NL80211_CMD_DEL_STATION, 3, sta_mac, false);
+	assert_int_equal(nl80211_parse(nlh, &ids, &ev), 0);
+	assert_false(NLH_HAS(&ev, WIFI, connected_time) || NLH_HAS(&ev, WIFI, rx_bytes));
+	/* without the station's address: malformed */
+	nlh = station_msg(NL80211_CMD_DEL_STATION, 3, NULL, true);
+	assert_int_equal(nl80211_parse(nlh, &ids, &ev), -EBADMSG);
+	/* hostapd's DEL_STATION request and the kernel's answer to GET_STATION are no events */
+	nlh = station_msg(NL80211_CMD_DEL_STATION, 3, sta_mac, false);
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_pid = 1606418556;
+	assert_int_equal(nl80211_parse(nlh, &ids, &ev), -ENODATA);
+	assert_int_equal(nl80211_station_parse(nlh, &ids, &ev), -ENODATA);
+	nlh = station_msg(NL80211_CMD_NEW_STATION, 3, sta_mac, true);
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	nlh->nlmsg_pid = 1234;
+	assert_int_equal(nl80211_parse(nlh, &ids, &ev), -ENODATA);
+	/* ... but the answer says the station is there, and since when */
+	assert_int_equal(nl80211_station_parse(nlh, &ids, &ev), 0);
+	assert_int_equal(ev.wifi.ifindex, 3);
+	assert_memory_equal(ev.wifi.mac.a, sta_mac, 6);
+	assert_int_equal(ev.wifi.connected_time, 42);
+	/* an attribute in STA_INFO that lies about its length: the walk stops there */
+	nlh = station_msg(NL80211_CMD_DEL_STATION, 3, sta_mac, true);
+	((struct nlattr *)((char *)nlh + nlh->nlmsg_len - 8))->nla_len = 200;
+	assert_int_equal(nl80211_parse(nlh, &ids, &ev), 0);
+	assert_true(NLH_HAS(&ev, WIFI, connected_time));
+	assert_false(NLH_HAS(&ev, WIFI, signal));
+	/* STA_INFO itself running past the message: malformed */
+	nlh = station_msg(NL80211_CMD_DEL_STATION, 3, sta_mac, true);
+	nest = (struct nlattr *)((char *)nlh + MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct genlmsghdr)) + 8 + 12 + 8);
+	assert_int_equal(mnl_attr_get_type(nest), NL80211_ATTR_STA_INFO);
+	nest->nla_len += 4;
+	assert_int_equal(nl80211_parse(nlh, &ids, &ev), -EBADMSG);
+}
+
+static void test_iface_modes(void **state)
+{
+	struct nl80211_ids ids = { .family = 32 };
+	struct nl80211_iface i;
+	struct nlmsghdr *nlh;
+
+	assert_string_equal(nl80211_iftype_name(NL80211_IFTYPE_AP), "ap");
+	assert_string_equal(nl80211_iftype_name(NL80211_IFTYPE_P2P_GO), "p2p-go");
+	assert_string_equal(nl80211_iftype_name(NL80211_IFTYPE_MESH_POINT), "mesh");
+	assert_string_equal(nl80211_iftype_name(NL80211_IFTYPE_STATION), "station");
+	assert_null(nl80211_iftype_name(NL80211_IFTYPE_UNSPECIFIED));
+	assert_null(nl80211_iftype_name(200));
+
+	/* the kernel's notification: a mode, no SSID yet, not an answer */
+	i = iface_msg(NL80211_CMD_SET_INTERFACE, 0, 3, 0, NL80211_IFTYPE_AP, NULL);
+	assert_true(i.has_iftype && i.iftype == NL80211_IFTYPE_AP && i.has_wiphy && !i.answer && !i.has_ssid);
+	i = iface_msg(NL80211_CMD_NEW_INTERFACE, 77, 3, 0, NL80211_IFTYPE_AP, "CafeNet");
+	assert_true(i.answer && i.has_ssid);
+	/* hostapd's request to set the mode is not the kernel's word */
+	nlh = msg(32, NL80211_CMD_SET_INTERFACE);
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	mnl_attr_put_u32(nlh, NL80211_ATTR_IFINDEX, 3);
+	mnl_attr_put_u32(nlh, NL80211_ATTR_IFTYPE, NL80211_IFTYPE_AP);
+	assert_int_equal(nl80211_iface_parse(nlh, &ids, &i), -ENODATA);
+	/* a P2P device has no netdev */
+	nlh = msg(32, NL80211_CMD_NEW_INTERFACE);
+	mnl_attr_put_u32(nlh, NL80211_ATTR_WIPHY, 1);
+	mnl_attr_put_u32(nlh, NL80211_ATTR_IFTYPE, NL80211_IFTYPE_P2P_DEVICE);
+	assert_int_equal(nl80211_iface_parse(nlh, &ids, &i), -ENODATA);
+}
+
+/* A station event through the tracker, as the source raises it: 0, or -ENODATA when it raises none. */
+static int station(struct nl80211_track *t, uint8_t cmd, uint32_t ifindex, const uint8_t *mac, struct nlh_event *ev)
+{
+	struct nl80211_ids ids = { .family = 32 };
+	struct nlh_event extra;
+
+	assert_int_equal(nl80211_parse(station_msg(cmd, ifindex, mac, cmd == NL80211_CMD_DEL_STATION), &ids, ev), 0);
+	return nl80211_track_wifi(t, ev, &extra);
+}
+
+static void test_station_modes(void **state)
+{
+	static const uint8_t mac2[6] = { 2, 0, 0, 0, 3, 0 };
+	struct nl80211_track t = {};
+	struct nl80211_iface i;
+	struct nlh_event ev, link, out;
+
+	nl80211_track_stations(&t, true);
+	/* mode not known: raised, iftype nil, and the source asks about the interface */
+	assert_int_equal(station(&t, NL80211_CMD_NEW_STATION, 3, sta_mac, &ev), 0);
+	assert_false(NLH_HAS(&ev, WIFI, iftype));
+	assert_true(nl80211_wants_iface(&t, &ev));
+	assert_int_equal(station(&t, NL80211_CMD_DEL_STATION, 3, sta_mac, &ev), 0);
+	assert_int_equal(nl80211_track_station_count(&t), 0);
+	assert_null(t.sta);	/* the table goes with its last station */
+
+	/* a station-mode interface: its view of its own AP raises nothing, is not kept */
+	i = iface_msg(NL80211_CMD_NEW_INTERFACE, 0, 5, 2, NL80211_IFTYPE_STATION, NULL);
+	nl80211_track_iface(&t, &i);
+	assert_string_equal(nl80211_track_iftype(&t, 5), "station");
+	assert_int_equal(station(&t, NL80211_CMD_NEW_STATION, 5, sta_mac, &ev), -ENODATA);
+	assert_false(nl80211_wants_iface(&t, &ev));
+	assert_int_equal(nl80211_track_station_count(&t), 0);
+	/* an IBSS peer neither */
+	i = iface_msg(NL80211_CMD_SET_INTERFACE, 0, 6, 2, NL80211_IFTYPE_ADHOC, NULL);
+	nl80211_track_iface(&t, &i);
+	assert_int_equal(station(&t, NL80211_CMD_NEW_STATION, 6, sta_mac, &ev), -ENODATA);
+
+	/* hostapd makes wlan0 an AP: its SSID is asked for at the first station... */
+	i = iface_msg(NL80211_CMD_SET_INTERFACE, 0, 3, 0, NL80211_IFTYPE_AP, NULL);
+	nl80211_track_iface(&t, &i);
+	assert_true(nl80211_track_is_ap(&t, 3));
+	assert_int_equal(nl80211_parse(station_msg(NL80211_CMD_NEW_STATION, 3, sta_mac, false),
+				       &(struct nl80211_ids){ .family = 32 }, &ev), 0);
+	assert_true(nl80211_wants_iface(&t, &ev));
+	/* ... and the answer tells it */
+	i = iface_msg(NL80211_CMD_NEW_INTERFACE, 77, 3, 0, NL80211_IFTYPE_AP, "CafeNet");
+	nl80211_track_iface(&t, &i);
+	assert_false(nl80211_wants_iface(&t, &ev));
+	assert_int_equal(nl80211_track_wifi(&t, &ev, &out), 0);
+	assert_string_equal(ev.wifi.iftype, "ap");
+	assert_int_equal(ev.wifi.wiphy, 0);
+	assert_true(NLH_HAS(&ev, WIFI, wiphy));
+	assert_int_equal(ev.wifi.ssid.len, 7);
+	assert_memory_equal(ev.wifi.ssid.b, "CafeNet", 7);
+	assert_int_equal(nl80211_track_station_count(&t), 1);
+	/* the same join twice is one station */
+	assert_int_equal(station(&t, NL80211_CMD_NEW_STATION, 3, sta_mac, &ev), 0);
+	assert_int_equal(nl80211_track_station_count(&t), 1);
+
+	/* an answer without SSID (no BSS running) is not asked again */
+	i = iface_msg(NL80211_CMD_NEW_INTERFACE, 77, 4, 1, NL80211_IFTYPE_P2P_GO, NULL);
+	nl80211_track_iface(&t, &i);
+	assert_int_equal(station(&t, NL80211_CMD_NEW_STATION, 4, mac2, &ev), 0);
+	assert_string_equal(ev.wifi.iftype, "p2p-go");
+	assert_false(NLH_HAS(&ev, WIFI, ssid));
+	assert_false(nl80211_wants_iface(&t, &ev));
+
+	/* the AP's link goes down: its SSID is forgotten, asked again at the next station */
+	nlh_event_init(&link, NLH_EV_LINK_DOWN);
+	link.link.ifindex = 3;
+	link.link.up = false;
+	NLH_SET(&link, LINK, up);
+	nl80211_track_link(&t, &link, &out);
+	assert_int_equal(station(&t, NL80211_CMD_NEW_STATION, 3, mac2, &ev), 0);
+	assert_false(NLH_HAS(&ev, WIFI, ssid));
+	assert_true(nl80211_wants_iface(&t, &ev));
+
+	/* a mesh point: its peers are stations, it has no SSID to ask for */
+	i = iface_msg(NL80211_CMD_SET_INTERFACE, 0, 7, 3, NL80211_IFTYPE_MESH_POINT, NULL);
+	nl80211_track_iface(&t, &i);
+	assert_int_equal(station(&t, NL80211_CMD_NEW_STATION, 7, mac2, &ev), 0);
+	assert_string_equal(ev.wifi.iftype, "mesh");
+	assert_false(nl80211_wants_iface(&t, &ev));
+	assert_int_equal(nl80211_track_station_count(&t), 4);
+
+	/* the interface leaves AP mode: its stations are gone with it */
+	i = iface_msg(NL80211_CMD_SET_INTERFACE, 0, 3, 0, NL80211_IFTYPE_STATION, NULL);
+	nl80211_track_iface(&t, &i);
+	assert_int_equal(nl80211_track_station_count(&t), 2);
+	/* the link goes: the mesh's too */
+	link.type = NLH_EV_LINK_DEL;
+	link.link.ifindex = 7;
+	nl80211_track_link(&t, &link, &out);
+	assert_int_equal(nl80211_track_station_count(&t), 1);
+	nl80211_track_free(&t);
+	assert_null(t.sta);
+}
+
+/* hostapd moves WDS and VLAN stations to AP_VLAN interfaces: they leave from there. */
+static void test_station_vlan(void **state)
+{
+	struct nl80211_track t = {};
+	struct nl80211_iface i;
+	struct nlh_event ev;
+
+	nl80211_track_stations(&t, true);
+	i = iface_msg(NL80211_CMD_NEW_INTERFACE, 77, 3, 0, NL80211_IFTYPE_AP, "CafeNet");
+	nl80211_track_iface(&t, &i);
+	i = iface_msg(NL80211_CMD_NEW_INTERFACE, 0, 9, 0, NL80211_IFTYPE_AP_VLAN, NULL);
+	nl80211_track_iface(&t, &i);
+	assert_int_equal(station(&t, NL80211_CMD_NEW_STATION, 3, sta_mac, &ev), 0);
+	assert_int_equal(station(&t, NL80211_CMD_DEL_STATION, 9, sta_mac, &ev), 0);
+	assert_string_equal(ev.wifi.iftype, "ap-vlan");
+	assert_int_equal(ev.wifi.wiphy, 0);
+	assert_int_equal(nl80211_track_station_count(&t), 0);
+	nl80211_track_free(&t);
+}
+
+static void test_station_table(void **state)
+{
+	struct nl80211_ids ids = { .family = 32 };
+	struct nl80211_track t = {};
+	struct nl80211_iface i;
+	struct nlh_event ev;
+	struct nlmsghdr *nlh;
+	uint8_t mac[6] = { 2, 0, 0, 1, 0, 0 };
+	size_t n = 0;
+
+	i = iface_msg(NL80211_CMD_NEW_INTERFACE, 77, 3, 0, NL80211_IFTYPE_AP, "CafeNet");
+	nl80211_track_iface(&t, &i);
+	/* not kept while station events are not wanted */
+	assert_int_equal(station(&t, NL80211_CMD_NEW_STATION, 3, sta_mac, &ev), 0);
+	assert_int_equal(nl80211_track_station_count(&t), 0);
+	assert_null(t.sta);
+
+	/* the start-up dump: there for 42 s */
+	nl80211_track_stations(&t, true);
+	nlh = station_msg(NL80211_CMD_NEW_STATION, 3, sta_mac, true);
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	nlh->nlmsg_pid = 1234;
+	assert_int_equal(nl80211_station_parse(nlh, &ids, &ev), 0);
+	ev.time = 1000;
+	assert_int_equal(nl80211_track_station_dump(&t, &ev), 1);
+	assert_false(NLH_HAS(&ev, WIFI, connected_time));	/* a dump's is no leave's */
+	assert_int_equal(nl80211_track_station_dump(&t, &ev), 0);
+	assert_int_equal(nl80211_track_station_count(&t), 1);
+	nl80211_track_station_get(&t, 0, 1010.5, &ev);
+	assert_int_equal(ev.type, NLH_EV_WIFI_STATION_NEW);
+	assert_int_equal(ev.wifi.connected_time, 52);
+	assert_string_equal(ev.wifi.iftype, "ap");
+	assert_int_equal(ev.wifi.ssid.len, 7);
+	assert_memory_equal(ev.wifi.mac.a, sta_mac, 6);
+
+	/* bounded: past NL80211_STATIONS_MAX a station is counted, not kept */
+	for (uint32_t k = 0; k < NL80211_STATIONS_MAX + 5; k++) {
+		mac[4] = k >> 8;
+		mac[5] = k;
+		station(&t, NL80211_CMD_NEW_STATION, 3, mac, &ev);
+	}
+	assert_int_equal(nl80211_track_station_count(&t), NL80211_STATIONS_MAX);
+	assert_int_equal(t.sta_dropped, 6);
+	for (uint32_t k = 0; k < NL80211_STATIONS_MAX + 5; k++) {
+		mac[4] = k >> 8;
+		mac[5] = k;
+		station(&t, NL80211_CMD_DEL_STATION, 3, mac, &ev);
+	}
+	assert_int_equal(nl80211_track_station_count(&t), 1);
+
+	/* a re-dump after an overrun: the one gone in the gap leaves, a new one joins */
+	nl80211_track_stations_mark(&t);
+	mac[4] = 9, mac[5] = 9;
+	nlh = station_msg(NL80211_CMD_NEW_STATION, 3, mac, true);
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	nlh->nlmsg_pid = 1234;
+	assert_int_equal(nl80211_station_parse(nlh, &ids, &ev), 0);
+	assert_int_equal(nl80211_track_station_dump(&t, &ev), 1);
+	while (nl80211_track_stations_sweep(&t, &ev) > 0) {
+		assert_int_equal(ev.type, NLH_EV_WIFI_STATION_DEL);
+		assert_memory_equal(ev.wifi.mac.a, sta_mac, 6);
+		assert_false(NLH_HAS(&ev, WIFI, connected_time));
+		n++;
+	}
+	assert_int_equal(n, 1);
+	assert_int_equal(nl80211_track_station_count(&t), 1);
+	/* no longer wanted: the table is freed */
+	nl80211_track_stations(&t, false);
+	assert_null(t.sta);
+	assert_int_equal(nl80211_track_station_count(&t), 0);
 }
 
 int main(void)
@@ -266,6 +593,11 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_ctrl),
 		cmocka_unit_test(test_iface_query),
+		cmocka_unit_test(test_station_parse),
+		cmocka_unit_test(test_iface_modes),
+		cmocka_unit_test(test_station_modes),
+		cmocka_unit_test(test_station_vlan),
+		cmocka_unit_test(test_station_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,12 +15,16 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "../nlbuild.h"
 #include "core/event.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/text.h"
 #include "ctl/filter.h"
+#include "core/source.h"
+#include "nl80211/nl80211.h"
+#include "rtnl/rtnl.h"
 #include "rules/rules.h"
 
 /*
@@ -652,6 +656,282 @@ static void test_ssid_payload(void **state)
 	assert_non_null(strstr(log, "\"plen\":4"));
 	free(log);
 	rules_set_free(rs);
+}
+
+/* signal is signed (dBm): a negative number matches it, and reaches Lua as one. */
+static void test_signed_field(void **state)
+{
+	char *dirs[] = { rules_dir };
+	struct rules_set *rs = NULL;
+	struct reports rep = {};
+	struct nlh_event ev;
+	char path[256], *log;
+
+	write_file(rules_dir, "50-sig.lua",
+		   "nlhook.on('wifi.station.del', { signal = -30 }, function(ev)\n"
+		   "  nlhook.emit({ signal = ev.signal })\n"
+		   "  nlhook.emit({ math.type(ev.signal) })\n"
+		   "end)\n"
+		   "nlhook.on('wifi.station.del', { signal = { -40, 10 } }, function(ev)\n"
+		   "  nlhook.emit({ other = ev.signal })\n"
+		   "end)\n");
+	rs = load(0, NULL);
+	nlh_event_init(&ev, NLH_EV_WIFI_STATION_DEL);
+	ev.wifi.signal = -30;
+	NLH_SET(&ev, WIFI, signal);
+	rules_set_dispatch(rs, &ev);
+	ev.wifi.signal = 30;
+	rules_set_dispatch(rs, &ev);
+	ev.wifi.signal = -40;
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_string_equal(log, "{\"signal\":-30}\n[\"integer\"]\n{\"other\":-40}\n");
+	free(log);
+	rules_set_free(rs);
+
+	/* out of its range, or negative on an unsigned field: an error naming the place */
+	write_file(rules_dir, "50-sig.lua", "nlhook.on('wifi.station.del', { signal = -2147483649 }, function() end)\n");
+	assert_int_equal(rules_set_load(&rs, dirs, 1, 0, report_cb, &rep), -EINVAL);
+	assert_non_null(strstr(rep.msg[0], "50-sig.lua:1: nlhook.on: field 'signal': -2147483649 is out of range"));
+	write_file(rules_dir, "50-sig.lua", "nlhook.on('wifi.station.del', { rx_bytes = -1 }, function() end)\n");
+	assert_int_equal(rules_set_load(&rs, dirs, 1, 0, report_cb, &rep), -EINVAL);
+	assert_non_null(strstr(rep.msg[1], "50-sig.lua:1: nlhook.on: field 'rx_bytes': -1 is negative"));
+	snprintf(path, sizeof(path), "%s/50-sig.lua", rules_dir);
+	unlink(path);
+}
+
+/* nlhook.stations() and the iftype of links(), on an nl80211 instance of the test's own. */
+struct st_env {
+	struct nl80211 *nl;
+	struct rtnl *rt;
+	struct nlh_event evs[8];
+	int n;
+};
+
+static void st_sink(void *data, struct nlh_event *ev)
+{
+	struct st_env *e = data;
+
+	if (e->n < 8)
+		e->evs[e->n++] = *ev;
+}
+
+static const char *st_ifname(void *data, uint32_t ifindex)
+{
+	return ifindex == 3 ? "wlan0" : ifindex == 7 ? "eth0" : NULL;
+}
+
+static void st_state(const char *netns, void *data, struct rules_state *ret)
+{
+	ret->nl80211 = ((struct st_env *)data)->nl;
+	ret->rtnl = ((struct st_env *)data)->rt;
+}
+
+static void test_stations(void **state)
+{
+	static const uint8_t mac[6] = { 2, 0, 0, 0, 2, 0 };
+	struct st_env e = {};
+	const struct nlh_source_env env = {
+		.sink = { st_sink, &e }, .netns_fd = -1, .ifname = st_ifname, .data = &e,
+	};
+	struct rules_set *rs;
+	struct stats_list sl;
+	struct capture cap;
+	struct nlh_event ev;
+	struct nlmsghdr *nlh;
+	struct nlbuf b;
+	char *log, *err;
+
+	write_file(rules_dir, "50-st.lua",
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  local all, mine = nlhook.stations(), nlhook.stations('wlan0')\n"
+		   "  nlhook.emit({ #all, #mine, #nlhook.stations('wlan9'), #nlhook.stations({ ifname = 'wlan0' }) })\n"
+		   "  nlhook.emit({ select(2, pcall(nlhook.stations, { bogus = 1 })), select(2, pcall(nlhook.stations, 7)) })\n"
+		   "  for _, s in ipairs(all) do nlhook.emit(s) end\n"
+		   "end, { name = 'st' })\n");
+	rs = load(0, NULL);
+
+	/* no namespace state (nlhook test --event): an empty list */
+	link_up(&ev, "eth0", 1500);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_string_equal(log, "[0,0,0,0]\n[\"nlhook.stations: unknown filter key 'bogus' (netns, ifname)\","
+			    "\"nlhook.stations: the argument must be a filter table or an interface name, not number\"]\n");
+	free(log);
+
+	/* an instance that does not follow stations (no rule wants their events): an error that says so */
+	e.nl = nl80211_source.new(&env);
+	assert_non_null(e.nl);
+	rules_set_state_source(st_state, &e);
+	capture_start(&cap, 2);
+	rules_set_dispatch(rs, &ev);
+	err = capture_end(&cap);
+	assert_non_null(strstr(err, "50-st.lua:2: nlhook.stations: the stations are followed only while a rule wants"));
+	get_stats(rs, &sl);
+	assert_int_equal(sl.st[0].errors, 1);
+	free(err);
+	nl80211_source.free(e.nl);
+
+	/* one that does: wlan0 made an access point, its SSID told, a station joins */
+	e.nl = nl80211_replay_new(&env);
+	assert_non_null(e.nl);
+	nl80211_replay_msg(e.nl, nlb_nl80211_family(&b, 32));
+	nl80211_replay_msg(e.nl, nlb_nl80211_iface(&b, 32, NL80211_CMD_SET_INTERFACE, 0, 3, 0, NL80211_IFTYPE_AP, NULL));
+	nl80211_replay_msg(e.nl, nlb_nl80211_iface(&b, 32, NL80211_CMD_NEW_INTERFACE, 77, 3, 0, NL80211_IFTYPE_AP,
+						   "CafeNet"));
+	nl80211_replay_msg(e.nl, nlb_nl80211_station(&b, 32, NL80211_CMD_NEW_STATION, 3, mac));
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.evs[0].type, NLH_EV_WIFI_STATION_NEW);
+	assert_string_equal(e.evs[0].wifi.ifname, "wlan0");
+	truncate(evlog_path, 0);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_non_null(strstr(log, "[1,1,0,1]\n"));
+	/* an entry: a station event's fields, no type, connected_time since the join */
+	assert_non_null(strstr(log, "\"ifname\":\"wlan0\""));
+	assert_non_null(strstr(log, "\"mac\":\"02:00:00:00:02:00\""));
+	assert_non_null(strstr(log, "\"iftype\":\"ap\""));
+	assert_non_null(strstr(log, "\"ssid\":\"CafeNet\""));
+	assert_non_null(strstr(log, "\"connected_time\":0"));
+	assert_null(strstr(log, "\"type\""));
+	free(log);
+	/* it leaves: the list is empty again */
+	nl80211_replay_msg(e.nl, nlb_nl80211_station(&b, 32, NL80211_CMD_DEL_STATION, 3, mac));
+	assert_int_equal(e.n, 2);
+	assert_int_equal(e.evs[1].type, NLH_EV_WIFI_STATION_DEL);
+	assert_int_equal(e.evs[1].wifi.connected_time, 42);
+	assert_int_equal(e.evs[1].wifi.signal, -60);
+	truncate(evlog_path, 0);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_non_null(strstr(log, "[0,0,0,0]\n"));
+	free(log);
+	rules_set_free(rs);
+
+	/* a wifi link in nlhook.links() says its mode; another link has no iftype */
+	write_file(rules_dir, "50-st.lua",
+		   "nlhook.on('link.up', {}, function(ev)\n"
+		   "  for _, l in ipairs(nlhook.links()) do nlhook.emit({ l.ifname, l.iftype or false }) end\n"
+		   "end)\n");
+	rs = load(0, NULL);
+	e.rt = rtnl_replay_new(&env);
+	assert_non_null(e.rt);
+	/* the links a capture starts with (a dump: NLM_F_MULTI) */
+	nlb_link(&b, RTM_NEWLINK, 3, IFF_UP, "wlan0", 1500, IF_OPER_UP)->nlmsg_flags = NLM_F_MULTI;
+	rtnl_replay_msg(e.rt, (struct nlmsghdr *)b.b);
+	nlb_link(&b, RTM_NEWLINK, 7, IFF_UP, "eth0", 1500, IF_OPER_UP)->nlmsg_flags = NLM_F_MULTI;
+	rtnl_replay_msg(e.rt, (struct nlmsghdr *)b.b);
+	truncate(evlog_path, 0);
+	rules_set_dispatch(rs, &ev);
+	log = read_all(evlog_path);
+	assert_non_null(strstr(log, "[\"wlan0\",\"ap\"]\n"));
+	assert_non_null(strstr(log, "[\"eth0\",false]\n"));
+	free(log);
+	rules_set_free(rs);
+
+	/* cfg80211 unloaded: the interfaces and their stations went with it */
+	nl80211_replay_msg(e.nl, nlb_nl80211_station(&b, 32, NL80211_CMD_NEW_STATION, 3, mac));
+	assert_int_equal(nl80211_station_count(e.nl), 1);
+	nlh = nlb_genl(&b, GENL_ID_CTRL, CTRL_CMD_DELFAMILY);
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, "nl80211");
+	nl80211_replay_msg(e.nl, nlh);
+	assert_int_equal(nl80211_station_count(e.nl), 0);
+	assert_null(nl80211_iftype(e.nl, 3));
+	assert_true(nl80211_stations_kept(e.nl));
+	rules_set_state_source(NULL, NULL);
+	rtnl_replay_free(e.rt);
+	nl80211_replay_free(e.nl);
+}
+
+/*
+ * The presence example (rules.d/50-presence.lua), its grace cut to
+ * 0.2 s, fed by an nl80211 instance: a phone that joins the other access
+ * point of this machine before it leaves the first stays home; when it
+ * leaves the last, it is away once the grace is over.
+ */
+static struct rules_set *presence_rs;
+
+static void presence_sink(void *data, struct nlh_event *ev)
+{
+	rules_set_dispatch(presence_rs, ev);
+}
+
+static const char *presence_ifname(void *data, uint32_t ifindex)
+{
+	return ifindex == 3 ? "wlan0" : ifindex == 4 ? "wlan1" : NULL;
+}
+
+/* Line n of the log is the JSON object of a presence change. */
+static void assert_presence(const char *log, int n, const char *presence, const char *ifname)
+{
+	const struct json_value *root;
+	struct json_doc *doc;
+	char err[128];
+	size_t len;
+
+	while (n-- > 0 && log)
+		log = strchr(log, '\n') ? strchr(log, '\n') + 1 : NULL;
+	assert_non_null(log);
+	len = strchr(log, '\n') ? (size_t)(strchr(log, '\n') - log) : strlen(log);
+	assert_int_equal(json_parse(log, len, &doc, err, sizeof(err)), 0);
+	root = json_root(doc);
+	assert_string_equal(json_get_str(root, "presence"), presence);
+	assert_string_equal(json_get_str(root, "mac"), "02:00:00:00:02:00");
+	assert_string_equal(json_get_str(root, "name"), "02:00:00:00:02:00");
+	assert_string_equal(json_get_str(root, "ifname"), ifname);
+	assert_string_equal(json_get_str(root, "ssid"), "HomeNet");
+	json_doc_free(doc);
+}
+
+static void test_presence_example(void **state)
+{
+	static const uint8_t mac[6] = { 2, 0, 0, 0, 2, 0 };
+	const struct nlh_source_env env = {
+		.sink = { presence_sink, NULL }, .netns_fd = -1, .ifname = presence_ifname,
+	};
+	struct st_env e = {};
+	char *text, *p, *log;
+	struct nlbuf b;
+
+	text = read_all(NLH_EXAMPLES "/50-presence.lua");
+	p = strstr(text, "local GRACE = 120\n");
+	assert_non_null(p);
+	memcpy(p, "local GRACE = 0.2\n", 18);	/* as long as the line it replaces */
+	write_file(rules_dir, "50-presence.lua", text);
+	free(text);
+	presence_rs = load(0, NULL);
+
+	e.nl = nl80211_replay_new(&env);
+	assert_non_null(e.nl);
+	rules_set_state_source(st_state, &e);
+	nl80211_replay_msg(e.nl, nlb_nl80211_family(&b, 32));
+	for (uint32_t i = 3; i <= 4; i++) {
+		nl80211_replay_msg(e.nl, nlb_nl80211_iface(&b, 32, NL80211_CMD_SET_INTERFACE, 0, i, i - 3,
+							   NL80211_IFTYPE_AP, NULL));
+		nl80211_replay_msg(e.nl, nlb_nl80211_iface(&b, 32, NL80211_CMD_NEW_INTERFACE, 77, i, i - 3,
+							   NL80211_IFTYPE_AP, "HomeNet"));
+	}
+	nl80211_replay_msg(e.nl, nlb_nl80211_station(&b, 32, NL80211_CMD_NEW_STATION, 3, mac));
+	nl80211_replay_msg(e.nl, nlb_nl80211_station(&b, 32, NL80211_CMD_NEW_STATION, 4, mac));
+	nl80211_replay_msg(e.nl, nlb_nl80211_station(&b, 32, NL80211_CMD_DEL_STATION, 3, mac));
+	run_loop(0.5);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 1);
+	assert_presence(log, 0, "home", "wlan0");
+	free(log);
+	nl80211_replay_msg(e.nl, nlb_nl80211_station(&b, 32, NL80211_CMD_DEL_STATION, 4, mac));
+	run_loop(0.1);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 1);	/* within the grace */
+	free(log);
+	run_loop(0.3);
+	log = read_all(evlog_path);
+	assert_int_equal(count_lines(log), 2);
+	assert_presence(log, 1, "away", "wlan1");
+	free(log);
+	rules_set_state_source(NULL, NULL);
+	nl80211_replay_free(e.nl);
+	rules_set_free(presence_rs);
 }
 
 static void test_want(void **state)
@@ -1890,6 +2170,9 @@ int main(void)
 		T(test_sandbox),
 		T(test_dispatch_fields),
 		T(test_ssid_payload),
+		T(test_signed_field),
+		T(test_stations),
+		T(test_presence_example),
 		T(test_want),
 		T(test_impossible_patterns),
 		T(test_nflog_groups),

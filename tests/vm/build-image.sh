@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# build-image.sh KERNEL_DEB OUTDIR NLHOOKD: unpack Debian's kernel (not
-# installed: dpkg-deb -x), and build a small initramfs for the wifi test:
-# busybox, hostapd, wpa_supplicant, wpa_cli, iw, ip, kmod, nlhookd and the
-# libraries they link, the mac80211_hwsim stack and the crypto modules
-# mac80211 asks for at run time, tests/vm/init.sh as /init.
+# build-image.sh KERNEL_DEB OUTDIR NLHOOKD NLHOOK: unpack Debian's kernel
+# (not installed: dpkg-deb -x), and build a small initramfs for the wifi
+# test: busybox, hostapd, wpa_supplicant, wpa_cli, iw, ip, kmod, nlhookd,
+# nlhook and the libraries they link, the mac80211_hwsim stack and the
+# crypto modules mac80211 asks for at run time, tests/vm/init.sh as /init.
 set -euo pipefail
-deb=$1 out=$2 nlhookd=$3
+deb=$1 out=$2 nlhookd=$3 nlhook=$4
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -18,7 +18,7 @@ depmod -b "$work/k" "$kver"
 root=$work/root
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,results,var/run,lib/modules}
 cp /bin/busybox "$root/bin/busybox"
-progs=(/usr/sbin/hostapd /usr/sbin/wpa_supplicant /usr/sbin/wpa_cli /usr/sbin/iw /usr/sbin/ip /sbin/modprobe "$nlhookd")
+progs=(/usr/sbin/hostapd /usr/sbin/wpa_supplicant /usr/sbin/wpa_cli /usr/sbin/iw /usr/sbin/ip /sbin/modprobe "$nlhookd" "$nlhook")
 for p in "${progs[@]}"; do
 	install -D -m 755 "$(readlink -f "$p")" "$root/usr/bin/$(basename "$p")"
 done

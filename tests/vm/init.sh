@@ -1,8 +1,10 @@
 #!/bin/busybox sh
 # Guest /init: two access points with SSID CafeNet (wlan0 ch 1, wlan1 ch 6)
-# and one client (wlan2).  nlhookd runs the
-# test rules; the client connects, disconnects, reconnects and roams to
-# the other BSS.  Results go out as a raw tar on the virtio disk.
+# and two clients (wlan2, wlan3).  nlhookd runs the test rules; the client
+# wlan2 connects, disconnects, reconnects and roams to the other BSS.
+# Then, with nlhook record running, wlan3 joins wlan0; a second nlhookd
+# is started while it is there (the start-up dumps), and wlan3 leaves.
+# Results go out as a raw tar on the virtio disk.
 /bin/busybox --install -s /bin
 export PATH=/usr/bin:/bin
 mount -t proc proc /proc
@@ -13,7 +15,7 @@ mkdir -p /var/run/wpa_supplicant /run
 log() { echo "vm: $*" | tee -a /results/guest.log > /dev/console; }
 
 for m in virtio_pci virtio_blk ccm gcm ctr cmac; do /usr/bin/modprobe $m 2>/dev/null; done
-/usr/bin/modprobe mac80211_hwsim radios=3 || log "no mac80211_hwsim"
+/usr/bin/modprobe mac80211_hwsim radios=4 || log "no mac80211_hwsim"
 /usr/bin/ip link set lo up
 sleep 0.5
 /usr/bin/iw dev >> /results/guest.log 2>&1
@@ -50,14 +52,14 @@ network={
 CONF
 /usr/bin/wpa_supplicant -B -i wlan2 -c /tmp/sta.conf >> /results/guest.log 2>&1
 
-wait_state() {	# wait_state STATE SECONDS
+wait_state() {	# wait_state STATE SECONDS [IFACE]
 	i=0
 	while [ $i -lt $(($2 * 10)) ]; do
-		/usr/bin/wpa_cli -i wlan2 status 2>/dev/null | grep -q "wpa_state=$1" && return 0
+		/usr/bin/wpa_cli -i ${3:-wlan2} status 2>/dev/null | grep -q "wpa_state=$1" && return 0
 		sleep 0.1
 		i=$((i + 1))
 	done
-	log "timeout waiting for $1"
+	log "timeout waiting for $1 on ${3:-wlan2}"
 	return 1
 }
 wait_state COMPLETED 30 && log "connected"
@@ -77,7 +79,37 @@ sleep 3
 wait_state COMPLETED 20 && log "roamed: $(/usr/bin/wpa_cli -i wlan2 status | grep ^bssid)"
 sleep 1
 
+# A second station joins wlan0's BSS and leaves; record has the interfaces
+# and stations at its head.
+/usr/bin/nlhook record -w /results/ap.pcap 'wifi.*' 'link.*' 2> /results/record.log &
+REC=$!
+sleep 1
+cat > /tmp/sta3.conf <<CONF
+ctrl_interface=/var/run/wpa_supplicant
+network={
+	ssid="CafeNet"
+	psk="cafe-secret-42"
+	bssid=02:00:00:00:00:00
+	scan_freq=2412
+}
+CONF
+/usr/bin/wpa_supplicant -B -i wlan3 -c /tmp/sta3.conf >> /results/guest.log 2>&1
+wait_state COMPLETED 30 wlan3 && log "wlan3 joined"
+sleep 2
+# Another daemon, started while both clients are associated, finds them.
+kill $NLH
+wait $NLH
+/usr/bin/nlhookd --rules /rules --event-log /results/events2.jsonl --control /tmp/ctl.sock \
+	2> /results/nlhookd2.log &
+NLH=$!
+sleep 2
+/usr/bin/wpa_cli -i wlan3 disconnect >> /results/guest.log
+wait_state DISCONNECTED 10 wlan3 && log "wlan3 left"
+sleep 1
+
+kill -INT $REC
 kill $NLH $IW
+wait $REC
 sleep 0.5
 [ -b /dev/vda ] || log "no /dev/vda: $(ls /dev | tr '\n' ' ')"
 tar -cf /dev/vda -C /results . || echo "vm: tar to /dev/vda failed"
