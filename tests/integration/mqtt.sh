@@ -83,7 +83,7 @@ ip -n "$NS" link set mqa0 up
 # One line per message: TOPIC PAYLOAD.
 topic_json() {
 	# topic_json TOPIC JQ-FILTER: some message on TOPIC has JSON matching the filter.
-	awk -v t="$1" '$1 == t { sub(/^[^ ]* /, ""); print }' "$TMP/all.out" | jq -c "select($2)" 2>/dev/null | grep -q .
+	awk -v t="$1" '$1 == t { sub(/^[^ ]* /, ""); print }' "$TMP/all.out" | jq -c "select($2)" 2>/dev/null | grep . >/dev/null
 }
 expect_topic() {
 	if wait_for "topic_json '$1' '$2'" 10; then ok "$3"; else not_ok "$3 (no $1 matching $2)"; fi

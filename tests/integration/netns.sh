@@ -106,7 +106,7 @@ else
 fi
 # A dry run of a namespace's event, as the monitor shows it.
 line=$(jq -c --arg n "$P-2" 'select(.netns == $n and .ifname == "v2")' "$TMP/mon-all.jsonl" | head -1)
-if "$NLHOOK" test --rules "$RULES" --event "$line" 2>&1 | grep -q "^match $RULES/20-scoped.lua:1\|^match 20-scoped.lua:1"; then
+if "$NLHOOK" test --rules "$RULES" --event "$line" 2>&1 | grep "^match $RULES/20-scoped.lua:1\|^match 20-scoped.lua:1" >/dev/null; then
 	ok "nlhook test --event with the namespace: the scoped rule matches"
 else
 	not_ok "test --event [$line]: $("$NLHOOK" test --rules "$RULES" --event "$line" 2>&1 | head -5)"
@@ -117,7 +117,7 @@ if wait_for "grep -q '^\\[$P-2\\] link.up .*ifname=v2' '$TMP/mon-all.txt'" 5 &&
 else
 	not_ok "monitor --all-netns: $(head -5 "$TMP/mon-all.txt")"
 fi
-if wait_for "jq -c --arg n \"$P-2\" 'select(.netns == \$n and .ifname == \"v2\" and .nsid >= 0)' '$TMP/mon-all.jsonl' | grep -q ." 5; then
+if wait_for "jq -c --arg n \"$P-2\" 'select(.netns == \$n and .ifname == \"v2\" and .nsid >= 0)' '$TMP/mon-all.jsonl' | grep . >/dev/null" 5; then
 	ok "monitor --all-netns --json: netns and nsid fields"
 else
 	not_ok "monitor --all-netns --json: $(head -3 "$TMP/mon-all.jsonl")"
@@ -133,7 +133,7 @@ if "${CTL[@]}" status --json | jq -e --arg p "$P" '[.netns[] | select(.name | to
 else
 	not_ok "status netns: $("${CTL[@]}" status --json | jq -c '[.netns[].name]')"
 fi
-if "${CTL[@]}" status | grep -qE "^$P-2 +[0-9]+ +[0-9]+ +[0-9]+/0/0"; then
+if "${CTL[@]}" status | grep -E "^$P-2 +[0-9]+ +[0-9]+ +[0-9]+/0/0" >/dev/null; then
 	ok "the human status has a row per namespace"
 else
 	not_ok "human status: $("${CTL[@]}" status | grep -A4 NETNS)"
