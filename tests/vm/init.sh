@@ -4,6 +4,8 @@
 # wlan2 connects, disconnects, reconnects and roams to the other BSS.
 # Then, with nlhook record running, wlan3 joins wlan0; a second nlhookd
 # is started while it is there (the start-up dumps), and wlan3 leaves.
+# Last, wlan3's radio moves into a network namespace, where it joins
+# again, heard by a daemon that watches every namespace.
 # Results go out as a raw tar on the virtio disk.
 /bin/busybox --install -s /bin
 export PATH=/usr/bin:/bin
@@ -108,8 +110,26 @@ wait_state DISCONNECTED 10 wlan3 && log "wlan3 left"
 sleep 1
 
 kill -INT $REC
-kill $NLH $IW
 wait $REC
+
+# wlan3's radio moves into the namespace wns and joins from there.
+kill $NLH
+wait $NLH
+/usr/bin/wpa_cli -i wlan3 terminate >> /results/guest.log
+/usr/bin/ip netns add wns
+/usr/bin/nlhookd --all-netns --rules /rules --event-log /results/events3.jsonl --control /tmp/ctl.sock \
+	2> /results/nlhookd3.log &
+NLH=$!
+sleep 1.5
+phy=$(cat /sys/class/net/wlan3/phy80211/name)
+/usr/bin/iw phy "$phy" set netns name wns >> /results/guest.log 2>&1 && log "$phy moved into wns"
+/usr/bin/ip netns exec wns /usr/bin/wpa_supplicant -B -i wlan3 -c /tmp/sta3.conf >> /results/guest.log 2>&1
+wait_state COMPLETED 30 wlan3 && log "wlan3 joined from wns"
+sleep 1
+/usr/bin/nlhook --control /tmp/ctl.sock status >> /results/guest.log 2>&1
+/usr/bin/wpa_cli -i wlan3 terminate >> /results/guest.log
+sleep 0.5
+kill $NLH $IW
 sleep 0.5
 [ -b /dev/vda ] || log "no /dev/vda: $(ls /dev | tr '\n' ' ')"
 tar -cf /dev/vda -C /results . || echo "vm: tar to /dev/vda failed"

@@ -84,6 +84,16 @@ check "once it left, nlhook.stations() no longer lists it; wlan2 still there" \
 	'has ".rule == \"wifi.station.del\" and .mac == \"$sta3\" and ([.stations[]? | select(.mac == \"$sta3\")] | length) == 0 and ([.stations[]? | select(.mac == \"$sta2\")] | length) >= 1" "$ev2"'
 check "iw event saw the same join and leave" \
 	'grep -q "wlan0: new station $sta3" "$tmp/res/iw-event.txt" && grep -q "wlan0: del station $sta3" "$tmp/res/iw-event.txt"'
+# A radio moved into a namespace: the nl80211 instance of that namespace.
+ev3=$tmp/res/events3.jsonl
+check "a radio moved into a namespace: its connect carries that netns and its nsid" \
+	'has ".type == \"wifi.connect\" and .netns == \"wns\" and .nsid >= 0 and .ifname == \"wlan3\" and .ssid == \"CafeNet\"" "$ev3"'
+check "the handler's nlhook.links() is that namespace's: wlan3 alone, a station" \
+	'has ".rule == \"in-ns\" and .ifname == \"wlan3\" and .links == \"wlan3=station\"" "$ev3"'
+check "the daemon's own namespace does not claim it" \
+	'! has ".type == \"wifi.connect\" and .ifname == \"wlan3\" and .netns == null" "$ev3"'
+check "the access points stay in the daemon's own namespace, wlan3 joining them from wns" \
+	'has ".type == \"wifi.station.new\" and .mac == \"$sta3\" and .netns == null and .ifname == \"wlan0\"" "$ev3"'
 # The capture starts after hostapd: its head says which interfaces are
 # access points, their SSID, and who is associated.
 mkdir -m 755 "$tmp/rr"
@@ -105,6 +115,8 @@ if [ $fails -ne 0 ]; then
 	echo "--- events"; cat "$ev" 2>/dev/null | tail -30
 	echo "--- events of the second daemon"; cat "$ev2" 2>/dev/null | tail -20
 	echo "--- nlhookd2"; tail -20 "$tmp/res/nlhookd2.log" 2>/dev/null
+	echo "--- events of the --all-netns daemon"; tail -20 "$ev3" 2>/dev/null
+	echo "--- nlhookd3"; tail -20 "$tmp/res/nlhookd3.log" 2>/dev/null
 	echo "--- record"; cat "$tmp/res/record.log" 2>/dev/null; cat "$tmp/rec.err" "$tmp/rec.jsonl" 2>/dev/null | tail -20
 	echo "--- console"; tail -30 "$tmp/console.log"
 fi

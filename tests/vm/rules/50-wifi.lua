@@ -29,3 +29,13 @@ nlhook.on("wifi.station.*", {}, function(ev)
 		end)
 	end
 end)
+
+-- A radio moved into the namespace wns (a daemon with --all-netns): its
+-- connect, and the modes nlhook.links() knows in the event's namespace.
+nlhook.on("wifi.connect", { netns = "wns" }, function(ev)
+	local modes = {}
+	for _, l in ipairs(nlhook.links()) do
+		if l.iftype then modes[#modes + 1] = l.ifname .. "=" .. l.iftype end
+	end
+	nlhook.emit({ rule = "in-ns", ifname = ev.ifname, nsid = ev.nsid, links = table.concat(modes, " ") })
+end)
