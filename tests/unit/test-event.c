@@ -392,6 +392,11 @@ static void test_json_bad_events(void **state)
 		      "field 'ifname': longer than 15 bytes");
 	from_json_bad("{\"type\":\"wifi.connect\",\"ssid\":\"\\\\x4\"}", "field 'ssid': not text");
 	from_json_bad("{\"type\":\"link.up\",\"mac\":\"02:00:00:00:00:01\\u0000\"}", "field 'mac'");
+	/* nsid: an int32 from 0, whatever the number's size */
+	from_json_bad("{\"type\":\"link.up\",\"nsid\":-1}", "\"nsid\"");
+	from_json_bad("{\"type\":\"link.up\",\"nsid\":2147483648}", "\"nsid\"");
+	from_json_bad("{\"type\":\"link.up\",\"nsid\":2222222222222222222222222222222222222222222222222222}", "\"nsid\"");
+	from_json_bad("{\"type\":\"link.up\",\"nsid\":0.5}", "\"nsid\"");
 }
 
 int main(void)
