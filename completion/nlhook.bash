@@ -2,7 +2,8 @@
 
 # Kept in step with src/core/event.h by tests/packaging/man-check.py.
 _nlhook_types="link.new link.del link.up link.down link.carrier link.nocarrier
-link.rename addr.add addr.del route.add route.del neigh.add neigh.del
+link.rename link.state addr.add addr.del route.add route.del neigh.add neigh.del
+net.state net.online net.offline
 wifi.connect wifi.disconnect wifi.associate wifi.authenticate wifi.deauth
 wifi.disassoc wifi.roam wifi.authorized wifi.iface.new wifi.iface.del
 wifi.scan.done wifi.reg.change nflog nlhook.start nlhook.reload nlhook.resync

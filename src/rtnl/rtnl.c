@@ -170,6 +170,7 @@ void rtnl_state_foreach(const struct rtnl *rt, enum nlh_class c,
 	case NLH_CLASS_ADDR: id = T_ADDR; break;
 	case NLH_CLASS_ROUTE: id = T_ROUTE; break;
 	case NLH_CLASS_NEIGH: id = T_NEIGH; break;
+	case NLH_CLASS_NET:
 	case NLH_CLASS_WIFI:
 	case NLH_CLASS_NFLOG:
 	case NLH_CLASS_SELF:
@@ -190,6 +191,7 @@ size_t rtnl_state_count(const struct rtnl *rt, enum nlh_class c)
 	case NLH_CLASS_ADDR: return rt->tables[T_ADDR].count;
 	case NLH_CLASS_ROUTE: return rt->tables[T_ROUTE].count;
 	case NLH_CLASS_NEIGH: return rt->tables[T_NEIGH].count;
+	case NLH_CLASS_NET:
 	case NLH_CLASS_WIFI:
 	case NLH_CLASS_NFLOG:
 	case NLH_CLASS_SELF:
@@ -255,6 +257,7 @@ static enum table_id obj_key(const struct nlh_event *ev, uint8_t *key, uint8_t *
 		*klen = p - key;
 		return T_NEIGH;
 	case NLH_CLASS_LINK:
+	case NLH_CLASS_NET:
 	case NLH_CLASS_WIFI:
 	case NLH_CLASS_NFLOG:
 	case NLH_CLASS_SELF:
@@ -487,6 +490,7 @@ static void dump_sweep(struct rtnl *rt, int table)
 				case NLH_CLASS_ADDR: ev.type = NLH_EV_ADDR_DEL; break;
 				case NLH_CLASS_ROUTE: ev.type = NLH_EV_ROUTE_DEL; break;
 				case NLH_CLASS_NEIGH: ev.type = NLH_EV_NEIGH_DEL; break;
+				case NLH_CLASS_NET:
 				case NLH_CLASS_WIFI:
 				case NLH_CLASS_NFLOG:
 				case NLH_CLASS_SELF:
