@@ -12,6 +12,7 @@
 #include "nl80211/nl80211.h"
 #include "pcap/pcap.h"
 #include "replay.h"
+#include "rtnl/opstate.h"
 #include "rtnl/rtnl.h"
 #include "rules/rules.h"
 
@@ -23,6 +24,7 @@ struct replay {
 	void (*dispatch)(struct nlh_event *ev);
 	struct rtnl *rtnl;
 	struct nl80211 *nl80211;
+	struct opstate *opstate;
 };
 
 static void replay_event(void *data, struct nlh_event *ev)
@@ -45,6 +47,20 @@ static void replay_link_changed(void *data, const struct nlh_event *link)
 
 	if (rp->nl80211)
 		nl80211_link_changed(rp->nl80211, link);
+}
+
+static void replay_obj_changed(void *data, const struct nlh_event *old, const struct nlh_event *cur, bool emit)
+{
+	struct replay *rp = data;
+
+	opstate_notify(rp->opstate, old, cur, emit);
+}
+
+static const char *replay_link_state(const char *netns, uint32_t ifindex, void *data)
+{
+	struct replay *rp = data;
+
+	return netns ? NULL : opstate_link(rp->opstate, ifindex);
 }
 
 static const struct rtnl *replay_state(const char *netns, void *data)
@@ -120,6 +136,7 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 		.netns_fd = -1,
 		.ifname = replay_ifname,
 		.link_changed = replay_link_changed,
+		.obj_changed = replay_obj_changed,
 		.data = &rp,
 	};
 	bool clock = false;
@@ -134,14 +151,16 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 		fprintf(stderr, "%s: %s\n", who, err);
 		return 1;
 	}
+	rp.opstate = opstate_new(&env.sink);
 	rp.rtnl = rtnl_replay_new(&env);
 	rp.nl80211 = nl80211_replay_new(&env);
-	if (!rp.rtnl || !rp.nl80211) {
+	if (!rp.opstate || !rp.rtnl || !rp.nl80211) {
 		fprintf(stderr, "%s: out of memory\n", who);
 		ret = 1;
 		goto out;
 	}
 	rules_set_state_source(replay_state, &rp);
+	rules_set_link_state_source(replay_link_state, &rp);
 	while ((n = pcap_next(r, &rec, err, sizeof(err))) > 0) {
 		const struct nlmsghdr *nlh;
 		size_t left;
@@ -185,9 +204,11 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 		replay_clock_finish(who);
 out:
 	rules_set_state_source(NULL, NULL);
+	rules_set_link_state_source(NULL, NULL);
 	if (rp.nl80211)
 		nl80211_replay_free(rp.nl80211);
 	rtnl_replay_free(rp.rtnl);
+	opstate_free(rp.opstate);
 	pcap_fold_free(&fold);
 	pcap_close(r);
 	return ret;

@@ -37,6 +37,9 @@ int32_t nlh_ns_nsid(const struct nlh_ns *ns);	/* -1: none */
 /* Its namespace file, to enter (exec), or -1 (the daemon's own; one known by nsid alone). */
 int nlh_ns_fd(const struct nlh_ns *ns);
 const struct rtnl *nlh_ns_rtnl(const struct nlh_ns *ns);
+/* Its links' operational states (rtnl/opstate.h). */
+struct opstate;
+const struct opstate *nlh_ns_opstate(const struct nlh_ns *ns);
 
 /* The stats of source i (0 <= i < NLH_NS_SOURCES): its name, or NULL past the end. */
 const char *nlh_ns_source_stats(const struct nlh_ns *ns, size_t i, struct nlh_source_stats *ret);
