@@ -20,6 +20,7 @@
 #include "ctl/ctl.h"
 #include "exec/exec.h"
 #include "netns/netns.h"
+#include "rtnl/opstate.h"
 #include "rtnl/rtnl.h"
 #include "rules/rules.h"
 
@@ -117,6 +118,13 @@ static const struct rtnl *state_of(const char *netns, void *data)
 	struct nlh_ns *ns = nsreg ? nlh_nsreg_find(nsreg, netns) : NULL;
 
 	return ns ? nlh_ns_rtnl(ns) : NULL;
+}
+
+static const char *link_state_of(const char *netns, uint32_t ifindex, void *data)
+{
+	struct nlh_ns *ns = nsreg ? nlh_nsreg_find(nsreg, netns) : NULL;
+
+	return ns ? opstate_link(nlh_ns_opstate(ns), ifindex) : NULL;
 }
 
 static void report(const char *msg, void *data)
@@ -641,6 +649,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		rules_set_state_source(state_of, NULL);
+		rules_set_link_state_source(link_state_of, NULL);
 		rules_set_netns_source(netns_fd_of, NULL);
 		r = nlh_nsreg_update(nsreg, &src);
 		if (r < 0) {

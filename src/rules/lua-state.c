@@ -16,6 +16,8 @@ static rules_state_fn state_fn;
 static void *state_data;
 static rules_netns_fn netns_fn;
 static void *netns_data;
+static rules_link_state_fn link_state_fn;
+static void *link_state_data;
 
 void rules_set_netns_source(rules_netns_fn fn, void *data)
 {
@@ -32,6 +34,12 @@ void rules_set_state_source(rules_state_fn fn, void *data)
 {
 	state_fn = fn;
 	state_data = data;
+}
+
+void rules_set_link_state_source(rules_link_state_fn fn, void *data)
+{
+	link_state_fn = fn;
+	link_state_data = data;
 }
 
 struct state_list {
@@ -98,6 +106,13 @@ static int push_state(lua_State *L, enum nlh_class c, const char *what)
 		rtnl_state_foreach(rt, c, state_collect, &s);
 	lua_createtable(L, s.n, 0);
 	for (size_t i = 0; i < s.n; i++) {
+		const char *st = c == NLH_CLASS_LINK && link_state_fn ?
+			link_state_fn(netns, s.evs[i].link.ifindex, link_state_data) : NULL;
+
+		if (st) {
+			nlh_strlcpy(s.evs[i].link.state, st, sizeof(s.evs[i].link.state));
+			NLH_SET(&s.evs[i], LINK, state);
+		}
 		s.evs[i].netns = netns;
 		rules_push_event(L, &s.evs[i]);
 		/* A state entry is not an event: it has the fields, not a type. */

@@ -147,6 +147,12 @@ int rules_netns_fd(const char *netns);
 /* nlhook.netns: the name of the namespace the daemon runs in, or NULL; read when a file loads. */
 extern const char *rules_netns;
 void rules_set_state_source(rules_state_fn fn, void *data);
+/*
+ * The state of nlhook.links() entries: a link's operational state
+ * (rtnl/opstate.h) by namespace and ifindex, NULL when unknown.
+ */
+typedef const char *(*rules_link_state_fn)(const char *netns, uint32_t ifindex, void *data);
+void rules_set_link_state_source(rules_link_state_fn fn, void *data);
 
 /* Lua calls made by all sets so far: an event no rule wants adds none. */
 uint64_t rules_lua_calls(void);
