@@ -22,6 +22,7 @@
 #include "netns/netns.h"
 #include "rtnl/opstate.h"
 #include "rtnl/rtnl.h"
+#include "rules/dispatch.h"
 #include "rules/rules.h"
 
 
@@ -36,12 +37,19 @@ static struct {
 	bool all_netns;
 	char **netns_dirs;
 	size_t n_netns_dirs;
+	char **dispatch_dirs;
+	size_t n_dispatch_dirs;
+	bool dispatch_named;	/* --dispatch-dir given */
+	char **nd_dirs;		/* --networkd-dispatcher */
+	size_t n_nd_dirs;
 } arg;
 
 /* Where named namespaces live: ip netns's, Docker's; --netns-dir adds more. */
 static char *default_netns_dirs[] = { "/run/netns", "/run/docker/netns" };
 
 static struct rules_set *rules;
+static struct dispatch *scripts;	/* the script dirs */
+static struct dispatch_config scripts_cfg;
 static char *stuck_path;
 static char *control_default;	/* this namespace's, when --control is not given */
 static bool want_dirty;
@@ -75,6 +83,7 @@ static void dispatch(void *data, struct nlh_event *ev)
 	dispatching = true;
 	if (rules)
 		rules_set_dispatch(rules, ev);
+	dispatch_event(scripts, ev);
 	ctl_dispatch(ev);
 	dispatching = false;
 	for (unsigned int i = 0; i < n_deferred; i++) {
@@ -101,6 +110,7 @@ static void raise_self(enum nlh_event_type t)
 static void want_of(void *data, const char *netns, struct nlh_want *ret)
 {
 	rules_set_want(rules, netns, ret);
+	dispatch_want(scripts, netns, ret);
 	ctl_want(netns, ret);
 }
 
@@ -125,6 +135,11 @@ static const char *link_state_of(const char *netns, uint32_t ifindex, void *data
 	struct nlh_ns *ns = nsreg ? nlh_nsreg_find(nsreg, netns) : NULL;
 
 	return ns ? opstate_link(nlh_ns_opstate(ns), ifindex) : NULL;
+}
+
+static const struct rtnl *own_state(void *data)
+{
+	return nsreg ? nlh_ns_rtnl(nlh_nsreg_own(nsreg)) : NULL;
 }
 
 static void report(const char *msg, void *data)
@@ -204,6 +219,9 @@ static int reload(struct sbuf *errs)
 	log_info("reloading rules");
 	if (evlog_reopen() < 0)
 		log_err("event log: cannot reopen: %m");
+	/* Scripts are read at each event; which subdirectories there are, now. */
+	dispatch_load(scripts);
+	sources_update();
 	r = rules_set_reload(&rs, rules, arg.rules_dirs, arg.n_rules_dirs, load_flags(), report, errs);
 	if (r < 0) {
 		log_err("reload failed, keeping the %zu rules running", rules_set_count(rules));
@@ -281,6 +299,7 @@ static void status(struct sbuf *out)
 		    rtnl_state_count(nlh_ns_rtnl(nlh_nsreg_own(nsreg)), NLH_CLASS_NEIGH));
 	status_netns(out);
 	rules_set_status(rules, out);
+	dispatch_status(scripts, out);
 }
 
 static const struct ctl_ops ctl_ops = {
@@ -412,6 +431,10 @@ static void help(void)
 	printf("Usage: nlhookd [OPTION]...\n"
 	       "Run Lua rules on network events (rtnetlink, nl80211, nflog).\n\n"
 	       "  -r, --rules DIR        rules directory (repeatable; default %s)\n"
+	       "      --dispatch-dir DIR script directory, a subdirectory per event type\n"
+	       "                         (repeatable; default %s)\n"
+	       "      --networkd-dispatcher DIR\n"
+	       "                         run networkd-dispatcher's DIR/STATE.d scripts\n"
 	       "  -c, --control PATH     control socket (default %s in the initial network\n"
 	       "                         namespace, .../netns/NAME.sock in the one named NAME)\n"
 	       "  -l, --log-level LEVEL  err, warn, info or debug (default info)\n"
@@ -422,12 +445,38 @@ static void help(void)
 	       "                         'syslog': RFC 5424 messages to /dev/log instead\n"
 	       "  -V, --version          print the version\n"
 	       "  -h, --help             this help\n",
-	       NLH_RULES_DIRS, NLH_CONTROL_PATH, nlh_rcvbuf);
+	       NLH_RULES_DIRS, NLH_DISPATCH_DIRS, NLH_CONTROL_PATH, nlh_rcvbuf);
+}
+
+static int strv_push(char ***v, size_t *n, char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
+
+	if (!nv)
+		return -ENOMEM;
+	nv[(*n)++] = s;
+	*v = nv;
+	return 0;
+}
+
+static void check_report(bool error, const char *path, const char *what, void *data)
+{
+	unsigned int *errors = data;
+
+	if (error) {
+		log_err("%s: %s", path, what);
+		(*errors)++;
+	} else {
+		log_warn("%s: %s", path, what);
+	}
 }
 
 static int parse_args(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_RCVBUF, OPT_EVENT_LOG, OPT_KEEP_GOING, OPT_ALL_NETNS, OPT_NETNS_DIR };
+	enum {
+		OPT_CHECK = 256, OPT_RCVBUF, OPT_EVENT_LOG, OPT_KEEP_GOING, OPT_ALL_NETNS, OPT_NETNS_DIR,
+		OPT_DISPATCH_DIR, OPT_NETWORKD_DISPATCHER,
+	};
 	static const struct option opts[] = {
 		{ "rules", required_argument, NULL, 'r' },
 		{ "control", required_argument, NULL, 'c' },
@@ -438,6 +487,8 @@ static int parse_args(int argc, char **argv)
 		{ "event-log", required_argument, NULL, OPT_EVENT_LOG },
 		{ "all-netns", no_argument, NULL, OPT_ALL_NETNS },
 		{ "netns-dir", required_argument, NULL, OPT_NETNS_DIR },
+		{ "dispatch-dir", required_argument, NULL, OPT_DISPATCH_DIR },
+		{ "networkd-dispatcher", required_argument, NULL, OPT_NETWORKD_DISPATCHER },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -497,6 +548,15 @@ static int parse_args(int argc, char **argv)
 				return -ENOMEM;
 			arg.netns_dirs[arg.n_netns_dirs++] = optarg;
 			break;
+		case OPT_DISPATCH_DIR:
+			if (strv_push(&arg.dispatch_dirs, &arg.n_dispatch_dirs, optarg) < 0)
+				return -ENOMEM;
+			arg.dispatch_named = true;
+			break;
+		case OPT_NETWORKD_DISPATCHER:
+			if (strv_push(&arg.nd_dirs, &arg.n_nd_dirs, optarg) < 0)
+				return -ENOMEM;
+			break;
 		case 'V':
 			printf("nlhookd %s\n", NLH_VERSION);
 			exit(0);
@@ -510,6 +570,13 @@ static int parse_args(int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "nlhookd: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
+	}
+	if (!arg.n_dispatch_dirs) {
+		char *dirs = strdup(NLH_DISPATCH_DIRS), *save = NULL;
+
+		for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
+			if (strv_push(&arg.dispatch_dirs, &arg.n_dispatch_dirs, d) < 0)
+				return -ENOMEM;
 	}
 	if (!arg.n_rules_dirs) {
 		/* The default dirs, split from "a:b:c". */
@@ -565,9 +632,21 @@ int main(int argc, char **argv)
 
 	self_netns = nlh_netns_self_name(arg.netns_dirs, arg.n_netns_dirs);
 	rules_netns = self_netns;
+	scripts_cfg = (struct dispatch_config){
+		.dirs = arg.dispatch_dirs,
+		.n_dirs = arg.n_dispatch_dirs,
+		.nd_dirs = arg.nd_dirs,
+		.n_nd_dirs = arg.n_nd_dirs,
+		.named = arg.dispatch_named,
+		.check_perms = geteuid() == 0,
+		.state = own_state,
+	};
 	r = rules_set_load(&rules, arg.rules_dirs, arg.n_rules_dirs, load_flags(), report, NULL);
 	if (arg.check) {
-		if (r < 0)
+		unsigned int errors = 0;
+
+		dispatch_check(&scripts_cfg, check_report, &errors);
+		if (r < 0 || errors)
 			return 1;
 		printf("%zu rules loaded\n", rules_set_count(rules));
 		rules_set_free(rules);
@@ -579,6 +658,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rules_set_apply_stuck(rules);
+	if (dispatch_new(&scripts, &scripts_cfg) < 0) {
+		log_err("out of memory");
+		return 1;
+	}
+	dispatch_load(scripts);
 
 	ifd = single_instance();
 	if (ifd < 0)
@@ -670,11 +754,14 @@ int main(int argc, char **argv)
 	watchdog_stop();
 	loop_timer_free(watchdog_timer);
 	rules_set_free(rules);
+	dispatch_free(scripts);
 	rules_shutdown();
 	evlog_close();
 	loop_exit();
 	free(arg.rules_dirs);
 	free(arg.netns_dirs);
+	free(arg.dispatch_dirs);
+	free(arg.nd_dirs);
 	free(self_netns);
 	free(stuck_path);
 	free(control_default);

@@ -65,6 +65,8 @@ size_t rules_set_count(const struct rules_set *rs);
 
 /* The files a set of dirs resolves to, in load order (udev semantics). */
 int rules_dirs_resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size_t *ret_n);
+/* ... every file of theirs (but dot files), with the same overrides and masks: script dirs. */
+int rules_dirs_resolve_all(char *const *dirs, size_t n_dirs, char ***ret_paths, size_t *ret_n);
 
 struct sbuf;
 /*
