@@ -40,6 +40,7 @@ static struct {
 	char **dispatch_dirs;
 	size_t n_dispatch_dirs;
 	bool dispatch_named;	/* --dispatch-dir given */
+	char *dispatch_defaults;	/* the default dirs, split in place */
 	char **nd_dirs;		/* --networkd-dispatcher */
 	size_t n_nd_dirs;
 } arg;
@@ -572,9 +573,11 @@ static int parse_args(int argc, char **argv)
 		return -EINVAL;
 	}
 	if (!arg.n_dispatch_dirs) {
-		char *dirs = strdup(NLH_DISPATCH_DIRS), *save = NULL;
+		char *save = NULL;
 
-		for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
+		arg.dispatch_defaults = strdup(NLH_DISPATCH_DIRS);
+		for (char *d = arg.dispatch_defaults ? strtok_r(arg.dispatch_defaults, ":", &save) : NULL; d;
+		     d = strtok_r(NULL, ":", &save))
 			if (strv_push(&arg.dispatch_dirs, &arg.n_dispatch_dirs, d) < 0)
 				return -ENOMEM;
 	}
@@ -761,6 +764,7 @@ int main(int argc, char **argv)
 	free(arg.rules_dirs);
 	free(arg.netns_dirs);
 	free(arg.dispatch_dirs);
+	free(arg.dispatch_defaults);
 	free(arg.nd_dirs);
 	free(self_netns);
 	free(stuck_path);

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "core/json.h"
 #include "core/log.h"
@@ -63,6 +62,22 @@ struct job {
 	struct group *g;
 	struct script *s;
 };
+
+/* An environment and the blocks its strings live in. */
+struct envbuf {
+	char **base;		/* the event's own variables */
+	struct sbuf vars;	/* NUL-separated "K=V" strings: networkd-dispatcher's */
+	char **env;		/* base and vars together; NULL: base alone */
+};
+
+static void envbuf_free(struct envbuf *e)
+{
+	free(e->base);
+	sbuf_free(&e->vars);
+	free(e->env);
+}
+
+static int event_env(struct dispatch *d, const struct group *g, const struct nlh_event *ev, struct envbuf *e);
 
 /* Files */
 
@@ -327,7 +342,8 @@ void dispatch_load(struct dispatch *d)
 		d->states[s]->active = true;
 	if (d->cfg.n_nd_dirs)
 		n += check_nd(&d->cfg, log_report, NULL);
-	log_info("dispatch: %zu scripts", n);
+	if (n)
+		log_info("dispatch: %zu scripts", n);
 }
 
 static struct script *script_get(struct group *g, const char *path)
@@ -347,16 +363,6 @@ static struct script *script_get(struct group *g, const char *path)
 	return *pp;
 }
 
-/* As on_exit has it: the exit code, 128 + the signal, 127 or 126 when it did not start. */
-static int exit_code(int status)
-{
-	if (status < 0)
-		return status == -ENOENT || status == -ENOTDIR ? 127 : 126;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return 128 + WTERMSIG(status);
-}
-
 /* exec has logged how it ended (the status, the output): counted here. */
 static void job_done(int status, const char *out, size_t out_len, const char *err, size_t err_len, void *data)
 {
@@ -364,16 +370,17 @@ static void job_done(int status, const char *out, size_t out_len, const char *er
 
 	if (status >= 0)
 		j->s->runs++;
-	j->s->last = exit_code(status);
+	j->s->last = rules_exit_status(status);
 	if (j->s->last)
 		j->s->failures++;
 }
 
-static void group_run(struct dispatch *d, struct group *g, char *const *env)
+static void group_run(struct dispatch *d, struct group *g, const struct nlh_event *ev)
 {
 	char *const *dirs = g->nd ? d->cfg.nd_dirs : d->cfg.dirs;
 	size_t n_dirs = g->nd ? d->cfg.n_nd_dirs : d->cfg.n_dirs, n = 0;
 	char **paths = NULL, buf[WHY_MAX], qname[64];
+	struct envbuf e = {};
 	int r;
 
 	r = group_paths(dirs, n_dirs, g->name, &paths, &n);
@@ -386,9 +393,14 @@ static void group_run(struct dispatch *d, struct group *g, char *const *env)
 		log_err("dispatch: %s: out of memory", g->name);
 		n = 0;
 	}
+	/* Built once there is something to run: an empty subdirectory costs a readdir. */
+	if (n && event_env(d, g, ev, &e) < 0) {
+		log_err("dispatch: %s: out of memory, its scripts not run", g->name);
+		n = 0;
+	}
 	for (size_t i = 0; i < n; i++) {
 		char *argv[] = { paths[i], NULL };
-		struct exec_opts o = { .argv = argv, .env = env, .timeout = rules_exec_timeout };
+		struct exec_opts o = { .argv = argv, .env = e.env ? e.env : e.base, .timeout = rules_exec_timeout };
 		bool refused;
 		const char *problem = script_problem(paths[i], d->cfg.check_perms, buf, sizeof(buf), &refused);
 		struct job *j;
@@ -426,6 +438,7 @@ static void group_run(struct dispatch *d, struct group *g, char *const *env)
 		if (r < 0)
 			free(j);
 	}
+	envbuf_free(&e);
 	paths_free(paths, n);
 }
 
@@ -527,20 +540,6 @@ static const char *nd_type(const struct nlh_event *ev, bool wifi)
 	return NLH_HAS(ev, LINK, kind) ? ev->link.kind : "ether";
 }
 
-/* An environment and the blocks its strings live in. */
-struct envbuf {
-	char **base;		/* the event's own variables */
-	struct sbuf vars;	/* NUL-separated "K=V" strings */
-	char **env;
-};
-
-static void envbuf_free(struct envbuf *e)
-{
-	free(e->base);
-	sbuf_free(&e->vars);
-	free(e->env);
-}
-
 static void json_key_str(struct sbuf *b, const char *key, const char *s, size_t n)
 {
 	sbuf_printf(b, ",\"%s\":", key);
@@ -626,16 +625,24 @@ out:
 	sbuf_free(&v4);
 	sbuf_free(&v6);
 	sbuf_free(&json);
-	if (r < 0)
+	if (r < 0) {
 		envbuf_free(e);
+		*e = (struct envbuf){};
+	}
 	return r;
+}
+
+static int event_env(struct dispatch *d, const struct group *g, const struct nlh_event *ev, struct envbuf *e)
+{
+	if (g->nd)
+		return nd_env(d, ev, e);
+	*e = (struct envbuf){ .base = nlh_event_env(ev) };
+	return e->base ? 0 : -ENOMEM;
 }
 
 void dispatch_event(struct dispatch *d, const struct nlh_event *ev)
 {
-	struct envbuf e;
 	struct group *g;
-	char **env;
 	int s;
 
 	if (!d || (unsigned int)ev->type >= _NLH_EV_MAX)
@@ -643,26 +650,14 @@ void dispatch_event(struct dispatch *d, const struct nlh_event *ev)
 	if (d->cfg.n_nd_dirs)
 		wifi_track(d, ev);
 	g = d->types[ev->type];
-	if (g && g->active) {
-		env = nlh_event_env(ev);
-		if (env)
-			group_run(d, g, env);
-		else
-			log_err("dispatch: %s: out of memory, its scripts not run", g->name);
-		free(env);
-	}
+	if (g && g->active)
+		group_run(d, g, ev);
 	/* networkd-dispatcher knows the host's links, and their changes only. */
 	if (!d->cfg.n_nd_dirs || ev->type != NLH_EV_LINK_STATE || ev->netns || !NLH_HAS(ev, LINK, prev_state))
 		return;
 	s = opstate_from_name(ev->link.state);
-	if (s < 0 || !(g = d->states[s]))
-		return;
-	if (nd_env(d, ev, &e) < 0) {
-		log_err("dispatch: networkd-dispatcher %s: out of memory, its scripts not run", g->name);
-		return;
-	}
-	group_run(d, g, e.env);
-	envbuf_free(&e);
+	if (s >= 0 && (g = d->states[s]))
+		group_run(d, g, ev);
 }
 
 void dispatch_want(const struct dispatch *d, const char *netns, struct nlh_want *ret)
