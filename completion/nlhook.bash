@@ -46,7 +46,11 @@ _nlhook()
 		fi
 		;;
 	check)
-		_filedir -d
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--dispatch-dir --networkd-dispatcher --help' -- "$cur"))
+		else
+			_filedir -d
+		fi
 		;;
 	test)
 		case $prev in
@@ -93,7 +97,7 @@ _nlhookd()
 	_init_completion || return
 
 	case $prev in
-	-r | --rules | --netns-dir) _filedir -d; return ;;
+	-r | --rules | --netns-dir | --dispatch-dir | --networkd-dispatcher) _filedir -d; return ;;
 	-c | --control) _filedir; return ;;
 	-l | --log-level)
 		COMPREPLY=($(compgen -W 'err warn info debug' -- "$cur"))
@@ -107,6 +111,7 @@ _nlhookd()
 	--rcvbuf) return ;;
 	esac
 	COMPREPLY=($(compgen -W '--rules --control --log-level --check --keep-going
-		--rcvbuf --event-log --all-netns --netns-dir --version --help' -- "$cur"))
+		--rcvbuf --event-log --all-netns --netns-dir --dispatch-dir --networkd-dispatcher
+		--version --help' -- "$cur"))
 } &&
 	complete -F _nlhookd nlhookd
