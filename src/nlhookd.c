@@ -252,8 +252,10 @@ static void status_netns(struct sbuf *out)
 			sbuf_json_str(out, nlh_ns_name(ns), strlen(nlh_ns_name(ns)));
 		else
 			sbuf_puts(out, "null");
-		sbuf_printf(out, ",\"nsid\":%d,\"links\":%zu,\"sources\":[", nlh_ns_nsid(ns),
-			    rtnl_state_count(nlh_ns_rtnl(ns), NLH_CLASS_LINK));
+		sbuf_printf(out, ",\"nsid\":%d,\"links\":%zu,\"net_state\":\"%s\",\"online\":%s,\"sources\":[",
+			    nlh_ns_nsid(ns), rtnl_state_count(nlh_ns_rtnl(ns), NLH_CLASS_LINK),
+			    opstate_name(opstate_net(nlh_ns_opstate(ns))),
+			    opstate_online(nlh_ns_opstate(ns)) ? "true" : "false");
 		for (size_t i = 0;; i++) {
 			struct nlh_source_stats st;
 			const char *name = nlh_ns_source_stats(ns, i, &st);
@@ -271,8 +273,13 @@ static void status_netns(struct sbuf *out)
 
 static void status(struct sbuf *out)
 {
+	const struct opstate *own = nlh_ns_opstate(nlh_nsreg_own(nsreg));
+
 	sbuf_printf(out, ",\"version\":\"%s\",\"pid\":%d,\"uptime\":%.3f,\"rules_count\":%zu",
 		    NLH_VERSION, getpid(), loop_now() - start_time, rules_set_count(rules));
+	/* The daemon's own namespace's operational state (net.state) and net.online. */
+	sbuf_printf(out, ",\"net_state\":\"%s\",\"online\":%s", opstate_name(opstate_net(own)),
+		    opstate_online(own) ? "true" : "false");
 	sbuf_puts(out, ",\"rules_dirs\":[");
 	for (size_t i = 0; i < arg.n_rules_dirs; i++) {
 		if (i)

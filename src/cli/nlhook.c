@@ -900,6 +900,11 @@ static int cmd_status(int argc, char **argv)
 		       json_get_str(root, "version") ?: "?", num(root, "pid"), num(root, "uptime"),
 		       num(root, "rules_count"), num(root, "execs_running"), num(root, "monitors"),
 		       num(root, "monitor_drops"));
+		if (json_get_str(root, "net_state")) {
+			v = json_get(root, "online");
+			printf("network %s, %s\n", json_get_str(root, "net_state"),
+			       v && v->type == JSON_BOOL && v->b ? "online" : "offline");
+		}
 		v = json_get(root, "sources");
 		printf("\n%-10s %10s %8s %8s %8s %10s\n", "SOURCE", "EVENTS", "DROPS", "RESYNCS", "ERRORS", "RCVBUF");
 		for (v = v ? v->child : NULL; v; v = v->next)

@@ -96,6 +96,13 @@ expect_event '.type == "net.online" and .family == "inet" and .ifname == "vA" an
 	"net.online: IPv4 default route through a routable link"
 expect_event '.links_state == "routable" and .ifname == "vA"' "nlhook.links(): vA is routable"
 expect_event '.links_state == "carrier" and .ifname == "lo"' "nlhook.links(): lo has carrier"
+"$NLHOOK" --control "$TMP/control.sock" status --json > "$TMP/status.json"
+if jq -e '.net_state == "routable" and .online == true and .netns[0].online == true' "$TMP/status.json" > /dev/null &&
+   "$NLHOOK" --control "$TMP/control.sock" status | grep -qx "network routable, online"; then
+	ok "status: the namespace's state, online"
+else
+	not_ok "status: $(jq -c '{net_state, online}' "$TMP/status.json")"
+fi
 nsx ip -6 route add default via 2001:db8:61::1 dev vC
 expect_count '.type == "net.online"' 1 "a second default route: still one net.online"
 nsx ip route del default via 10.61.0.2 dev vA
@@ -103,6 +110,8 @@ expect_count '.type == "net.offline"' 0 "the IPv6 default route keeps the namesp
 nsx ip -6 route del default via 2001:db8:61::1 dev vC
 expect_event '.type == "net.offline" and .family == "inet6" and .ifname == "vC" and .gateway == "2001:db8:61::1"' \
 	"net.offline: the last default route (IPv6) gone"
+if "$NLHOOK" --control "$TMP/control.sock" status --json | jq -e '.online == false' > /dev/null; then
+	ok "status: offline"; else not_ok "status: still online"; fi
 nsx ip -6 route add default via 2001:db8:61::1 dev vC
 expect_event '.type == "net.online" and .family == "inet6" and .ifname == "vC"' "net.online: IPv6"
 # The link stops being routable: offline, though the route is still there.
