@@ -2,7 +2,8 @@
 
 # Kept in step with src/core/event.h by tests/packaging/man-check.py.
 _nlhook_types="link.new link.del link.up link.down link.carrier link.nocarrier
-link.rename addr.add addr.del route.add route.del neigh.add neigh.del
+link.rename link.state addr.add addr.del route.add route.del neigh.add neigh.del
+net.state net.online net.offline
 wifi.connect wifi.disconnect wifi.associate wifi.authenticate wifi.deauth
 wifi.disassoc wifi.roam wifi.authorized wifi.iface.new wifi.iface.del
 wifi.scan.done wifi.reg.change wifi.station.new wifi.station.del nflog
@@ -45,7 +46,11 @@ _nlhook()
 		fi
 		;;
 	check)
-		_filedir -d
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--dispatch-dir --networkd-dispatcher --help' -- "$cur"))
+		else
+			_filedir -d
+		fi
 		;;
 	test)
 		case $prev in
@@ -92,7 +97,7 @@ _nlhookd()
 	_init_completion || return
 
 	case $prev in
-	-r | --rules | --netns-dir) _filedir -d; return ;;
+	-r | --rules | --netns-dir | --dispatch-dir | --networkd-dispatcher) _filedir -d; return ;;
 	-c | --control) _filedir; return ;;
 	-l | --log-level)
 		COMPREPLY=($(compgen -W 'err warn info debug' -- "$cur"))
@@ -112,7 +117,7 @@ _nlhookd()
 	--rcvbuf | --mqtt-queue) return ;;
 	esac
 	COMPREPLY=($(compgen -W '--rules --control --log-level --check --keep-going
-		--rcvbuf --event-log --all-netns --netns-dir --mqtt --mqtt-ca --mqtt-cert --mqtt-key
-		--mqtt-password-file --mqtt-queue --version --help' -- "$cur"))
+		--rcvbuf --event-log --all-netns --netns-dir --dispatch-dir --networkd-dispatcher --mqtt --mqtt-ca
+		--mqtt-cert --mqtt-key --mqtt-password-file --mqtt-queue --version --help' -- "$cur"))
 } &&
 	complete -F _nlhookd nlhookd

@@ -23,7 +23,9 @@
 #include "exec/exec.h"
 #include "mqtt/mqtt.h"
 #include "netns/netns.h"
+#include "rtnl/opstate.h"
 #include "rtnl/rtnl.h"
+#include "rules/dispatch.h"
 #include "rules/rules.h"
 
 
@@ -45,12 +47,20 @@ static struct {
 	const char *mqtt_key;
 	const char *mqtt_password_file;
 	unsigned long mqtt_queue;
+	char **dispatch_dirs;
+	size_t n_dispatch_dirs;
+	bool dispatch_named;	/* --dispatch-dir given */
+	char *dispatch_defaults;	/* the default dirs, split in place */
+	char **nd_dirs;		/* --networkd-dispatcher */
+	size_t n_nd_dirs;
 } arg;
 
 /* Where named namespaces live: ip netns's, Docker's; --netns-dir adds more. */
 static char *default_netns_dirs[] = { "/run/netns", "/run/docker/netns" };
 
 static struct rules_set *rules;
+static struct dispatch *scripts;	/* the script dirs */
+static struct dispatch_config scripts_cfg;
 static char *stuck_path;
 static char *control_default;	/* this namespace's, when --control is not given */
 static bool want_dirty;
@@ -85,6 +95,7 @@ static void dispatch(void *data, struct nlh_event *ev)
 	dispatching = true;
 	if (rules)
 		rules_set_dispatch(rules, ev);
+	dispatch_event(scripts, ev);
 	ctl_dispatch(ev);
 	dispatching = false;
 	for (unsigned int i = 0; i < n_deferred; i++) {
@@ -111,6 +122,7 @@ static void raise_self(enum nlh_event_type t)
 static void want_of(void *data, const char *netns, struct nlh_want *ret)
 {
 	rules_set_want(rules, netns, ret);
+	dispatch_want(scripts, netns, ret);
 	ctl_want(netns, ret);
 }
 
@@ -130,7 +142,13 @@ static void state_of(const char *netns, void *data, struct rules_state *ret)
 	if (ns) {
 		ret->rtnl = nlh_ns_rtnl(ns);
 		ret->nl80211 = nlh_ns_nl80211(ns);
+		ret->opstate = nlh_ns_opstate(ns);
 	}
+}
+
+static const struct rtnl *own_state(void *data)
+{
+	return nsreg ? nlh_ns_rtnl(nlh_nsreg_own(nsreg)) : NULL;
 }
 
 static void report(const char *msg, void *data)
@@ -211,6 +229,9 @@ static int reload(struct sbuf *errs)
 	log_info("reloading rules");
 	if (evlog_reopen() < 0)
 		log_err("event log: cannot reopen: %m");
+	/* Scripts are read at each event; which subdirectories there are, now. */
+	dispatch_load(scripts);
+	sources_update();
 	r = rules_set_reload(&rs, rules, arg.rules_dirs, arg.n_rules_dirs, load_flags(), report, errs);
 	if (r < 0) {
 		log_err("reload failed, keeping the %zu rules running", rules_set_count(rules));
@@ -240,8 +261,10 @@ static void status_netns(struct sbuf *out)
 			sbuf_json_str(out, nlh_ns_name(ns), strlen(nlh_ns_name(ns)));
 		else
 			sbuf_puts(out, "null");
-		sbuf_printf(out, ",\"nsid\":%d,\"links\":%zu,\"sources\":[", nlh_ns_nsid(ns),
-			    rtnl_state_count(nlh_ns_rtnl(ns), NLH_CLASS_LINK));
+		sbuf_printf(out, ",\"nsid\":%d,\"links\":%zu,\"net_state\":\"%s\",\"online\":%s,\"sources\":[",
+			    nlh_ns_nsid(ns), rtnl_state_count(nlh_ns_rtnl(ns), NLH_CLASS_LINK),
+			    opstate_name(opstate_net(nlh_ns_opstate(ns))),
+			    opstate_online(nlh_ns_opstate(ns)) ? "true" : "false");
 		for (size_t i = 0;; i++) {
 			struct nlh_source_stats st;
 			const char *name = nlh_ns_source_stats(ns, i, &st);
@@ -259,8 +282,13 @@ static void status_netns(struct sbuf *out)
 
 static void status(struct sbuf *out)
 {
+	const struct opstate *own = nlh_ns_opstate(nlh_nsreg_own(nsreg));
+
 	sbuf_printf(out, ",\"version\":\"%s\",\"pid\":%d,\"uptime\":%.3f,\"rules_count\":%zu",
 		    NLH_VERSION, getpid(), loop_now() - start_time, rules_set_count(rules));
+	/* The daemon's own namespace's operational state (net.state) and net.online. */
+	sbuf_printf(out, ",\"net_state\":\"%s\",\"online\":%s", opstate_name(opstate_net(own)),
+		    opstate_online(own) ? "true" : "false");
 	sbuf_puts(out, ",\"rules_dirs\":[");
 	for (size_t i = 0; i < arg.n_rules_dirs; i++) {
 		if (i)
@@ -289,6 +317,7 @@ static void status(struct sbuf *out)
 	status_netns(out);
 	mqtt_status(mqtt, out);
 	rules_set_status(rules, out);
+	dispatch_status(scripts, out);
 }
 
 static const struct ctl_ops ctl_ops = {
@@ -558,8 +587,15 @@ static void help(void)
 	printf("Usage: nlhookd [OPTION]...\n"
 	       "Run Lua rules on network events (rtnetlink, nl80211, nflog).\n\n"
 	       "  -r, --rules DIR        rules directory (repeatable; default %s)\n"
+	       "      --dispatch-dir DIR script directory, a subdirectory per event type\n"
+	       "                         (repeatable; default %s)\n"
+	       "      --networkd-dispatcher DIR\n"
+	       "                         run networkd-dispatcher's DIR/STATE.d scripts\n"
 	       "  -c, --control PATH     control socket (default %s in the initial network\n"
 	       "                         namespace, .../netns/NAME.sock in the one named NAME)\n"
+	       "      --all-netns        watch every network namespace, not only this one\n"
+	       "      --netns-dir DIR    namespace files to watch besides /run/netns and\n"
+	       "                         /run/docker/netns (repeatable; with --all-netns)\n"
 	       "  -l, --log-level LEVEL  err, warn, info or debug (default info)\n"
 	       "      --check            load the rules, report, exit 0 or 1\n"
 	       "      --keep-going       start even if some rule files fail to load\n"
@@ -575,7 +611,7 @@ static void help(void)
 	       "      --mqtt-queue N     messages kept while the broker is away (default %d)\n"
 	       "  -V, --version          print the version\n"
 	       "  -h, --help             this help\n",
-	       NLH_RULES_DIRS, NLH_CONTROL_PATH, nlh_rcvbuf, MQTT_QUEUE_DEFAULT);
+	       NLH_RULES_DIRS, NLH_DISPATCH_DIRS, NLH_CONTROL_PATH, nlh_rcvbuf, MQTT_QUEUE_DEFAULT);
 }
 
 /* The MQTT options make sense together, or not at all: usage errors. */
@@ -613,11 +649,35 @@ static int mqtt_args(void)
 	return 0;
 }
 
+static int strv_push(char ***v, size_t *n, char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
+
+	if (!nv)
+		return -ENOMEM;
+	nv[(*n)++] = s;
+	*v = nv;
+	return 0;
+}
+
+static void check_report(bool error, const char *path, const char *what, void *data)
+{
+	unsigned int *errors = data;
+
+	if (error) {
+		log_err("%s: %s", path, what);
+		(*errors)++;
+	} else {
+		log_warn("%s: %s", path, what);
+	}
+}
+
 static int parse_args(int argc, char **argv)
 {
 	enum {
 		OPT_CHECK = 256, OPT_RCVBUF, OPT_EVENT_LOG, OPT_KEEP_GOING, OPT_ALL_NETNS, OPT_NETNS_DIR, OPT_MQTT,
-		OPT_MQTT_CA, OPT_MQTT_CERT, OPT_MQTT_KEY, OPT_MQTT_PASSWORD_FILE, OPT_MQTT_QUEUE,
+		OPT_MQTT_CA, OPT_MQTT_CERT, OPT_MQTT_KEY, OPT_MQTT_PASSWORD_FILE, OPT_MQTT_QUEUE, OPT_DISPATCH_DIR,
+		OPT_NETWORKD_DISPATCHER,
 	};
 	static const struct option opts[] = {
 		{ "rules", required_argument, NULL, 'r' },
@@ -635,6 +695,8 @@ static int parse_args(int argc, char **argv)
 		{ "mqtt-key", required_argument, NULL, OPT_MQTT_KEY },
 		{ "mqtt-password-file", required_argument, NULL, OPT_MQTT_PASSWORD_FILE },
 		{ "mqtt-queue", required_argument, NULL, OPT_MQTT_QUEUE },
+		{ "dispatch-dir", required_argument, NULL, OPT_DISPATCH_DIR },
+		{ "networkd-dispatcher", required_argument, NULL, OPT_NETWORKD_DISPATCHER },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -719,6 +781,15 @@ static int parse_args(int argc, char **argv)
 			}
 			arg.mqtt_queue = v;
 			break;
+		case OPT_DISPATCH_DIR:
+			if (strv_push(&arg.dispatch_dirs, &arg.n_dispatch_dirs, optarg) < 0)
+				return -ENOMEM;
+			arg.dispatch_named = true;
+			break;
+		case OPT_NETWORKD_DISPATCHER:
+			if (strv_push(&arg.nd_dirs, &arg.n_nd_dirs, optarg) < 0)
+				return -ENOMEM;
+			break;
 		case 'V':
 			printf("nlhookd %s\n", NLH_VERSION);
 			exit(0);
@@ -735,6 +806,15 @@ static int parse_args(int argc, char **argv)
 	}
 	if (mqtt_args() < 0)
 		return -EINVAL;
+	if (!arg.n_dispatch_dirs) {
+		char *save = NULL;
+
+		arg.dispatch_defaults = strdup(NLH_DISPATCH_DIRS);
+		for (char *d = arg.dispatch_defaults ? strtok_r(arg.dispatch_defaults, ":", &save) : NULL; d;
+		     d = strtok_r(NULL, ":", &save))
+			if (strv_push(&arg.dispatch_dirs, &arg.n_dispatch_dirs, d) < 0)
+				return -ENOMEM;
+	}
 	if (!arg.n_rules_dirs) {
 		/* The default dirs, split from "a:b:c". */
 		char *dirs = strdup(NLH_RULES_DIRS), *save = NULL;
@@ -791,9 +871,21 @@ int main(int argc, char **argv)
 	rules_netns = self_netns;
 	/* Rules see the prefix as nlhook.mqtt.prefix from the start, --check included. */
 	rules_set_mqtt(arg.mqtt_url.prefix, NULL, NULL);
+	scripts_cfg = (struct dispatch_config){
+		.dirs = arg.dispatch_dirs,
+		.n_dirs = arg.n_dispatch_dirs,
+		.nd_dirs = arg.nd_dirs,
+		.n_nd_dirs = arg.n_nd_dirs,
+		.named = arg.dispatch_named,
+		.check_perms = geteuid() == 0,
+		.state = own_state,
+	};
 	r = rules_set_load(&rules, arg.rules_dirs, arg.n_rules_dirs, load_flags(), report, NULL);
 	if (arg.check) {
-		if (r < 0)
+		unsigned int errors = 0;
+
+		dispatch_check(&scripts_cfg, check_report, &errors);
+		if (r < 0 || errors)
 			return 1;
 		printf("%zu rules loaded\n", rules_set_count(rules));
 		rules_set_free(rules);
@@ -805,6 +897,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rules_set_apply_stuck(rules);
+	if (dispatch_new(&scripts, &scripts_cfg) < 0) {
+		log_err("out of memory");
+		return 1;
+	}
+	dispatch_load(scripts);
 
 	ifd = single_instance();
 	if (ifd < 0)
@@ -905,6 +1002,7 @@ int main(int argc, char **argv)
 	watchdog_stop();
 	loop_timer_free(watchdog_timer);
 	rules_set_free(rules);
+	dispatch_free(scripts);
 	rules_shutdown();
 	/* Last out: what the rules emitted on their way, then "offline". */
 	mqtt_stop(mqtt);
@@ -914,6 +1012,9 @@ int main(int argc, char **argv)
 	loop_exit();
 	free(arg.rules_dirs);
 	free(arg.netns_dirs);
+	free(arg.dispatch_dirs);
+	free(arg.dispatch_defaults);
+	free(arg.nd_dirs);
 	free(self_netns);
 	free(stuck_path);
 	free(control_default);

@@ -29,6 +29,7 @@
 #include "record.h"
 #include "replay.h"
 #include "rtnl/rtnl.h"
+#include "rules/dispatch.h"
 #include "rules/match.h"
 #include "rules/rules.h"
 
@@ -51,7 +52,8 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  monitor [--json] [--timestamp] [TYPE-GLOB...] [FIELD=PATTERN...]\n"
 		"                        print network events as they happen\n"
-		"  check [DIR...]        load rules, report errors with file:line\n"
+		"  check [--dispatch-dir DIR]... [--networkd-dispatcher DIR]... [DIR...]\n"
+		"                        load rules, check scripts, report errors with file:line\n"
 		"  test [--rules DIR]... (--event JSON | --replay FILE.pcap)\n"
 		"                        dry run: which rules match, what they would run\n"
 		"  record -w FILE.pcap [--count N] [TYPE-GLOB...]\n"
@@ -575,50 +577,120 @@ static void check_action(const struct rule_stats *st, void *data)
 	(*n)++;
 }
 
+struct check_counts {
+	unsigned int errors;
+	unsigned int warnings;
+};
+
+static void check_script(bool error, const char *path, const char *what, void *data)
+{
+	struct check_counts *n = data;
+
+	fprintf(stderr, "%s: %s%s\n", path, error ? "" : "warning: ", what);
+	if (error)
+		n->errors++;
+	else
+		n->warnings++;
+}
+
+/* "a:b:c" into up to max dirs of split (which the caller frees). */
+static size_t split_dirs(const char *list, char **split, char **dirs, size_t max)
+{
+	char *save = NULL;
+	size_t n = 0;
+
+	*split = strdup(list);
+	for (char *d = *split ? strtok_r(*split, ":", &save) : NULL; d && n < max; d = strtok_r(NULL, ":", &save))
+		dirs[n++] = d;
+	return n;
+}
+
 static int cmd_check(int argc, char **argv)
 {
+	enum { OPT_DISPATCH_DIR = 256, OPT_NETWORKD_DISPATCHER };
+	static const struct option opts[] = {
+		{ "dispatch-dir", required_argument, NULL, OPT_DISPATCH_DIR },
+		{ "networkd-dispatcher", required_argument, NULL, OPT_NETWORKD_DISPATCHER },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
 	struct rules_set *rs = NULL;
-	char **dirs = argv + 1;
-	size_t n_dirs = argc - 1;
-	char *defaults[8], *split = NULL;
-	unsigned int errors = 0, warnings = 0;
-	int r;
+	char *defaults[8], *split = NULL, *dsplit = NULL, *ddefaults[8];
+	char **ddirs = calloc(argc, sizeof(char *)), **nd = calloc(argc, sizeof(char *)), **dirs;
+	struct dispatch_config dcfg = { .dirs = ddirs, .nd_dirs = nd, .check_perms = geteuid() == 0 };
+	struct check_counts n = {};
+	size_t n_dirs, scripts = 0;
+	int c, r = -ENOMEM;
 
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("Usage: nlhook check [DIR...]\n\n"
-		       "Load the rules of DIRs (default: %s) the way nlhookd does,\n"
-		       "print each error as FILE:LINE: message, exit 1 if there is any.\n"
-		       "Path actions that are missing or not executable are warnings\n"
-		       "(FILE:LINE: warning: ...), which leave the exit status alone.\n",
-		       NLH_RULES_DIRS);
-		return 0;
+	if (!ddirs || !nd) {
+		fprintf(stderr, "nlhook check: out of memory\n");
+		goto out;
 	}
-	if (!n_dirs) {
-		char *save = NULL;
-
-		split = strdup(NLH_RULES_DIRS);
-		if (!split) {
-			fprintf(stderr, "nlhook check: out of memory\n");
-			return 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DISPATCH_DIR:
+			ddirs[dcfg.n_dirs++] = optarg;
+			dcfg.named = true;
+			break;
+		case OPT_NETWORKD_DISPATCHER:
+			nd[dcfg.n_nd_dirs++] = optarg;
+			break;
+		case 'h':
+			printf("Usage: nlhook check [--dispatch-dir DIR]... [--networkd-dispatcher DIR]... [DIR...]\n\n"
+			       "Load the rules of DIRs (default: %s) the way nlhookd does,\n"
+			       "print each error as FILE:LINE: message, exit 1 if there is any.\n"
+			       "Path actions that are missing or not executable are warnings\n"
+			       "(FILE:LINE: warning: ...), which leave the exit status alone.\n\n"
+			       "The scripts of the dispatch dirs (default, without DIRs: %s)\n"
+			       "and of networkd-dispatcher's dirs are checked too: a script nlhookd\n"
+			       "would refuse (writable by others), a subdirectory that names no\n"
+			       "event type are errors; a file that is not executable, scripts that\n"
+			       "never run (configuring.d, configured.d) are warnings.\n",
+			       NLH_RULES_DIRS, NLH_DISPATCH_DIRS);
+			r = 0;
+			goto out;
+		default:
+			r = -EINVAL;
+			goto out;
 		}
-		for (char *d = strtok_r(split, ":", &save); d && n_dirs < 8; d = strtok_r(NULL, ":", &save))
-			defaults[n_dirs++] = d;
+	}
+	dirs = argv + optind;
+	n_dirs = argc - optind;
+	if (!n_dirs) {
 		dirs = defaults;
+		n_dirs = split_dirs(NLH_RULES_DIRS, &split, defaults, 8);
+		/* The daemon's defaults, rules and scripts alike. */
+		if (!dcfg.n_dirs) {
+			dcfg.dirs = ddefaults;
+			dcfg.n_dirs = split_dirs(NLH_DISPATCH_DIRS, &dsplit, ddefaults, 8);
+		}
 	}
 	/* Everything reported, not just the first broken file. */
 	r = rules_set_load(&rs, dirs, n_dirs, RULES_KEEP_GOING | (geteuid() == 0 ? RULES_CHECK_PERMS : 0) |
-			   (split ? 0 : RULES_DIRS_NAMED), check_report, &errors);
+			   (split ? 0 : RULES_DIRS_NAMED), check_report, &n.errors);
 	if (r == 0)
-		rules_set_foreach_rule(rs, check_action, &warnings);
-	if (r < 0 || errors)
-		fprintf(stderr, "%u error%s\n", errors ? errors : 1, errors == 1 ? "" : "s");
-	else if (warnings)
-		printf("%zu rules OK, %u warning%s\n", rules_set_count(rs), warnings, warnings == 1 ? "" : "s");
-	else
-		printf("%zu rules OK\n", rules_set_count(rs));
+		rules_set_foreach_rule(rs, check_action, &n.warnings);
+	if (dcfg.n_dirs || dcfg.n_nd_dirs)
+		scripts = dispatch_check(&dcfg, check_script, &n);
+	if (r < 0 || n.errors) {
+		fprintf(stderr, "%u error%s\n", n.errors ? n.errors : 1, n.errors == 1 ? "" : "s");
+	} else {
+		printf("%zu rules OK", rules_set_count(rs));
+		if (scripts)
+			printf(", %zu script%s OK", scripts, scripts == 1 ? "" : "s");
+		if (n.warnings)
+			printf(", %u warning%s", n.warnings, n.warnings == 1 ? "" : "s");
+		putchar('\n');
+	}
 	rules_set_free(rs);
+out:
 	free(split);
-	return r < 0 || errors ? 1 : 0;
+	free(dsplit);
+	free(ddirs);
+	free(nd);
+	if (r == -EINVAL)
+		return 2;
+	return r < 0 || n.errors ? 1 : 0;
 }
 
 static int simple_call(const char *name, const char *cmd, char **ret_reply, struct json_doc **ret_doc)
@@ -764,6 +836,36 @@ static void status_mqtt(const struct json_value *m)
 	       num(m, "dropped"), num(m, "published"), num(m, "reconnects"), num(m, "failures"));
 }
 
+/* The scripts of the dispatch dirs: a row each, with its runs, failures and last exit status. */
+static void status_scripts(const struct json_value *dispatch)
+{
+	const struct json_value *g = json_get(dispatch, "subdirs"), *sc;
+	bool head = false;
+
+	for (g = g && g->type == JSON_ARRAY ? g->child : NULL; g; g = g->next) {
+		sc = json_get(g, "scripts");
+		for (sc = sc && sc->type == JSON_ARRAY ? sc->child : NULL; sc; sc = sc->next) {
+			const struct json_value *last = json_get(sc, "last_status");
+			const char *why = json_get_str(sc, "refused");
+
+			if (!head) {
+				printf("\n%-50s %7s %7s %5s\n", "SCRIPT", "RUNS", "FAILED", "LAST");
+				head = true;
+			}
+			printf("%-50s %7.0f %7.0f", json_get_str(sc, "path") ?: "?", num(sc, "runs"), num(sc, "failures"));
+			if (last && last->type == JSON_NUMBER)
+				printf(" %5.0f", last->num);
+			else
+				printf(" %5s", "-");
+			if (why)
+				printf("  (refused: %s)", why);
+			else if ((why = json_get_str(sc, "skipped")))
+				printf("  (not run: %s)", why);
+			putchar('\n');
+		}
+	}
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -814,6 +916,11 @@ static int cmd_status(int argc, char **argv)
 		       json_get_str(root, "version") ?: "?", num(root, "pid"), num(root, "uptime"),
 		       num(root, "rules_count"), num(root, "execs_running"), num(root, "monitors"),
 		       num(root, "monitor_drops"));
+		if (json_get_str(root, "net_state")) {
+			v = json_get(root, "online");
+			printf("network %s, %s\n", json_get_str(root, "net_state"),
+			       v && v->type == JSON_BOOL && v->b ? "online" : "offline");
+		}
 		v = json_get(root, "mqtt");
 		if (v && v->type == JSON_OBJECT)
 			status_mqtt(v);
@@ -824,6 +931,7 @@ static int cmd_status(int argc, char **argv)
 			       num(v, "events"), num(v, "drops"), num(v, "resyncs"), num(v, "errors"), num(v, "rcvbuf"));
 		status_netns(json_get(root, "netns"));
 		status_rules(json_get(root, "rules"));
+		status_scripts(json_get(root, "dispatch"));
 	}
 	free(reply);
 	json_doc_free(doc);

@@ -12,6 +12,7 @@
 #include "nl80211/nl80211.h"
 #include "pcap/pcap.h"
 #include "replay.h"
+#include "rtnl/opstate.h"
 #include "rtnl/rtnl.h"
 #include "rules/rules.h"
 
@@ -23,6 +24,7 @@ struct replay {
 	void (*dispatch)(struct nlh_event *ev);
 	struct rtnl *rtnl;
 	struct nl80211 *nl80211;
+	struct opstate *opstate;
 };
 
 static void replay_event(void *data, struct nlh_event *ev)
@@ -47,6 +49,13 @@ static void replay_link_changed(void *data, const struct nlh_event *link)
 		nl80211_link_changed(rp->nl80211, link);
 }
 
+static void replay_obj_changed(void *data, const struct nlh_event *old, const struct nlh_event *cur, bool emit)
+{
+	struct replay *rp = data;
+
+	opstate_notify(rp->opstate, old, cur, emit);
+}
+
 static void replay_state(const char *netns, void *data, struct rules_state *ret)
 {
 	struct replay *rp = data;
@@ -54,6 +63,7 @@ static void replay_state(const char *netns, void *data, struct rules_state *ret)
 	if (!netns) {
 		ret->rtnl = rp->rtnl;
 		ret->nl80211 = rp->nl80211;
+		ret->opstate = rp->opstate;
 	}
 }
 
@@ -123,6 +133,7 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 		.netns_fd = -1,
 		.ifname = replay_ifname,
 		.link_changed = replay_link_changed,
+		.obj_changed = replay_obj_changed,
 		.data = &rp,
 	};
 	bool clock = false;
@@ -137,9 +148,10 @@ int replay_file(const char *path, void (*dispatch)(struct nlh_event *ev), const 
 		fprintf(stderr, "%s: %s\n", who, err);
 		return 1;
 	}
+	rp.opstate = opstate_new(&env.sink);
 	rp.rtnl = rtnl_replay_new(&env);
 	rp.nl80211 = nl80211_replay_new(&env);
-	if (!rp.rtnl || !rp.nl80211) {
+	if (!rp.opstate || !rp.rtnl || !rp.nl80211) {
 		fprintf(stderr, "%s: out of memory\n", who);
 		ret = 1;
 		goto out;
@@ -191,6 +203,7 @@ out:
 	if (rp.nl80211)
 		nl80211_replay_free(rp.nl80211);
 	rtnl_replay_free(rp.rtnl);
+	opstate_free(rp.opstate);
 	pcap_fold_free(&fold);
 	pcap_close(r);
 	return ret;

@@ -28,6 +28,7 @@ static const struct {
 #define ADDR_F_(f, T) FIELD_(ADDR, addr, f, T)
 #define ROUTE_F_(f, T) FIELD_(ROUTE, route, f, T)
 #define NEIGH_F_(f, T) FIELD_(NEIGH, neigh, f, T)
+#define NET_F_(f, T) FIELD_(NET, net, f, T)
 #define WIFI_F_(f, T) FIELD_(WIFI, wifi, f, T)
 #define NFLOG_F_(f, T) FIELD_(NFLOG, nflog, f, T)
 #define SELF_F_(f, T) FIELD_(SELF, self, f, T)
@@ -36,6 +37,7 @@ static const struct nlh_field link_fields[] = { NLH_LINK_FIELDS(LINK_F_) };
 static const struct nlh_field addr_fields[] = { NLH_ADDR_FIELDS(ADDR_F_) };
 static const struct nlh_field route_fields[] = { NLH_ROUTE_FIELDS(ROUTE_F_) };
 static const struct nlh_field neigh_fields[] = { NLH_NEIGH_FIELDS(NEIGH_F_) };
+static const struct nlh_field net_fields[] = { NLH_NET_FIELDS(NET_F_) };
 static const struct nlh_field wifi_fields[] = { NLH_WIFI_FIELDS(WIFI_F_) };
 static const struct nlh_field nflog_fields[] = { NLH_NFLOG_FIELDS(NFLOG_F_) };
 static const struct nlh_field self_fields[] = { NLH_SELF_FIELDS(SELF_F_) };
@@ -46,6 +48,7 @@ const struct nlh_class_desc nlh_classes[_NLH_CLASS_MAX] = {
 	CLASS_(ADDR, "addr", addr_fields),
 	CLASS_(ROUTE, "route", route_fields),
 	CLASS_(NEIGH, "neigh", neigh_fields),
+	CLASS_(NET, "net", net_fields),
 	CLASS_(WIFI, "wifi", wifi_fields),
 	CLASS_(NFLOG, "nflog", nflog_fields),
 	CLASS_(SELF, "nlhook", self_fields),

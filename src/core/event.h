@@ -22,6 +22,7 @@ enum nlh_class {
 	NLH_CLASS_ADDR,
 	NLH_CLASS_ROUTE,
 	NLH_CLASS_NEIGH,
+	NLH_CLASS_NET,
 	NLH_CLASS_WIFI,
 	NLH_CLASS_NFLOG,
 	NLH_CLASS_SELF,
@@ -37,12 +38,16 @@ enum nlh_class {
 	X(LINK_CARRIER, "link.carrier", LINK)				\
 	X(LINK_NOCARRIER, "link.nocarrier", LINK)			\
 	X(LINK_RENAME, "link.rename", LINK)				\
+	X(LINK_STATE, "link.state", LINK)				\
 	X(ADDR_ADD, "addr.add", ADDR)					\
 	X(ADDR_DEL, "addr.del", ADDR)					\
 	X(ROUTE_ADD, "route.add", ROUTE)				\
 	X(ROUTE_DEL, "route.del", ROUTE)				\
 	X(NEIGH_ADD, "neigh.add", NEIGH)				\
 	X(NEIGH_DEL, "neigh.del", NEIGH)				\
+	X(NET_STATE, "net.state", NET)					\
+	X(NET_ONLINE, "net.online", NET)				\
+	X(NET_OFFLINE, "net.offline", NET)				\
 	X(WIFI_CONNECT, "wifi.connect", WIFI)				\
 	X(WIFI_DISCONNECT, "wifi.disconnect", WIFI)			\
 	X(WIFI_ASSOCIATE, "wifi.associate", WIFI)			\
@@ -123,7 +128,8 @@ enum nlh_ftype {
 #define NLH_LINK_FIELDS(X)						\
 	X(ifname, STR) X(ifindex, U32) X(operstate, STR) X(up, BOOL)	\
 	X(running, BOOL) X(carrier, BOOL) X(mtu, U32) X(mac, HWADDR)	\
-	X(kind, STR) X(master, STR) X(old_ifname, STR)
+	X(kind, STR) X(master, STR) X(old_ifname, STR) X(state, STR)	\
+	X(prev_state, STR)
 
 #define NLH_ADDR_FIELDS(X)						\
 	X(ifname, STR) X(ifindex, U32) X(family, STR) X(address, ADDR)	\
@@ -137,6 +143,11 @@ enum nlh_ftype {
 #define NLH_NEIGH_FIELDS(X)						\
 	X(ifname, STR) X(ifindex, U32) X(family, STR) X(address, ADDR)	\
 	X(mac, HWADDR) X(state, STR)
+
+/* net.state: the best link state; net.online/offline: the default route that made the change. */
+#define NLH_NET_FIELDS(X)						\
+	X(state, STR) X(prev_state, STR) X(family, STR) X(ifname, STR)	\
+	X(ifindex, U32) X(gateway, ADDR)
 
 #define NLH_WIFI_FIELDS(X)						\
 	X(ifname, STR) X(ifindex, U32) X(wiphy, U32) X(mac, HWADDR)	\
@@ -168,6 +179,8 @@ struct nlh_link {
 	char kind[16];
 	char master[IFNAMSIZ];
 	char old_ifname[IFNAMSIZ];	/* link.rename only */
+	char state[24];			/* link.state only (and nlhook.links()) */
+	char prev_state[24];		/* link.state only */
 	uint32_t flags;			/* IFF_*, not a field: edge derivation */
 	uint32_t master_index;		/* not a field: resolved into master */
 };
@@ -180,6 +193,7 @@ struct nlh_addrev {
 	uint32_t prefixlen;
 	char scope[16];
 	char label[IFNAMSIZ];
+	uint32_t flags;			/* IFA_F_*, not a field: operational states */
 };
 
 struct nlh_route {
@@ -202,6 +216,15 @@ struct nlh_neigh {
 	struct nlh_addr address;
 	struct nlh_hwaddr mac;
 	char state[48];
+};
+
+struct nlh_net {
+	char state[24];
+	char prev_state[24];
+	char family[8];
+	char ifname[IFNAMSIZ];
+	uint32_t ifindex;
+	struct nlh_addr gateway;
 };
 
 struct nlh_wifi {
@@ -258,6 +281,7 @@ struct nlh_self {
 #define NLH_F_ADDR_(f, t) NLH_F_ENUM_(ADDR, f, t)
 #define NLH_F_ROUTE_(f, t) NLH_F_ENUM_(ROUTE, f, t)
 #define NLH_F_NEIGH_(f, t) NLH_F_ENUM_(NEIGH, f, t)
+#define NLH_F_NET_(f, t) NLH_F_ENUM_(NET, f, t)
 #define NLH_F_WIFI_(f, t) NLH_F_ENUM_(WIFI, f, t)
 #define NLH_F_NFLOG_(f, t) NLH_F_ENUM_(NFLOG, f, t)
 #define NLH_F_SELF_(f, t) NLH_F_ENUM_(SELF, f, t)
@@ -265,6 +289,7 @@ enum { NLH_LINK_FIELDS(NLH_F_LINK_) _NLH_F_LINK_MAX };
 enum { NLH_ADDR_FIELDS(NLH_F_ADDR_) _NLH_F_ADDR_MAX };
 enum { NLH_ROUTE_FIELDS(NLH_F_ROUTE_) _NLH_F_ROUTE_MAX };
 enum { NLH_NEIGH_FIELDS(NLH_F_NEIGH_) _NLH_F_NEIGH_MAX };
+enum { NLH_NET_FIELDS(NLH_F_NET_) _NLH_F_NET_MAX };
 enum { NLH_WIFI_FIELDS(NLH_F_WIFI_) _NLH_F_WIFI_MAX };
 enum { NLH_NFLOG_FIELDS(NLH_F_NFLOG_) _NLH_F_NFLOG_MAX };
 enum { NLH_SELF_FIELDS(NLH_F_SELF_) _NLH_F_SELF_MAX };
@@ -280,6 +305,7 @@ struct nlh_event {
 		struct nlh_addrev addr;
 		struct nlh_route route;
 		struct nlh_neigh neigh;
+		struct nlh_net net;
 		struct nlh_wifi wifi;
 		struct nlh_nflog nflog;
 		struct nlh_self self;

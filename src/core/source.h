@@ -44,6 +44,12 @@ struct nlh_source_env {
 	const char *(*ifname)(void *data, uint32_t ifindex);
 	/* Every link record as it changes. */
 	void (*link_changed)(void *data, const struct nlh_event *link);
+	/*
+	 * Every link, address and route object as it changes (the operational
+	 * states): its record before (NULL: new) and after (NULL: gone); emit
+	 * false while a start-up dump sets state without events.
+	 */
+	void (*obj_changed)(void *data, const struct nlh_event *old, const struct nlh_event *cur, bool emit);
 	void *data;
 };
 

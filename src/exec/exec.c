@@ -323,6 +323,11 @@ static int watch_child(struct job *j, int reserve)
 			return r;
 		}
 		log_debug("exec: no pidfd_open, reaping on SIGCHLD");
+		/*
+		 * This first child may have exited before SIGCHLD was blocked:
+		 * its signal went to nobody.  One of our own makes the loop look.
+		 */
+		kill(getpid(), SIGCHLD);
 	}
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include "netns.h"
 #include "nflog/nflog.h"
 #include "nl80211/nl80211.h"
+#include "rtnl/opstate.h"
 #include "rtnl/rtnl.h"
 
 /* Every event source, in start order: rtnl first, the others name links through it. */
@@ -40,6 +41,7 @@ struct nlh_ns {
 	ino_t ino;
 	struct nlh_sink sink;
 	void *src[NLH_NS_SOURCES];	/* NULL where a source cannot serve it */
+	struct opstate *opstate;	/* its links' operational states, from rtnl's objects */
 	struct nlh_ns *next;
 };
 
@@ -67,6 +69,13 @@ static void ns_link_changed(void *data, const struct nlh_event *link)
 		nl80211_link_changed(ns->src[SRC_NL80211], link);
 }
 
+static void ns_obj_changed(void *data, const struct nlh_event *old, const struct nlh_event *cur, bool emit)
+{
+	struct nlh_ns *ns = data;
+
+	opstate_notify(ns->opstate, old, cur, emit);
+}
+
 static struct nlh_ns *ns_alloc(const char *name, int fd, const struct nlh_sink *sink,
 			      struct nlh_source_env *ret_env)
 {
@@ -84,6 +93,11 @@ static struct nlh_ns *ns_alloc(const char *name, int fd, const struct nlh_sink *
 		nlh_ns_free(ns);
 		return NULL;
 	}
+	ns->opstate = opstate_new(&(struct nlh_sink){ ns_event, ns });
+	if (!ns->opstate) {
+		nlh_ns_free(ns);
+		return NULL;
+	}
 	*ret_env = (struct nlh_source_env){
 		.sink = { ns_event, ns },
 		.netns_fd = fd,
@@ -91,6 +105,7 @@ static struct nlh_ns *ns_alloc(const char *name, int fd, const struct nlh_sink *
 		.late = name != NULL,
 		.ifname = ns_ifname,
 		.link_changed = ns_link_changed,
+		.obj_changed = ns_obj_changed,
 		.data = ns,
 	};
 	return ns;
@@ -136,6 +151,7 @@ void nlh_ns_free(struct nlh_ns *ns)
 	for (size_t i = NLH_NS_SOURCES; i-- > 0;)
 		if (ns->src[i])
 			sources[i]->free(ns->src[i]);
+	opstate_free(ns->opstate);
 	if (ns->fd >= 0)
 		close(ns->fd);
 	free(ns->name);
@@ -171,6 +187,11 @@ const struct rtnl *nlh_ns_rtnl(const struct nlh_ns *ns)
 const struct nl80211 *nlh_ns_nl80211(const struct nlh_ns *ns)
 {
 	return ns->src[SRC_NL80211];
+}
+
+const struct opstate *nlh_ns_opstate(const struct nlh_ns *ns)
+{
+	return ns->opstate;
 }
 
 const char *nlh_ns_source_stats(const struct nlh_ns *ns, size_t i, struct nlh_source_stats *ret)

@@ -39,6 +39,9 @@ int32_t nlh_ns_nsid(const struct nlh_ns *ns);	/* -1: none */
 int nlh_ns_fd(const struct nlh_ns *ns);
 const struct rtnl *nlh_ns_rtnl(const struct nlh_ns *ns);
 const struct nl80211 *nlh_ns_nl80211(const struct nlh_ns *ns);
+/* Its links' operational states (rtnl/opstate.h). */
+struct opstate;
+const struct opstate *nlh_ns_opstate(const struct nlh_ns *ns);
 
 /* The stats of source i (0 <= i < NLH_NS_SOURCES): its name, or NULL past the end. */
 const char *nlh_ns_source_stats(const struct nlh_ns *ns, size_t i, struct nlh_source_stats *ret);

@@ -214,6 +214,7 @@ static int parse_addr(const struct nlmsghdr *nlh, struct nlh_event *ev)
 {
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	struct nlh_addrev *ad = &ev->addr;
+	const struct nlattr *a;
 	char tmp[16];
 	struct tb tb;
 
@@ -238,6 +239,10 @@ static int parse_addr(const struct nlmsghdr *nlh, struct nlh_event *ev)
 	NLH_SET(ev, ADDR, scope);
 	if (attr_str(&tb, IFA_LABEL, ad->label, sizeof(ad->label)))
 		NLH_SET(ev, ADDR, label);
+	/* The 8 bits of the header, or all 32 when the kernel sends them. */
+	ad->flags = ifa->ifa_flags;
+	if ((a = attr_u32(&tb, IFA_FLAGS)))
+		ad->flags = mnl_attr_get_u32(a);
 	return 0;
 }
 

@@ -170,6 +170,7 @@ void rtnl_state_foreach(const struct rtnl *rt, enum nlh_class c,
 	case NLH_CLASS_ADDR: id = T_ADDR; break;
 	case NLH_CLASS_ROUTE: id = T_ROUTE; break;
 	case NLH_CLASS_NEIGH: id = T_NEIGH; break;
+	case NLH_CLASS_NET:
 	case NLH_CLASS_WIFI:
 	case NLH_CLASS_NFLOG:
 	case NLH_CLASS_SELF:
@@ -190,6 +191,7 @@ size_t rtnl_state_count(const struct rtnl *rt, enum nlh_class c)
 	case NLH_CLASS_ADDR: return rt->tables[T_ADDR].count;
 	case NLH_CLASS_ROUTE: return rt->tables[T_ROUTE].count;
 	case NLH_CLASS_NEIGH: return rt->tables[T_NEIGH].count;
+	case NLH_CLASS_NET:
 	case NLH_CLASS_WIFI:
 	case NLH_CLASS_NFLOG:
 	case NLH_CLASS_SELF:
@@ -255,6 +257,7 @@ static enum table_id obj_key(const struct nlh_event *ev, uint8_t *key, uint8_t *
 		*klen = p - key;
 		return T_NEIGH;
 	case NLH_CLASS_LINK:
+	case NLH_CLASS_NET:
 	case NLH_CLASS_WIFI:
 	case NLH_CLASS_NFLOG:
 	case NLH_CLASS_SELF:
@@ -273,6 +276,23 @@ static bool same_content(const struct nlh_event *a, const struct nlh_event *b)
 	       !memcmp((const char *)a + offsetof(struct nlh_event, link),
 		       (const char *)b + offsetof(struct nlh_event, link),
 		       sizeof(*a) - offsetof(struct nlh_event, link));
+}
+
+/* Links, addresses and routes, to whoever derives from them (the operational states). */
+static void obj_changed(struct rtnl *rt, const struct nlh_event *old, const struct nlh_event *cur, bool emit)
+{
+	if (rt->env.obj_changed && nlh_event_type_class((cur ? cur : old)->type) != NLH_CLASS_NEIGH)
+		rt->env.obj_changed(rt->env.data, old, cur, emit);
+}
+
+/* An address's flags (IPv6 DAD done or not) change no field an event shows. */
+static bool same_shown(const struct nlh_event *a, const struct nlh_event *b)
+{
+	struct nlh_event c = *b;
+
+	if (nlh_event_type_class(c.type) == NLH_CLASS_ADDR)
+		c.addr.flags = a->addr.flags;
+	return same_content(a, &c);
 }
 
 /*
@@ -301,6 +321,7 @@ static void flush_ipv4_routes(struct rtnl *rt, uint32_t ifindex, bool keep_local
 				table_remove(t, o);
 				if (emit)
 					raise_event(rt, &ev);
+				obj_changed(rt, &ev, NULL, emit);
 			}
 			o = next;
 		}
@@ -319,7 +340,8 @@ static void link_notify(struct rtnl *rt, struct nlh_event *ev, bool emit)
 	enum table_id id = obj_key(ev, key, &klen);
 	uint32_t h = hash_bytes(key, klen);
 	struct obj *o = table_find(&rt->tables[id], key, klen, h);
-	struct nlh_event edges[RTNL_MAX_EDGES];
+	struct nlh_event edges[RTNL_MAX_EDGES], old;
+	bool had = o;
 	size_t n;
 
 	if (ev->link.master_index) {
@@ -334,11 +356,14 @@ static void link_notify(struct rtnl *rt, struct nlh_event *ev, bool emit)
 				memcpy(ev->link.kind, o->ev.link.kind, sizeof(ev->link.kind));
 				NLH_SET(ev, LINK, kind);
 			}
+			old = o->ev;
 			table_remove(&rt->tables[id], o);
 		}
 		if (emit)
 			raise_event(rt, ev);
 		flush_ipv4_routes(rt, ev->link.ifindex, false, emit);
+		if (had)
+			obj_changed(rt, &old, NULL, emit);
 		link_changed(rt, ev);
 		return;
 	}
@@ -348,7 +373,9 @@ static void link_notify(struct rtnl *rt, struct nlh_event *ev, bool emit)
 		NLH_SET(ev, LINK, ifname);
 	}
 	n = emit ? rtnl_link_edges(o ? &o->ev : NULL, ev, edges) : 0;
-	if (!o)
+	if (o)
+		old = o->ev;
+	else
 		o = table_insert(&rt->tables[id], key, klen, h);
 	if (o) {
 		o->ev = *ev;
@@ -356,6 +383,8 @@ static void link_notify(struct rtnl *rt, struct nlh_event *ev, bool emit)
 	}
 	for (size_t i = 0; i < n; i++)
 		raise_event(rt, &edges[i]);
+	if (o)
+		obj_changed(rt, had ? &old : NULL, &o->ev, emit);
 	if (!ev->link.up)
 		flush_ipv4_routes(rt, ev->link.ifindex, true, emit);
 	if (emit)
@@ -368,9 +397,10 @@ static void obj_notify(struct rtnl *rt, struct nlh_event *ev, bool emit)
 	enum table_id id = obj_key(ev, key, &klen);
 	uint32_t h = hash_bytes(key, klen);
 	struct obj *o = table_find(&rt->tables[id], key, klen, h);
+	struct nlh_event old;
 	char *ifname = NULL;
 	uint32_t ifindex = 0;
-	bool del = false;
+	bool del = false, had = o;
 
 	switch (id) {
 	case T_ADDR:
@@ -397,16 +427,21 @@ static void obj_notify(struct rtnl *rt, struct nlh_event *ev, bool emit)
 			ev->present |= UINT64_C(1) << nlh_field_find(nlh_event_type_class(ev->type), "ifname")->bit;
 	}
 	if (del) {
-		if (o)
+		if (o) {
+			old = o->ev;
 			table_remove(&rt->tables[id], o);
+		}
 		if (emit)
 			raise_event(rt, ev);
+		if (had)
+			obj_changed(rt, &old, NULL, emit);
 		return;
 	}
 	if (o) {
 		o->seen = true;
 		if (same_content(&o->ev, ev))
 			return;
+		old = o->ev;
 		o->ev = *ev;
 	} else {
 		o = table_insert(&rt->tables[id], key, klen, h);
@@ -415,8 +450,10 @@ static void obj_notify(struct rtnl *rt, struct nlh_event *ev, bool emit)
 			o->seen = true;
 		}
 	}
-	if (emit)
+	if (emit && !(had && same_shown(&old, ev)))
 		raise_event(rt, ev);
+	if (o)
+		obj_changed(rt, had ? &old : NULL, &o->ev, emit);
 }
 
 /* Neighbours are only tracked while something wants them. */
@@ -487,6 +524,7 @@ static void dump_sweep(struct rtnl *rt, int table)
 				case NLH_CLASS_ADDR: ev.type = NLH_EV_ADDR_DEL; break;
 				case NLH_CLASS_ROUTE: ev.type = NLH_EV_ROUTE_DEL; break;
 				case NLH_CLASS_NEIGH: ev.type = NLH_EV_NEIGH_DEL; break;
+				case NLH_CLASS_NET:
 				case NLH_CLASS_WIFI:
 				case NLH_CLASS_NFLOG:
 				case NLH_CLASS_SELF:
@@ -497,6 +535,7 @@ static void dump_sweep(struct rtnl *rt, int table)
 				table_remove(t, o);
 				if (rt->dump_emit)
 					raise_event(rt, &ev);
+				obj_changed(rt, &ev, NULL, rt->dump_emit);
 			}
 			o = next;
 		}

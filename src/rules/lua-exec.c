@@ -27,7 +27,7 @@ struct job {
  * that did not start, what shells give: 127 when it is not there, 126 for
  * any other reason.
  */
-static int on_exit_status(int status)
+int rules_exit_status(int status)
 {
 	if (status < 0)
 		return status == -ENOENT || status == -ENOTDIR ? 127 : 126;
@@ -49,7 +49,7 @@ static void job_done(int status, const char *out, size_t out_len, const char *er
 	else if (r->action_ref == LUA_NOREF)
 		r->consecutive_errors = 0;	/* a path action's run: it started */
 	if (j->ref != LUA_NOREF && !r->st.disabled)
-		rule_call_on_exit(r, j->ref, on_exit_status(status), out, out_len, err, err_len);
+		rule_call_on_exit(r, j->ref, rules_exit_status(status), out, out_len, err, err_len);
 }
 
 static void job_destroy(void *data)

@@ -7,6 +7,7 @@
 #include <lualib.h>
 
 #include "nl80211/nl80211.h"
+#include "rtnl/opstate.h"
 #include "rtnl/rtnl.h"
 #include "rules-internal.h"
 
@@ -146,6 +147,14 @@ static int push_state(lua_State *L, enum nlh_class c, const char *what)
 		rtnl_state_foreach(st.rtnl, c, state_collect, &s);
 	lua_createtable(L, s.n, 0);
 	for (size_t i = 0; i < s.n; i++) {
+		/* A link's operational state, from the namespace's opstate. */
+		const char *state = c == NLH_CLASS_LINK && st.opstate ?
+			opstate_link(st.opstate, s.evs[i].link.ifindex) : NULL;
+
+		if (state) {
+			nlh_strlcpy(s.evs[i].link.state, state, sizeof(s.evs[i].link.state));
+			NLH_SET(&s.evs[i], LINK, state);
+		}
 		push_entry(L, &s.evs[i], flt.netns);
 		/* A wifi link's mode, from nl80211: rtnetlink does not say it. */
 		if (c == NLH_CLASS_LINK && st.nl80211 && (iftype = nl80211_iftype(st.nl80211, s.evs[i].link.ifindex))) {

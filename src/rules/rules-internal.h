@@ -172,6 +172,8 @@ void rule_free(struct rule *r);
 
 /* lua-exec.c */
 int rules_api_exec(lua_State *L);
+/* A wait status as on_exit has it: the exit code, 128 + the signal; 127, 126: the program did not start. */
+int rules_exit_status(int status);
 /* A path action: the event in the environment. */
 void rule_exec_path(struct rule *r, const struct nlh_event *ev);
 

@@ -79,6 +79,11 @@ static bool is_rule_name(const char *name)
 	return name[0] != '.' && len > 4 && !strcmp(name + len - 4, ".lua");
 }
 
+static bool is_visible(const char *name)
+{
+	return name[0] != '.';
+}
+
 /* A dir that cannot be read: every one is reported, then the load fails. */
 static int dir_unreadable(const char *dir, int err, rules_report_fn report, void *data)
 {
@@ -95,8 +100,8 @@ static int dir_unreadable(const char *dir, int err, rules_report_fn report, void
  * A default dir may be missing (most systems use one or two of them); a
  * dir the user named must be there: a typo must not load nothing quietly.
  */
-static int resolve(char *const *dirs, size_t n_dirs, bool named, char ***ret_paths, size_t *ret_n,
-		   rules_report_fn report, void *data)
+static int resolve(char *const *dirs, size_t n_dirs, bool named, bool (*want)(const char *name),
+		   char ***ret_paths, size_t *ret_n, rules_report_fn report, void *data)
 {
 	struct entry *e = NULL;
 	size_t n = 0, n_out = 0;
@@ -117,7 +122,7 @@ static int resolve(char *const *dirs, size_t n_dirs, bool named, char ***ret_pat
 			size_t j;
 			char *path;
 
-			if (!is_rule_name(de->d_name))
+			if (!want(de->d_name))
 				continue;
 			if (asprintf(&path, "%s/%s", dirs[i], de->d_name) < 0) {
 				closedir(d);
@@ -188,7 +193,12 @@ fail:
 
 int rules_dirs_resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size_t *ret_n)
 {
-	return resolve(dirs, n_dirs, false, ret_paths, ret_n, NULL, NULL);
+	return resolve(dirs, n_dirs, false, is_rule_name, ret_paths, ret_n, NULL, NULL);
+}
+
+int rules_dirs_resolve_all(char *const *dirs, size_t n_dirs, char ***ret_paths, size_t *ret_n)
+{
+	return resolve(dirs, n_dirs, false, is_visible, ret_paths, ret_n, NULL, NULL);
 }
 
 static int read_rule_file(const char *path, bool check_perms, char **ret_buf, size_t *ret_len,
@@ -407,7 +417,7 @@ static int load_set(struct rules_set **ret, struct rules_set *old, char *const *
 		}
 		good_dirs[n_good++] = dirs[i];
 	}
-	r = resolve(good_dirs, n_good, flags & RULES_DIRS_NAMED, &paths, &n_paths, report, data);
+	r = resolve(good_dirs, n_good, flags & RULES_DIRS_NAMED, is_rule_name, &paths, &n_paths, report, data);
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < n_paths; i++) {

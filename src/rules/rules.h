@@ -65,6 +65,8 @@ size_t rules_set_count(const struct rules_set *rs);
 
 /* The files a set of dirs resolves to, in load order (udev semantics). */
 int rules_dirs_resolve(char *const *dirs, size_t n_dirs, char ***ret_paths, size_t *ret_n);
+/* ... every file of theirs (but dot files), with the same overrides and masks: script dirs. */
+int rules_dirs_resolve_all(char *const *dirs, size_t n_dirs, char ***ret_paths, size_t *ret_n);
 
 struct sbuf;
 /*
@@ -138,9 +140,11 @@ void rules_set_foreach_rule(const struct rules_set *rs, void (*cb)(const struct 
  */
 struct rtnl;
 struct nl80211;
+struct opstate;
 struct rules_state {
 	const struct rtnl *rtnl;
 	const struct nl80211 *nl80211;	/* stations; the iftype of wifi links */
+	const struct opstate *opstate;	/* the state of links (rtnl/opstate.h) */
 };
 typedef void (*rules_state_fn)(const char *netns, void *data, struct rules_state *ret);
 void rules_set_state_source(rules_state_fn fn, void *data);

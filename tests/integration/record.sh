@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # nlhook record writes pcap that tshark decodes as netlink, and replay of
-# that file gives the events a live monitor saw; dry runs (nlhook test)
+# that file gives the events a live monitor saw (the operational states
+# derived from it too); dry runs (nlhook test)
 # name the matching rules and run nothing.
 . "$(dirname "$0")/lib.sh"
 
 ip netns exec "$NS" "$NLHOOK" record -w "$TMP/cap.pcap" --count 400 'link.*' 'addr.*' 'route.*' 2> "$TMP/record.err" &
 REC=$!
-ip netns exec "$NS" "$NLHOOK" monitor --direct --json 'link.*' 'addr.*' 'route.*' > "$TMP/live.jsonl" 2>&1 &
+ip netns exec "$NS" "$NLHOOK" monitor --direct --json 'link.*' 'addr.*' 'route.*' 'net.*' > "$TMP/live.jsonl" 2>&1 &
 MON=$!
 CLEANUPS+=("kill $REC $MON")
 sleep 0.5

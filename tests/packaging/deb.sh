@@ -186,6 +186,8 @@ check "nlhook --version says $version" sh -c "nlhook --version | grep -qx 'nlhoo
 check "/usr/sbin/nlhookd and /usr/bin/nlhook" test -x /usr/sbin/nlhookd -a -x /usr/bin/nlhook
 check "the nlhook group exists" sh -c "getent group nlhook >/dev/null"
 check "/etc/nlhook/rules.d and /usr/lib/nlhook/rules.d exist" test -d /etc/nlhook/rules.d -a -d /usr/lib/nlhook/rules.d
+check "/etc/nlhook/dispatch.d and /usr/lib/nlhook/dispatch.d exist" \
+	test -d /etc/nlhook/dispatch.d -a -d /usr/lib/nlhook/dispatch.d
 
 nlhookd --check --rules /usr/lib/nlhook/rules.d > "$TMP/check" 2>&1 && rc=0 || rc=$?
 check "nlhookd --check --rules /usr/lib/nlhook/rules.d: exit 0 (got $rc: $(cat "$TMP/check"))" [ $rc -eq 0 ]

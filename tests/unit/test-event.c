@@ -20,7 +20,8 @@ static void test_types(void **state)
 	assert_true(nlh_event_types_glob("link.*") ==
 		    (NLH_TYPE_BIT(NLH_EV_LINK_NEW) | NLH_TYPE_BIT(NLH_EV_LINK_DEL) | NLH_TYPE_BIT(NLH_EV_LINK_UP) |
 		     NLH_TYPE_BIT(NLH_EV_LINK_DOWN) | NLH_TYPE_BIT(NLH_EV_LINK_CARRIER) |
-		     NLH_TYPE_BIT(NLH_EV_LINK_NOCARRIER) | NLH_TYPE_BIT(NLH_EV_LINK_RENAME)));
+		     NLH_TYPE_BIT(NLH_EV_LINK_NOCARRIER) | NLH_TYPE_BIT(NLH_EV_LINK_RENAME) |
+		     NLH_TYPE_BIT(NLH_EV_LINK_STATE)));
 	assert_true(nlh_event_types_glob("wifi.iface.*") ==
 		    (NLH_TYPE_BIT(NLH_EV_WIFI_IFACE_NEW) | NLH_TYPE_BIT(NLH_EV_WIFI_IFACE_DEL)));
 	assert_true(nlh_event_types_glob("wifi.station.*") ==

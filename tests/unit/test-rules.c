@@ -1216,7 +1216,7 @@ static void test_status(void **state)
 	assert_non_null(r);
 	assert_int_equal(r->len, 1);
 	assert_string_equal(json_get_str(r->child, "name"), "10-x.lua:1");
-	assert_int_equal(json_get(r->child, "types")->len, 7);
+	assert_int_equal(json_get(r->child, "types")->len, 8);
 	assert_false(json_get(r->child, "disabled")->b);
 	json_doc_free(doc);
 	free(text);
