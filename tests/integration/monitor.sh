@@ -7,6 +7,10 @@ rule_file 50-all.lua <<'LUA'
 nlhook.on("link.*", { ifname = "vM*" }, function(ev) nlhook.emit(ev) end)
 LUA
 nsx ip link add vM0 type veth peer name vM1
+# No IPv6 link-local addresses: their DAD would change link.state a second
+# or two later, past the end of the comparison.
+nsx ip link set vM0 addrgenmode none
+nsx ip link set vM1 addrgenmode none
 start_daemon
 # Not through the nsx function: $! must be the monitor itself (ip netns exec execs it).
 ip netns exec "$NS" "$NLHOOK" monitor --json 'link.*' 'ifname=vM*' > "$TMP/monitor.jsonl" 2> "$TMP/monitor.err" &
@@ -29,7 +33,20 @@ nsx ip addr add 192.0.2.79/24 dev vM0
 nsx ip link set vM1 up
 sleep 0.5
 expect_event '.type == "link.up" and .ifname == "vM1"' "daemon saw link.up vM1"
-sleep 0.3
+# link.state follows the kernel's operstate, which lags carrier: wait for
+# the stream to settle (the same count on both sides for a second).
+settled=0
+for _ in $(seq 50); do
+	a=$(wc -l < "$TMP/monitor.jsonl") b=$(wc -l < "$TMP/events.jsonl")
+	if [ "$a" -eq "$b" ] && [ "$a" -eq "${last:-x}" ]; then
+		settled=$((settled + 1))
+		[ "$settled" -ge 10 ] && break
+	else
+		settled=0
+	fi
+	last=$a
+	sleep 0.1
+done
 kill "$MON_PID"; wait "$MON_PID" 2>/dev/null || true
 kill "$MON2_PID"; wait "$MON2_PID" 2>/dev/null || true
 kill "$MON3_PID"; wait "$MON3_PID" 2>/dev/null || true
