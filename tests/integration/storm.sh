@@ -31,6 +31,7 @@ t1=$(date +%s.%N)
 echo "# 10000 flaps in $(echo "$t1 - $t0" | bc 2>/dev/null || echo "?") s"
 nsx ip link set vDone up
 expect_event '.counted != null' "storm delivered" 30
+t2=$(date +%s.%N)
 counted=$(jq -r 'select(.counted != null) | .counted' "$TMP/events.jsonl")
 if [ "$counted" -eq 10000 ]; then ok "all 10000 edges reached the rules"; else not_ok "counter saw $counted edges"; fi
 
@@ -47,10 +48,13 @@ if echo "$rated" | jq -e --argjson n "$counted" --argjson e "$emitted" \
 else
 	not_ok "rate accounting: $(echo "$rated" | jq -c '{hits, runs, rate_dropped}') emitted=$emitted"
 fi
-if [ "$emitted" -ge 1 ] && [ "$emitted" -le 200 ]; then
-	ok "rate held the storm to $emitted runs"
+# 20 a second for as long as the storm lasted (a loaded machine makes it
+# last longer), and a burst's worth.
+max=$(awk -v a="$t0" -v b="$t2" 'BEGIN { printf "%d", 20 * (b - a) + 40 }')
+if [ "$emitted" -ge 1 ] && [ "$emitted" -le "$max" ]; then
+	ok "rate held the storm to $emitted runs (at most $max in $(awk -v a="$t0" -v b="$t2" 'BEGIN { printf "%.1f", b - a }') s)"
 else
-	not_ok "rate let $emitted runs through"
+	not_ok "rate let $emitted runs through, more than $max"
 fi
 if echo "$deb" | jq -e --argjson n "$counted" '.hits == $n and .runs == 1' >/dev/null; then
 	ok "debounce: $counted hits coalesced into 1 run"
