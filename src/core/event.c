@@ -134,31 +134,41 @@ void nlh_event_init(struct nlh_event *ev, enum nlh_event_type t)
 	ev->nsid = -1;
 }
 
-struct nlh_event *nlh_event_copy(const struct nlh_event *ev)
+static size_t payload_size(const struct nlh_event *ev)
 {
-	enum nlh_class c = nlh_event_type_class(ev->type);
-	size_t payload = 0, netns = 0;
-	struct nlh_event *copy;
-	char *p;
+	if (nlh_event_type_class(ev->type) == NLH_CLASS_NFLOG && ev->nflog.payload.p)
+		return ev->nflog.payload.len;
+	return 0;
+}
 
-	if (c == NLH_CLASS_NFLOG && ev->nflog.payload.p)
-		payload = ev->nflog.payload.len;
-	if (ev->netns)
-		netns = strlen(ev->netns) + 1;
-	copy = malloc(sizeof(*copy) + payload + netns);
-	if (!copy)
-		return NULL;
+size_t nlh_event_copy_size(const struct nlh_event *ev)
+{
+	return sizeof(*ev) + payload_size(ev) + (ev->netns ? strlen(ev->netns) + 1 : 0);
+}
+
+void nlh_event_copy_to(struct nlh_event *copy, const struct nlh_event *ev)
+{
+	size_t payload = payload_size(ev);
+	char *p = (char *)(copy + 1);
+
 	*copy = *ev;
-	p = (char *)(copy + 1);
 	if (payload) {
 		memcpy(p, ev->nflog.payload.p, payload);
 		copy->nflog.payload.p = (const uint8_t *)p;
 		p += payload;
 	}
-	if (netns) {
-		memcpy(p, ev->netns, netns);
+	if (ev->netns) {
+		strcpy(p, ev->netns);
 		copy->netns = p;
 	}
+}
+
+struct nlh_event *nlh_event_copy(const struct nlh_event *ev)
+{
+	struct nlh_event *copy = malloc(nlh_event_copy_size(ev));
+
+	if (copy)
+		nlh_event_copy_to(copy, ev);
 	return copy;
 }
 
@@ -173,6 +183,133 @@ void nlh_strlcpy(char *dst, const char *src, size_t size)
 	dst[n] = '\0';
 }
 
+/*
+ * Formatters without printf: a flood of firewall hits renders every
+ * number and address of every hit, and printf's parsing of its format
+ * costs more than the rest of the line.  Each writes at most its _MAX
+ * bytes and no NUL, and returns the length.
+ */
+#define U64_MAX_LEN 20
+#define IPV6_MAX_LEN 45		/* ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255 */
+
+static size_t fmt_u64(char *buf, uint64_t v)
+{
+	char tmp[U64_MAX_LEN], *p = tmp + sizeof(tmp);
+	size_t n;
+
+	do
+		*--p = '0' + v % 10;
+	while (v /= 10);
+	n = tmp + sizeof(tmp) - p;
+	memcpy(buf, p, n);
+	return n;
+}
+
+static size_t fmt_ipv4(char *buf, const uint8_t *a)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			buf[n++] = '.';
+		n += fmt_u64(buf + n, a[i]);
+	}
+	return n;
+}
+
+/* As inet_ntop(3) writes it: the longest run of two or more zero words as ::, IPv4 in the mapped forms. */
+static size_t fmt_ipv6(char *buf, const uint8_t *a)
+{
+	static const char hex[] = "0123456789abcdef";
+	int best = -1, best_len = 0, cur = -1;
+	unsigned int w[8];
+	size_t n = 0;
+
+	for (int i = 0; i < 8; i++) {
+		w[i] = a[2 * i] << 8 | a[2 * i + 1];
+		if (w[i]) {
+			cur = -1;
+			continue;
+		}
+		if (cur < 0)
+			cur = i;
+		if (i - cur + 1 > best_len) {
+			best = cur;
+			best_len = i - cur + 1;
+		}
+	}
+	if (best_len < 2)
+		best = -1;
+	for (int i = 0; i < 8; i++) {
+		bool started = false;
+
+		if (best >= 0 && i >= best && i < best + best_len) {
+			if (i == best)
+				buf[n++] = ':';
+			continue;
+		}
+		if (i)
+			buf[n++] = ':';
+		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+			return n + fmt_ipv4(buf + n, a + 12);
+		for (int shift = 12; shift >= 0; shift -= 4) {
+			unsigned int d = (w[i] >> shift) & 15;
+
+			if (d || started || !shift) {
+				buf[n++] = hex[d];
+				started = true;
+			}
+		}
+	}
+	if (best >= 0 && best + best_len == 8)
+		buf[n++] = ':';
+	return n;
+}
+
+/*
+ * Seconds with six decimals, exactly as "%.6f" rounds them (to the
+ * nearest, ties to even, from the double's exact value) for times from
+ * 0 to 2^53; 0 when t is outside, for printf to do it.
+ */
+#define TIME_MAX_LEN (U64_MAX_LEN + 7)
+
+static size_t fmt_time(char *buf, double t)
+{
+#ifdef __SIZEOF_INT128__
+	uint64_t sec, frac, bits, mant, usec;
+	unsigned __int128 x, rem, half;
+	int shift;
+	size_t n;
+
+	if (!(t >= 1 && t < 9007199254740992.0))
+		return 0;
+	memcpy(&bits, &t, sizeof(bits));
+	mant = (bits & ((UINT64_C(1) << 52) - 1)) | UINT64_C(1) << 52;
+	shift = 52 - ((int)(bits >> 52 & 0x7ff) - 1023);	/* t = mant / 2^shift, shift 0..52 */
+	sec = mant >> shift;
+	frac = shift ? mant & ((UINT64_C(1) << shift) - 1) : 0;
+	x = (unsigned __int128)frac * 1000000;
+	usec = (uint64_t)(x >> shift);
+	if (shift) {
+		rem = x & (((unsigned __int128)1 << shift) - 1);
+		half = (unsigned __int128)1 << (shift - 1);
+		if (rem > half || (rem == half && (usec & 1)))
+			usec++;
+	}
+	if (usec == 1000000) {
+		sec++;
+		usec = 0;
+	}
+	n = fmt_u64(buf, sec);
+	buf[n++] = '.';
+	for (int i = 5; i >= 0; i--, usec /= 10)
+		buf[n + i] = '0' + usec % 10;
+	return n + 6;
+#else
+	return 0;
+#endif
+}
+
 static int ret_len(int n, size_t size)
 {
 	if (n < 0)
@@ -184,9 +321,9 @@ static int ret_len(int n, size_t size)
 
 int nlh_addr_format(const struct nlh_addr *a, bool prefix, char *buf, size_t size)
 {
-	char s[INET6_ADDRSTRLEN];
+	char s[IPV6_MAX_LEN + 1 + 3 + 1];
 	bool zero = true;
-	size_t alen = a->family == AF_INET6 ? 16 : 4;
+	size_t alen = a->family == AF_INET6 ? 16 : 4, n;
 
 	if (a->family != AF_INET && a->family != AF_INET6) {
 		if (size)
@@ -197,11 +334,21 @@ int nlh_addr_format(const struct nlh_addr *a, bool prefix, char *buf, size_t siz
 		zero &= !a->a[i];
 	if (prefix && !a->plen && zero)
 		return ret_len(snprintf(buf, size, "default"), size);
-	if (!inet_ntop(a->family, a->a, s, sizeof(s)))
-		return -errno;
-	if (prefix)
-		return ret_len(snprintf(buf, size, "%s/%u", s, a->plen), size);
-	return ret_len(snprintf(buf, size, "%s", s), size);
+	n = a->family == AF_INET ? fmt_ipv4(s, a->a) : fmt_ipv6(s, a->a);
+	if (prefix) {
+		s[n++] = '/';
+		n += fmt_u64(s + n, a->plen);
+	}
+	if (n >= size) {
+		if (size) {
+			memcpy(buf, s, size - 1);
+			buf[size - 1] = '\0';
+		}
+		return -ENOSPC;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return n;
 }
 
 int nlh_addr_parse(const char *s, struct nlh_addr *ret)
@@ -269,13 +416,19 @@ int nlh_hwaddr_format(const struct nlh_hwaddr *h, char *buf, size_t size)
 	size_t len = h->len > NLH_HWADDR_MAX ? NLH_HWADDR_MAX : h->len;
 	size_t o = 0;
 
+	static const char hex[] = "0123456789abcdef";
+
 	if (size < len * 3 + 1) {
 		if (size)
 			buf[0] = '\0';
 		return -ENOSPC;
 	}
-	for (size_t i = 0; i < len; i++)
-		o += snprintf(buf + o, size - o, i ? ":%02x" : "%02x", h->a[i]);
+	for (size_t i = 0; i < len; i++) {
+		if (i)
+			buf[o++] = ':';
+		buf[o++] = hex[h->a[i] >> 4];
+		buf[o++] = hex[h->a[i] & 15];
+	}
 	buf[o] = '\0';
 	return o;
 }
@@ -349,8 +502,18 @@ int nlh_field_format(const struct nlh_event *ev, const struct nlh_field *f, char
 	case NLH_FT_STR:
 		return nlh_text_escape(p, strnlen(p, f->size), buf, size);
 	case NLH_FT_U32:
-	case NLH_FT_U64:
-		return ret_len(snprintf(buf, size, "%" PRIu64, nlh_field_uint(ev, f)), size);
+	case NLH_FT_U64: {
+		char tmp[U64_MAX_LEN];
+		size_t n = fmt_u64(tmp, nlh_field_uint(ev, f));
+
+		if (n >= size) {
+			buf[0] = '\0';
+			return -ENOSPC;
+		}
+		memcpy(buf, tmp, n);
+		buf[n] = '\0';
+		return n;
+	}
 	case NLH_FT_BOOL:
 		return ret_len(snprintf(buf, size, "%s", *(const bool *)p ? "true" : "false"), size);
 	case NLH_FT_HWADDR:
@@ -454,51 +617,107 @@ static const char *field_text(const struct nlh_event *ev, const struct nlh_field
 	return tmp;
 }
 
+/* Seconds as "%.6f" writes them. */
+static void out_time(struct out *o, double t)
+{
+	char tmp[TIME_MAX_LEN];
+	size_t n = fmt_time(tmp, t);
+
+	if (n)
+		out_add(o, tmp, n);
+	else
+		out_fmt(o, "%.6f", t);
+}
+
+/* ,"name": */
+static void out_key(struct out *o, const char *name)
+{
+	out_add(o, ",\"", 2);
+	out_str(o, name);
+	out_add(o, "\":", 2);
+}
+
+/*
+ * A field's JSON value, written in place: no printf, no allocation,
+ * even for the payload (hex straight into the output).
+ */
+static void json_field(struct out *o, const struct nlh_event *ev, const struct nlh_field *f)
+{
+	static const char hex[] = "0123456789abcdef";
+	const void *p = nlh_event_field_ptr(ev, f);
+	char tmp[NLH_FIELD_TEXT_MAX];
+	const char *s;
+	size_t n;
+	int r;
+
+	switch (f->type) {
+	case NLH_FT_U32:
+	case NLH_FT_U64:
+		out_add(o, tmp, fmt_u64(tmp, nlh_field_uint(ev, f)));
+		return;
+	case NLH_FT_BOOL:
+		out_str(o, *(const bool *)p ? "true" : "false");
+		return;
+	case NLH_FT_STR:
+	case NLH_FT_SSID:
+		field_raw(ev, f, &s, &n);
+		nlh_json_str(s, n, out_put, o);
+		return;
+	case NLH_FT_BYTES: {
+		const struct nlh_bytes *b = p;
+
+		out_add(o, "\"", 1);
+		for (size_t i = 0; i < b->len; i += sizeof(tmp) / 2) {
+			size_t k = b->len - i < sizeof(tmp) / 2 ? b->len - i : sizeof(tmp) / 2;
+
+			for (size_t j = 0; j < k; j++) {
+				tmp[2 * j] = hex[b->p[i + j] >> 4];
+				tmp[2 * j + 1] = hex[b->p[i + j] & 15];
+			}
+			out_add(o, tmp, 2 * k);
+		}
+		out_add(o, "\"", 1);
+		return;
+	}
+	case NLH_FT_HWADDR:
+	case NLH_FT_ADDR:
+	case NLH_FT_PREFIX:
+		/* Hex digits, dots and colons: nothing to escape. */
+		r = nlh_field_format(ev, f, tmp, sizeof(tmp));
+		out_add(o, "\"", 1);
+		out_add(o, tmp, r < 0 ? strlen(tmp) : (size_t)r);
+		out_add(o, "\"", 1);
+		return;
+	}
+}
+
 int nlh_event_json(const struct nlh_event *ev, char *buf, size_t size)
 {
 	const struct nlh_class_desc *d = &nlh_classes[nlh_event_type_class(ev->type)];
 	struct out o = { buf, size, 0 };
+	char tmp[U64_MAX_LEN];
 
-	out_fmt(&o, "{\"type\":\"%s\",\"time\":%.6f", nlh_event_type_name(ev->type), ev->time);
+	out_add(&o, "{\"type\":\"", 9);
+	out_str(&o, nlh_event_type_name(ev->type));
+	out_add(&o, "\",\"time\":", 9);
+	out_time(&o, ev->time);
 	if (ev->netns) {
 		out_str(&o, ",\"netns\":");
 		nlh_json_str(ev->netns, strlen(ev->netns), out_put, &o);
 	}
-	if (ev->nsid >= 0)
-		out_fmt(&o, ",\"nsid\":%d", ev->nsid);
+	if (ev->nsid >= 0) {
+		out_str(&o, ",\"nsid\":");
+		out_add(&o, tmp, fmt_u64(tmp, ev->nsid));
+	}
 	for (size_t i = 0; i < d->n_fields; i++) {
 		const struct nlh_field *f = &d->fields[i];
-		char tmp[NLH_FIELD_TEXT_MAX], *heap;
-		const char *s;
-		size_t n;
 
 		if (!nlh_event_has(ev, f))
 			continue;
-		out_fmt(&o, ",\"%s\":", f->name);
-		switch (f->type) {
-		case NLH_FT_U32:
-		case NLH_FT_U64:
-		case NLH_FT_BOOL:
-			nlh_field_format(ev, f, tmp, sizeof(tmp));
-			out_str(&o, tmp);
-			break;
-		case NLH_FT_STR:
-		case NLH_FT_HWADDR:
-		case NLH_FT_ADDR:
-		case NLH_FT_PREFIX:
-		case NLH_FT_SSID:
-		case NLH_FT_BYTES:
-			if (field_raw(ev, f, &s, &n)) {
-				nlh_json_str(s, n, out_put, &o);
-				break;
-			}
-			s = field_text(ev, f, tmp, sizeof(tmp), &heap);
-			nlh_json_str(s, strlen(s), out_put, &o);
-			free(heap);
-			break;
-		}
+		out_key(&o, f->name);
+		json_field(&o, ev, f);
 	}
-	out_str(&o, "}");
+	out_add(&o, "}", 1);
 	return out_end(&o);
 }
 

@@ -338,6 +338,9 @@ static inline const void *nlh_event_field_ptr(const struct nlh_event *ev, const 
 void nlh_event_init(struct nlh_event *ev, enum nlh_event_type t);
 /* A copy that owns its borrowed parts (payload, netns): one allocation, free() it. */
 struct nlh_event *nlh_event_copy(const struct nlh_event *ev);
+/* The same copy made in place, into nlh_event_copy_size(ev) bytes at copy (aligned for the struct). */
+size_t nlh_event_copy_size(const struct nlh_event *ev);
+void nlh_event_copy_to(struct nlh_event *copy, const struct nlh_event *ev);
 /* Wall-clock seconds; during a replay, the time of the record being replayed. */
 double nlh_now(void);
 extern double nlh_replay_time;
