@@ -27,6 +27,7 @@ static const char *const head_keys[KEY_FIELDS] = { "type", "time", "netns", "nsi
 /* Stands for nil in the user value: a field the rule removed. */
 static const char removed;
 
+
 /*
  * The upvalues of the metamethods: per class, a table of key -> its
  * position + 1.  Lookups by interned string: no strcmp per read.
@@ -103,12 +104,22 @@ void rules_push_event_object(lua_State *L, const struct nlh_event *ev)
 	struct nlh_event *copy = lua_newuserdatauv(L, nlh_event_copy_size(ev), 1);
 
 	nlh_event_copy_to(copy, ev);
-	luaL_setmetatable(L, RULES_EVENT_MT);
+	/* By registry index, not by name: no string lookup per event. */
+	lua_rawgeti(L, LUA_REGISTRYINDEX, rules_file_of(L)->event_mt);
+	lua_setmetatable(L, -2);
 }
 
 const struct nlh_event *rules_event_object(lua_State *L, int idx)
 {
-	return luaL_testudata(L, idx, RULES_EVENT_MT);
+	void *p = lua_touserdata(L, idx);
+	bool ours;
+
+	if (!p || lua_islightuserdata(L, idx) || !lua_getmetatable(L, idx))
+		return NULL;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, rules_file_of(L)->event_mt);
+	ours = lua_rawequal(L, -1, -2);
+	lua_pop(L, 2);
+	return ours ? p : NULL;
 }
 
 bool rules_event_overlay(lua_State *L, int idx)
@@ -238,10 +249,13 @@ static int event_newindex(lua_State *L)
  */
 static int event_next(lua_State *L)
 {
-	const struct nlh_event *ev = luaL_checkudata(L, 1, RULES_EVENT_MT);
-	size_t pos = 0, n = rules_event_keys(ev);
+	const struct nlh_event *ev = rules_event_object(L, 1);
+	size_t pos = 0, n;
 	bool overlay;
 
+	if (!ev)
+		return luaL_typeerror(L, 1, "nlhook event");
+	n = rules_event_keys(ev);
 	lua_settop(L, 2);
 	if (!lua_isnil(L, 2)) {
 		lua_pushvalue(L, 2);
@@ -288,7 +302,6 @@ static int event_next(lua_State *L)
 
 static int event_pairs(lua_State *L)
 {
-	luaL_checkudata(L, 1, RULES_EVENT_MT);
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_pushvalue(L, 1);
 	lua_pushnil(L);
@@ -320,6 +333,8 @@ void rules_event_open(lua_State *L)
 	/* getmetatable(ev) gives this name: the metamethods stay ours to call. */
 	lua_pushliteral(L, "nlhook event");
 	lua_setfield(L, -2, "__metatable");
+	lua_pushvalue(L, -1);
+	rules_file_of(L)->event_mt = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_insert(L, base + 1);
 	/* stack: ..., mt, keys[0..MAX-1] */
 	for (int c = 0; c < _NLH_CLASS_MAX; c++)

@@ -547,6 +547,7 @@ int rules_file_load(struct rules_file *f, const char *buf, size_t len, char *err
 		return -ENOMEM;
 	}
 	*(struct rules_file **)lua_getextraspace(L) = f;
+	lua_gc(L, LUA_GCGEN, 0, 0);
 	lua_calls++;
 	f->used = 0;
 	f->overrun = false;

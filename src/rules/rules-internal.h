@@ -34,6 +34,7 @@ struct rules_file {
 	char *path;
 	const char *base;		/* file name inside path */
 	lua_State *L;
+	int event_mt;			/* registry ref of the event objects' metatable */
 	size_t mem;			/* bytes the state holds */
 	size_t mem_cap;
 	bool loaded;			/* nlhook.on only while loading */
