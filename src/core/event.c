@@ -540,12 +540,18 @@ struct out {
 	size_t len;
 };
 
-static void out_add(struct out *o, const char *s, size_t n)
+static inline void out_add(struct out *o, const char *s, size_t n)
 {
 	if (o->len < o->size) {
-		size_t room = o->size - o->len - 1;
+		size_t room = o->size - o->len - 1, k = n < room ? n : room;
+		char *d = o->buf + o->len;
 
-		memcpy(o->buf + o->len, s, n < room ? n : room);
+		/* Most pieces are a few bytes: a call to memcpy costs more than they do. */
+		if (k <= 16)
+			for (size_t i = 0; i < k; i++)
+				d[i] = s[i];
+		else
+			memcpy(d, s, k);
 	}
 	o->len += n;
 }
@@ -617,6 +623,40 @@ static const char *field_text(const struct nlh_event *ev, const struct nlh_field
 	return tmp;
 }
 
+/*
+ * A JSON string by the one writer (core/text.h), but text that needs no
+ * escape at all (printable ASCII without '"' and '\\', as names and
+ * prefixes mostly are) goes in whole.
+ */
+static void out_json_str(struct out *o, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+			nlh_json_str(s, n, out_put, o);
+			return;
+		}
+	}
+	out_add(o, "\"", 1);
+	out_add(o, s, n);
+	out_add(o, "\"", 1);
+}
+
+/* Two hex digits per byte value: a payload byte is one lookup. */
+static const char hex_pairs[256][2] = {
+#define HEX_PAIR_(x) { "0123456789abcdef"[(x) >> 4], "0123456789abcdef"[(x) & 15] },
+#define HEX_ROW_(r) HEX_PAIR_(r) HEX_PAIR_(r + 1) HEX_PAIR_(r + 2) HEX_PAIR_(r + 3) HEX_PAIR_(r + 4)	\
+	HEX_PAIR_(r + 5) HEX_PAIR_(r + 6) HEX_PAIR_(r + 7) HEX_PAIR_(r + 8) HEX_PAIR_(r + 9)		\
+	HEX_PAIR_(r + 10) HEX_PAIR_(r + 11) HEX_PAIR_(r + 12) HEX_PAIR_(r + 13) HEX_PAIR_(r + 14)	\
+	HEX_PAIR_(r + 15)
+	HEX_ROW_(0x00) HEX_ROW_(0x10) HEX_ROW_(0x20) HEX_ROW_(0x30) HEX_ROW_(0x40) HEX_ROW_(0x50)
+	HEX_ROW_(0x60) HEX_ROW_(0x70) HEX_ROW_(0x80) HEX_ROW_(0x90) HEX_ROW_(0xa0) HEX_ROW_(0xb0)
+	HEX_ROW_(0xc0) HEX_ROW_(0xd0) HEX_ROW_(0xe0) HEX_ROW_(0xf0)
+#undef HEX_ROW_
+#undef HEX_PAIR_
+};
+
 /* Seconds as "%.6f" writes them. */
 static void out_time(struct out *o, double t)
 {
@@ -643,7 +683,6 @@ static void out_key(struct out *o, const char *name)
  */
 static void json_field(struct out *o, const struct nlh_event *ev, const struct nlh_field *f)
 {
-	static const char hex[] = "0123456789abcdef";
 	const void *p = nlh_event_field_ptr(ev, f);
 	char tmp[NLH_FIELD_TEXT_MAX];
 	const char *s;
@@ -661,7 +700,7 @@ static void json_field(struct out *o, const struct nlh_event *ev, const struct n
 	case NLH_FT_STR:
 	case NLH_FT_SSID:
 		field_raw(ev, f, &s, &n);
-		nlh_json_str(s, n, out_put, o);
+		out_json_str(o, s, n);
 		return;
 	case NLH_FT_BYTES: {
 		const struct nlh_bytes *b = p;
@@ -670,19 +709,28 @@ static void json_field(struct out *o, const struct nlh_event *ev, const struct n
 		for (size_t i = 0; i < b->len; i += sizeof(tmp) / 2) {
 			size_t k = b->len - i < sizeof(tmp) / 2 ? b->len - i : sizeof(tmp) / 2;
 
-			for (size_t j = 0; j < k; j++) {
-				tmp[2 * j] = hex[b->p[i + j] >> 4];
-				tmp[2 * j + 1] = hex[b->p[i + j] & 15];
-			}
+			for (size_t j = 0; j < k; j++)
+				memcpy(tmp + 2 * j, hex_pairs[b->p[i + j]], 2);
 			out_add(o, tmp, 2 * k);
 		}
 		out_add(o, "\"", 1);
 		return;
 	}
+	case NLH_FT_ADDR: {
+		const struct nlh_addr *a = p;
+
+		/* Digits, dots and colons: nothing to escape. */
+		tmp[0] = '"';
+		if (a->family == AF_INET || a->family == AF_INET6) {
+			n = 1 + (a->family == AF_INET ? fmt_ipv4(tmp + 1, a->a) : fmt_ipv6(tmp + 1, a->a));
+			tmp[n++] = '"';
+			out_add(o, tmp, n);
+			return;
+		}
+	}
+		/* fall through */
 	case NLH_FT_HWADDR:
-	case NLH_FT_ADDR:
 	case NLH_FT_PREFIX:
-		/* Hex digits, dots and colons: nothing to escape. */
 		r = nlh_field_format(ev, f, tmp, sizeof(tmp));
 		out_add(o, "\"", 1);
 		out_add(o, tmp, r < 0 ? strlen(tmp) : (size_t)r);
@@ -703,7 +751,7 @@ int nlh_event_json(const struct nlh_event *ev, char *buf, size_t size)
 	out_time(&o, ev->time);
 	if (ev->netns) {
 		out_str(&o, ",\"netns\":");
-		nlh_json_str(ev->netns, strlen(ev->netns), out_put, &o);
+		out_json_str(&o, ev->netns, strlen(ev->netns));
 	}
 	if (ev->nsid >= 0) {
 		out_str(&o, ",\"nsid\":");
