@@ -126,12 +126,17 @@ double nlh_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-void nlh_event_init(struct nlh_event *ev, enum nlh_event_type t)
+void nlh_event_init_at(struct nlh_event *ev, enum nlh_event_type t, double time)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->type = t;
-	ev->time = nlh_now();
+	ev->time = time;
 	ev->nsid = -1;
+}
+
+void nlh_event_init(struct nlh_event *ev, enum nlh_event_type t)
+{
+	nlh_event_init_at(ev, t, nlh_now());
 }
 
 static size_t payload_size(const struct nlh_event *ev)
