@@ -23,7 +23,8 @@ static const struct {
 
 #define FIELD_(CLS, member, f, T)					\
 	{ #f, NLH_FT_##T, offsetof(struct nlh_event, member.f),		\
-	  sizeof(((struct nlh_event *)0)->member.f), NLH_F_##CLS##_##f, NLH_FIELD_CLASS },
+	  sizeof(((struct nlh_event *)0)->member.f), NLH_F_##CLS##_##f, NLH_FIELD_CLASS,	\
+	  ",\"" #f "\":", sizeof(",\"" #f "\":") - 1 },
 #define LINK_F_(f, T) FIELD_(LINK, link, f, T)
 #define ADDR_F_(f, T) FIELD_(ADDR, addr, f, T)
 #define ROUTE_F_(f, T) FIELD_(ROUTE, route, f, T)
@@ -95,9 +96,9 @@ nlh_typeset nlh_event_types_glob(const char *glob)
 }
 
 /* A namespace name is a file name: at most NAME_MAX bytes. */
-const struct nlh_field nlh_field_netns = { "netns", NLH_FT_STR, 0, 256, 0, NLH_FIELD_NETNS };
+const struct nlh_field nlh_field_netns = { "netns", NLH_FT_STR, 0, 256, 0, NLH_FIELD_NETNS, ",\"netns\":", 9 };
 const struct nlh_field nlh_field_nsid = {
-	"nsid", NLH_FT_U32, offsetof(struct nlh_event, nsid), sizeof(int32_t), 0, NLH_FIELD_NSID,
+	"nsid", NLH_FT_U32, offsetof(struct nlh_event, nsid), sizeof(int32_t), 0, NLH_FIELD_NSID, ",\"nsid\":", 8,
 };
 
 const struct nlh_field *nlh_field_find(enum nlh_class c, const char *name)
@@ -199,14 +200,12 @@ void nlh_strlcpy(char *dst, const char *src, size_t size)
 
 static size_t fmt_u64(char *buf, uint64_t v)
 {
-	char tmp[U64_MAX_LEN], *p = tmp + sizeof(tmp);
-	size_t n;
+	size_t n = 1;
 
-	do
-		*--p = '0' + v % 10;
-	while (v /= 10);
-	n = tmp + sizeof(tmp) - p;
-	memcpy(buf, p, n);
+	for (uint64_t t = v; t >= 10; t /= 10)
+		n++;
+	for (size_t i = n; i > 0; i--, v /= 10)
+		buf[i - 1] = '0' + v % 10;
 	return n;
 }
 
@@ -215,9 +214,15 @@ static size_t fmt_ipv4(char *buf, const uint8_t *a)
 	size_t n = 0;
 
 	for (int i = 0; i < 4; i++) {
+		unsigned int v = a[i];
+
 		if (i)
 			buf[n++] = '.';
-		n += fmt_u64(buf + n, a[i]);
+		if (v >= 100)
+			buf[n++] = '0' + v / 100;
+		if (v >= 10)
+			buf[n++] = '0' + v / 10 % 10;
+		buf[n++] = '0' + v % 10;
 	}
 	return n;
 }
@@ -551,12 +556,22 @@ static inline void out_add(struct out *o, const char *s, size_t n)
 		size_t room = o->size - o->len - 1, k = n < room ? n : room;
 		char *d = o->buf + o->len;
 
-		/* Most pieces are a few bytes: a call to memcpy costs more than they do. */
-		if (k <= 16)
+		/*
+		 * Most pieces are a few bytes: a call to memcpy costs more than
+		 * they do.  Two fixed-size copies that may overlap cover 4..16.
+		 */
+		if (k >= 8 && k <= 16) {
+			memcpy(d, s, 8);
+			memcpy(d + k - 8, s + k - 8, 8);
+		} else if (k >= 4 && k < 8) {
+			memcpy(d, s, 4);
+			memcpy(d + k - 4, s + k - 4, 4);
+		} else if (k < 4) {
 			for (size_t i = 0; i < k; i++)
 				d[i] = s[i];
-		else
+		} else {
 			memcpy(d, s, k);
+		}
 	}
 	o->len += n;
 }
@@ -675,11 +690,9 @@ static void out_time(struct out *o, double t)
 }
 
 /* ,"name": */
-static void out_key(struct out *o, const char *name)
+static void out_key(struct out *o, const struct nlh_field *f)
 {
-	out_add(o, ",\"", 2);
-	out_str(o, name);
-	out_add(o, "\":", 2);
+	out_add(o, f->json_key, f->json_key_len);
 }
 
 /*
@@ -767,7 +780,7 @@ int nlh_event_json(const struct nlh_event *ev, char *buf, size_t size)
 
 		if (!nlh_event_has(ev, f))
 			continue;
-		out_key(&o, f->name);
+		out_key(&o, f);
 		json_field(&o, ev, f);
 	}
 	out_add(&o, "}", 1);

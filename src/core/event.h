@@ -305,6 +305,8 @@ struct nlh_field {
 		NLH_FIELD_NETNS,	/* every event's namespace: "" for the daemon's own */
 		NLH_FIELD_NSID,		/* every event's nsid, present when the namespace has one */
 	} common;
+	const char *json_key;	/* ,"name": (class fields) */
+	size_t json_key_len;
 };
 
 /*
