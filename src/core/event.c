@@ -699,10 +699,19 @@ static void out_key(struct out *o, const struct nlh_field *f)
  * A field's JSON value, written in place: no printf, no allocation,
  * even for the payload (hex straight into the output).
  */
+/*
+ * Room for n bytes written in place, or NULL when they may not fit (then
+ * the piece goes through a buffer and out_add, which cuts the line).
+ */
+static char *out_room(struct out *o, size_t n)
+{
+	return o->len < o->size && o->size - o->len - 1 >= n ? o->buf + o->len : NULL;
+}
+
 static void json_field(struct out *o, const struct nlh_event *ev, const struct nlh_field *f)
 {
 	const void *p = nlh_event_field_ptr(ev, f);
-	char tmp[NLH_FIELD_TEXT_MAX];
+	char tmp[NLH_FIELD_TEXT_MAX], *d;
 	const char *s;
 	size_t n;
 	int r;
@@ -710,7 +719,10 @@ static void json_field(struct out *o, const struct nlh_event *ev, const struct n
 	switch (f->type) {
 	case NLH_FT_U32:
 	case NLH_FT_U64:
-		out_add(o, tmp, fmt_u64(tmp, nlh_field_uint(ev, f)));
+		if ((d = out_room(o, U64_MAX_LEN)))
+			o->len += fmt_u64(d, nlh_field_uint(ev, f));
+		else
+			out_add(o, tmp, fmt_u64(tmp, nlh_field_uint(ev, f)));
 		return;
 	case NLH_FT_BOOL:
 		out_str(o, *(const bool *)p ? "true" : "false");
@@ -723,6 +735,26 @@ static void json_field(struct out *o, const struct nlh_event *ev, const struct n
 	case NLH_FT_BYTES: {
 		const struct nlh_bytes *b = p;
 
+		if ((d = out_room(o, 2 * (size_t)b->len + 2))) {
+			size_t i = 0;
+
+			*d++ = '"';
+			/* Four bytes' digits gathered, then one store. */
+			for (; i + 4 <= b->len; i += 4, d += 8) {
+				char q[8];
+
+				memcpy(q, hex_pairs[b->p[i]], 2);
+				memcpy(q + 2, hex_pairs[b->p[i + 1]], 2);
+				memcpy(q + 4, hex_pairs[b->p[i + 2]], 2);
+				memcpy(q + 6, hex_pairs[b->p[i + 3]], 2);
+				memcpy(d, q, 8);
+			}
+			for (; i < b->len; i++, d += 2)
+				memcpy(d, hex_pairs[b->p[i]], 2);
+			*d = '"';
+			o->len += 2 * (size_t)b->len + 2;
+			return;
+		}
 		out_add(o, "\"", 1);
 		for (size_t i = 0; i < b->len; i += sizeof(tmp) / 2) {
 			size_t k = b->len - i < sizeof(tmp) / 2 ? b->len - i : sizeof(tmp) / 2;
@@ -738,11 +770,17 @@ static void json_field(struct out *o, const struct nlh_event *ev, const struct n
 		const struct nlh_addr *a = p;
 
 		/* Digits, dots and colons: nothing to escape. */
-		tmp[0] = '"';
 		if (a->family == AF_INET || a->family == AF_INET6) {
-			n = 1 + (a->family == AF_INET ? fmt_ipv4(tmp + 1, a->a) : fmt_ipv6(tmp + 1, a->a));
-			tmp[n++] = '"';
-			out_add(o, tmp, n);
+			d = out_room(o, IPV6_MAX_LEN + 2);
+			if (!d)
+				d = tmp;
+			d[0] = '"';
+			n = 1 + (a->family == AF_INET ? fmt_ipv4(d + 1, a->a) : fmt_ipv6(d + 1, a->a));
+			d[n++] = '"';
+			if (d == tmp)
+				out_add(o, tmp, n);
+			else
+				o->len += n;
 			return;
 		}
 	}
