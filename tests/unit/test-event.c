@@ -366,6 +366,8 @@ static void test_json_bad_events(void **state)
 		      "field 'ifname': longer than 15 bytes");
 	from_json_bad("{\"type\":\"wifi.connect\",\"ssid\":\"\\\\x4\"}", "field 'ssid': not text");
 	from_json_bad("{\"type\":\"link.up\",\"mac\":\"02:00:00:00:00:01\\u0000\"}", "field 'mac'");
+	from_json_bad("{\"type\":\"link.up\",\"nsid\":2.9e26}", "\"nsid\": a number from 0 expected");
+	from_json_bad("{\"type\":\"link.up\",\"nsid\":2147483648}", "\"nsid\": a number from 0 expected");
 }
 
 int main(void)
