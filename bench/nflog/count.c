@@ -1,21 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * count GROUP SECONDS: the limit — a raw libmnl nfnetlink_log receiver
- * that only counts, with the configuration nlhookd uses (copy 128 bytes,
- * qthreshold 64, 10 ms, 128 KiB batches, sequence numbers).  Prints
- * "received N lost L" (L from the sequence gaps).
+ * count GROUP: the limit — a raw libmnl nfnetlink_log receiver that only
+ * counts, with the configuration nlhookd uses (copy 128 bytes, qthreshold
+ * 64, 10 ms, 128 KiB batches, sequence numbers, a 64 MiB buffer).  Prints
+ * "received N lost L" (L from the sequence gaps) on SIGUSR1 and when
+ * SIGTERM or SIGINT ends it.
  */
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 static struct mnl_socket *nl;
 static unsigned int seqno;
+static volatile sig_atomic_t report, stop;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		report = 1;
+	else
+		stop = 1;
+}
 
 static void cfg(uint16_t group, void (*add)(struct nlmsghdr *))
 {
@@ -54,12 +64,19 @@ static void params(struct nlmsghdr *nlh)
 int main(int argc, char **argv)
 {
 	static char buf[256 * 1024] __attribute__((aligned(8)));
-	uint16_t group = atoi(argv[1]);
-	double secs = atof(argv[2]);
+	struct sigaction sa = { .sa_handler = on_signal };
+	uint16_t group = argc > 1 ? atoi(argv[1]) : 0;
 	unsigned long long got = 0, lost = 0;
 	uint32_t last = 0;
 	int have = 0, rcv = 64 << 20;
-	struct timespec t0, t;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: nflog-count GROUP\n");
+		return 2;
+	}
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 
 	nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
@@ -68,14 +85,15 @@ int main(int argc, char **argv)
 	cfg(group, bind_cmd);
 	cfg(group, params);
 	fprintf(stderr, "ready\n");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
+	while (!stop) {
 		struct pollfd p = { mnl_socket_get_fd(nl), POLLIN, 0 };
 		int n;
 
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9 > secs)
-			break;
+		if (report) {
+			report = 0;
+			printf("received %llu lost %llu\n", got, lost);
+			fflush(stdout);
+		}
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		n = recv(p.fd, buf, sizeof(buf), MSG_DONTWAIT);

@@ -82,6 +82,14 @@ static void replay_nflog(struct replay *rp, const struct nlmsghdr *nlh)
 		nlh_strlcpy(ev.nflog.outdev, name, IFNAMSIZ);
 		NLH_SET(&ev, NFLOG, outdev);
 	}
+	if (ev.nflog.physindev_index && (name = replay_ifname(rp, ev.nflog.physindev_index))) {
+		nlh_strlcpy(ev.nflog.physindev, name, IFNAMSIZ);
+		NLH_SET(&ev, NFLOG, physindev);
+	}
+	if (ev.nflog.physoutdev_index && (name = replay_ifname(rp, ev.nflog.physoutdev_index))) {
+		nlh_strlcpy(ev.nflog.physoutdev, name, IFNAMSIZ);
+		NLH_SET(&ev, NFLOG, physoutdev);
+	}
 	rp->dispatch(&ev);
 }
 

@@ -145,7 +145,8 @@ int nlh_event_from_json(const struct json_value *obj, struct nlh_event *ev, uint
 			continue;
 		}
 		if (!strcmp(v->key, "nsid")) {
-			if (v->type != JSON_NUMBER || !(v->num >= 0 && v->num <= INT32_MAX) || v->num != (int32_t)v->num) {
+			/* In range before the cast: a double past INT32_MAX does not convert. */
+			if (v->type != JSON_NUMBER || v->num < 0 || v->num > INT32_MAX || v->num != (int32_t)v->num) {
 				snprintf(err, errlen, "\"nsid\": a number from 0 expected");
 				return -EINVAL;
 			}

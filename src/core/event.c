@@ -23,7 +23,8 @@ static const struct {
 
 #define FIELD_(CLS, member, f, T)					\
 	{ #f, NLH_FT_##T, offsetof(struct nlh_event, member.f),		\
-	  sizeof(((struct nlh_event *)0)->member.f), NLH_F_##CLS##_##f, NLH_FIELD_CLASS },
+	  sizeof(((struct nlh_event *)0)->member.f), NLH_F_##CLS##_##f, NLH_FIELD_CLASS,	\
+	  ",\"" #f "\":", sizeof(",\"" #f "\":") - 1 },
 #define LINK_F_(f, T) FIELD_(LINK, link, f, T)
 #define ADDR_F_(f, T) FIELD_(ADDR, addr, f, T)
 #define ROUTE_F_(f, T) FIELD_(ROUTE, route, f, T)
@@ -98,9 +99,9 @@ nlh_typeset nlh_event_types_glob(const char *glob)
 }
 
 /* A namespace name is a file name: at most NAME_MAX bytes. */
-const struct nlh_field nlh_field_netns = { "netns", NLH_FT_STR, 0, 256, 0, NLH_FIELD_NETNS };
+const struct nlh_field nlh_field_netns = { "netns", NLH_FT_STR, 0, 256, 0, NLH_FIELD_NETNS, ",\"netns\":", 9 };
 const struct nlh_field nlh_field_nsid = {
-	"nsid", NLH_FT_U32, offsetof(struct nlh_event, nsid), sizeof(int32_t), 0, NLH_FIELD_NSID,
+	"nsid", NLH_FT_U32, offsetof(struct nlh_event, nsid), sizeof(int32_t), 0, NLH_FIELD_NSID, ",\"nsid\":", 8,
 };
 
 const struct nlh_field *nlh_field_find(enum nlh_class c, const char *name)
@@ -129,39 +130,54 @@ double nlh_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-void nlh_event_init(struct nlh_event *ev, enum nlh_event_type t)
+void nlh_event_init_at(struct nlh_event *ev, enum nlh_event_type t, double time)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->type = t;
-	ev->time = nlh_now();
+	ev->time = time;
 	ev->nsid = -1;
 }
 
-struct nlh_event *nlh_event_copy(const struct nlh_event *ev)
+void nlh_event_init(struct nlh_event *ev, enum nlh_event_type t)
 {
-	enum nlh_class c = nlh_event_type_class(ev->type);
-	size_t payload = 0, netns = 0;
-	struct nlh_event *copy;
-	char *p;
+	nlh_event_init_at(ev, t, nlh_now());
+}
 
-	if (c == NLH_CLASS_NFLOG && ev->nflog.payload.p)
-		payload = ev->nflog.payload.len;
-	if (ev->netns)
-		netns = strlen(ev->netns) + 1;
-	copy = malloc(sizeof(*copy) + payload + netns);
-	if (!copy)
-		return NULL;
+static size_t payload_size(const struct nlh_event *ev)
+{
+	if (nlh_event_type_class(ev->type) == NLH_CLASS_NFLOG && ev->nflog.payload.p)
+		return ev->nflog.payload.len;
+	return 0;
+}
+
+size_t nlh_event_copy_size(const struct nlh_event *ev)
+{
+	return sizeof(*ev) + payload_size(ev) + (ev->netns ? strlen(ev->netns) + 1 : 0);
+}
+
+void nlh_event_copy_to(struct nlh_event *copy, const struct nlh_event *ev)
+{
+	size_t payload = payload_size(ev);
+	char *p = (char *)(copy + 1);
+
 	*copy = *ev;
-	p = (char *)(copy + 1);
 	if (payload) {
 		memcpy(p, ev->nflog.payload.p, payload);
 		copy->nflog.payload.p = (const uint8_t *)p;
 		p += payload;
 	}
-	if (netns) {
-		memcpy(p, ev->netns, netns);
+	if (ev->netns) {
+		strcpy(p, ev->netns);
 		copy->netns = p;
 	}
+}
+
+struct nlh_event *nlh_event_copy(const struct nlh_event *ev)
+{
+	struct nlh_event *copy = malloc(nlh_event_copy_size(ev));
+
+	if (copy)
+		nlh_event_copy_to(copy, ev);
 	return copy;
 }
 
@@ -176,6 +192,137 @@ void nlh_strlcpy(char *dst, const char *src, size_t size)
 	dst[n] = '\0';
 }
 
+/*
+ * Formatters without printf: a flood of firewall hits renders every
+ * number and address of every hit, and printf's parsing of its format
+ * costs more than the rest of the line.  Each writes at most its _MAX
+ * bytes and no NUL, and returns the length.
+ */
+#define U64_MAX_LEN 20
+#define IPV6_MAX_LEN 45		/* ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255 */
+
+static size_t fmt_u64(char *buf, uint64_t v)
+{
+	size_t n = 1;
+
+	for (uint64_t t = v; t >= 10; t /= 10)
+		n++;
+	for (size_t i = n; i > 0; i--, v /= 10)
+		buf[i - 1] = '0' + v % 10;
+	return n;
+}
+
+static size_t fmt_ipv4(char *buf, const uint8_t *a)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned int v = a[i];
+
+		if (i)
+			buf[n++] = '.';
+		if (v >= 100)
+			buf[n++] = '0' + v / 100;
+		if (v >= 10)
+			buf[n++] = '0' + v / 10 % 10;
+		buf[n++] = '0' + v % 10;
+	}
+	return n;
+}
+
+/* As inet_ntop(3) writes it: the longest run of two or more zero words as ::, IPv4 in the mapped forms. */
+static size_t fmt_ipv6(char *buf, const uint8_t *a)
+{
+	static const char hex[] = "0123456789abcdef";
+	int best = -1, best_len = 0, cur = -1;
+	unsigned int w[8];
+	size_t n = 0;
+
+	for (int i = 0; i < 8; i++) {
+		w[i] = a[2 * i] << 8 | a[2 * i + 1];
+		if (w[i]) {
+			cur = -1;
+			continue;
+		}
+		if (cur < 0)
+			cur = i;
+		if (i - cur + 1 > best_len) {
+			best = cur;
+			best_len = i - cur + 1;
+		}
+	}
+	if (best_len < 2)
+		best = -1;
+	for (int i = 0; i < 8; i++) {
+		bool started = false;
+
+		if (best >= 0 && i >= best && i < best + best_len) {
+			if (i == best)
+				buf[n++] = ':';
+			continue;
+		}
+		if (i)
+			buf[n++] = ':';
+		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+			return n + fmt_ipv4(buf + n, a + 12);
+		for (int shift = 12; shift >= 0; shift -= 4) {
+			unsigned int d = (w[i] >> shift) & 15;
+
+			if (d || started || !shift) {
+				buf[n++] = hex[d];
+				started = true;
+			}
+		}
+	}
+	if (best >= 0 && best + best_len == 8)
+		buf[n++] = ':';
+	return n;
+}
+
+/*
+ * Seconds with six decimals, exactly as "%.6f" rounds them (to the
+ * nearest, ties to even, from the double's exact value) for times from
+ * 0 to 2^53; 0 when t is outside, for printf to do it.
+ */
+#define TIME_MAX_LEN (U64_MAX_LEN + 7)
+
+static size_t fmt_time(char *buf, double t)
+{
+#ifdef __SIZEOF_INT128__
+	uint64_t sec, frac, bits, mant, usec;
+	unsigned __int128 x, rem, half;
+	int shift;
+	size_t n;
+
+	if (!(t >= 1 && t < 9007199254740992.0))
+		return 0;
+	memcpy(&bits, &t, sizeof(bits));
+	mant = (bits & ((UINT64_C(1) << 52) - 1)) | UINT64_C(1) << 52;
+	shift = 52 - ((int)(bits >> 52 & 0x7ff) - 1023);	/* t = mant / 2^shift, shift 0..52 */
+	sec = mant >> shift;
+	frac = shift ? mant & ((UINT64_C(1) << shift) - 1) : 0;
+	x = (unsigned __int128)frac * 1000000;
+	usec = (uint64_t)(x >> shift);
+	if (shift) {
+		rem = x & (((unsigned __int128)1 << shift) - 1);
+		half = (unsigned __int128)1 << (shift - 1);
+		if (rem > half || (rem == half && (usec & 1)))
+			usec++;
+	}
+	if (usec == 1000000) {
+		sec++;
+		usec = 0;
+	}
+	n = fmt_u64(buf, sec);
+	buf[n++] = '.';
+	for (int i = 5; i >= 0; i--, usec /= 10)
+		buf[n + i] = '0' + usec % 10;
+	return n + 6;
+#else
+	return 0;
+#endif
+}
+
 static int ret_len(int n, size_t size)
 {
 	if (n < 0)
@@ -187,9 +334,9 @@ static int ret_len(int n, size_t size)
 
 int nlh_addr_format(const struct nlh_addr *a, bool prefix, char *buf, size_t size)
 {
-	char s[INET6_ADDRSTRLEN];
+	char s[IPV6_MAX_LEN + 1 + 3 + 1];
 	bool zero = true;
-	size_t alen = a->family == AF_INET6 ? 16 : 4;
+	size_t alen = a->family == AF_INET6 ? 16 : 4, n;
 
 	if (a->family != AF_INET && a->family != AF_INET6) {
 		if (size)
@@ -200,11 +347,21 @@ int nlh_addr_format(const struct nlh_addr *a, bool prefix, char *buf, size_t siz
 		zero &= !a->a[i];
 	if (prefix && !a->plen && zero)
 		return ret_len(snprintf(buf, size, "default"), size);
-	if (!inet_ntop(a->family, a->a, s, sizeof(s)))
-		return -errno;
-	if (prefix)
-		return ret_len(snprintf(buf, size, "%s/%u", s, a->plen), size);
-	return ret_len(snprintf(buf, size, "%s", s), size);
+	n = a->family == AF_INET ? fmt_ipv4(s, a->a) : fmt_ipv6(s, a->a);
+	if (prefix) {
+		s[n++] = '/';
+		n += fmt_u64(s + n, a->plen);
+	}
+	if (n >= size) {
+		if (size) {
+			memcpy(buf, s, size - 1);
+			buf[size - 1] = '\0';
+		}
+		return -ENOSPC;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return n;
 }
 
 int nlh_addr_parse(const char *s, struct nlh_addr *ret)
@@ -272,13 +429,19 @@ int nlh_hwaddr_format(const struct nlh_hwaddr *h, char *buf, size_t size)
 	size_t len = h->len > NLH_HWADDR_MAX ? NLH_HWADDR_MAX : h->len;
 	size_t o = 0;
 
+	static const char hex[] = "0123456789abcdef";
+
 	if (size < len * 3 + 1) {
 		if (size)
 			buf[0] = '\0';
 		return -ENOSPC;
 	}
-	for (size_t i = 0; i < len; i++)
-		o += snprintf(buf + o, size - o, i ? ":%02x" : "%02x", h->a[i]);
+	for (size_t i = 0; i < len; i++) {
+		if (i)
+			buf[o++] = ':';
+		buf[o++] = hex[h->a[i] >> 4];
+		buf[o++] = hex[h->a[i] & 15];
+	}
 	buf[o] = '\0';
 	return o;
 }
@@ -354,8 +517,18 @@ int nlh_field_format(const struct nlh_event *ev, const struct nlh_field *f, char
 	case NLH_FT_STR:
 		return nlh_text_escape(p, strnlen(p, f->size), buf, size);
 	case NLH_FT_U32:
-	case NLH_FT_U64:
-		return ret_len(snprintf(buf, size, "%" PRIu64, nlh_field_uint(ev, f)), size);
+	case NLH_FT_U64: {
+		char tmp[U64_MAX_LEN];
+		size_t n = fmt_u64(tmp, nlh_field_uint(ev, f));
+
+		if (n >= size) {
+			buf[0] = '\0';
+			return -ENOSPC;
+		}
+		memcpy(buf, tmp, n);
+		buf[n] = '\0';
+		return n;
+	}
 	case NLH_FT_S32:
 		return ret_len(snprintf(buf, size, "%" PRId32, *(const int32_t *)p), size);
 	case NLH_FT_BOOL:
@@ -384,12 +557,28 @@ struct out {
 	size_t len;
 };
 
-static void out_add(struct out *o, const char *s, size_t n)
+static inline void out_add(struct out *o, const char *s, size_t n)
 {
 	if (o->len < o->size) {
-		size_t room = o->size - o->len - 1;
+		size_t room = o->size - o->len - 1, k = n < room ? n : room;
+		char *d = o->buf + o->len;
 
-		memcpy(o->buf + o->len, s, n < room ? n : room);
+		/*
+		 * Most pieces are a few bytes: a call to memcpy costs more than
+		 * they do.  Two fixed-size copies that may overlap cover 4..16.
+		 */
+		if (k >= 8 && k <= 16) {
+			memcpy(d, s, 8);
+			memcpy(d + k - 8, s + k - 8, 8);
+		} else if (k >= 4 && k < 8) {
+			memcpy(d, s, 4);
+			memcpy(d + k - 4, s + k - 4, 4);
+		} else if (k < 4) {
+			for (size_t i = 0; i < k; i++)
+				d[i] = s[i];
+		} else {
+			memcpy(d, s, k);
+		}
 	}
 	o->len += n;
 }
@@ -461,52 +650,194 @@ static const char *field_text(const struct nlh_event *ev, const struct nlh_field
 	return tmp;
 }
 
+/*
+ * A JSON string by the one writer (core/text.h), but text that needs no
+ * escape at all (printable ASCII without '"' and '\\', as names and
+ * prefixes mostly are) goes in whole.
+ */
+static void out_json_str(struct out *o, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+			nlh_json_str(s, n, out_put, o);
+			return;
+		}
+	}
+	out_add(o, "\"", 1);
+	out_add(o, s, n);
+	out_add(o, "\"", 1);
+}
+
+/* Two hex digits per byte value: a payload byte is one lookup. */
+static const char hex_pairs[256][2] = {
+#define HEX_PAIR_(x) { "0123456789abcdef"[(x) >> 4], "0123456789abcdef"[(x) & 15] },
+#define HEX_ROW_(r) HEX_PAIR_(r) HEX_PAIR_(r + 1) HEX_PAIR_(r + 2) HEX_PAIR_(r + 3) HEX_PAIR_(r + 4)	\
+	HEX_PAIR_(r + 5) HEX_PAIR_(r + 6) HEX_PAIR_(r + 7) HEX_PAIR_(r + 8) HEX_PAIR_(r + 9)		\
+	HEX_PAIR_(r + 10) HEX_PAIR_(r + 11) HEX_PAIR_(r + 12) HEX_PAIR_(r + 13) HEX_PAIR_(r + 14)	\
+	HEX_PAIR_(r + 15)
+	HEX_ROW_(0x00) HEX_ROW_(0x10) HEX_ROW_(0x20) HEX_ROW_(0x30) HEX_ROW_(0x40) HEX_ROW_(0x50)
+	HEX_ROW_(0x60) HEX_ROW_(0x70) HEX_ROW_(0x80) HEX_ROW_(0x90) HEX_ROW_(0xa0) HEX_ROW_(0xb0)
+	HEX_ROW_(0xc0) HEX_ROW_(0xd0) HEX_ROW_(0xe0) HEX_ROW_(0xf0)
+#undef HEX_ROW_
+#undef HEX_PAIR_
+};
+
+/* Seconds as "%.6f" writes them. */
+static void out_time(struct out *o, double t)
+{
+	char tmp[TIME_MAX_LEN];
+	size_t n = fmt_time(tmp, t);
+
+	if (n)
+		out_add(o, tmp, n);
+	else
+		out_fmt(o, "%.6f", t);
+}
+
+/* ,"name": */
+static void out_key(struct out *o, const struct nlh_field *f)
+{
+	out_add(o, f->json_key, f->json_key_len);
+}
+
+/*
+ * A field's JSON value, written in place: no printf, no allocation,
+ * even for the payload (hex straight into the output).
+ */
+/*
+ * Room for n bytes written in place, or NULL when they may not fit (then
+ * the piece goes through a buffer and out_add, which cuts the line).
+ */
+static char *out_room(struct out *o, size_t n)
+{
+	return o->len < o->size && o->size - o->len - 1 >= n ? o->buf + o->len : NULL;
+}
+
+static void json_field(struct out *o, const struct nlh_event *ev, const struct nlh_field *f)
+{
+	const void *p = nlh_event_field_ptr(ev, f);
+	char tmp[NLH_FIELD_TEXT_MAX], *d;
+	const char *s;
+	size_t n;
+	int r;
+
+	switch (f->type) {
+	case NLH_FT_U32:
+	case NLH_FT_U64:
+		if ((d = out_room(o, U64_MAX_LEN)))
+			o->len += fmt_u64(d, nlh_field_uint(ev, f));
+		else
+			out_add(o, tmp, fmt_u64(tmp, nlh_field_uint(ev, f)));
+		return;
+	case NLH_FT_S32: {
+		int32_t v = *(const int32_t *)p;
+
+		if (v < 0)
+			out_add(o, "-", 1);
+		/* The magnitude as unsigned: -INT32_MIN does not fit an int32_t. */
+		out_add(o, tmp, fmt_u64(tmp, v < 0 ? -(uint64_t)v : (uint64_t)v));
+		return;
+	}
+	case NLH_FT_BOOL:
+		out_str(o, *(const bool *)p ? "true" : "false");
+		return;
+	case NLH_FT_STR:
+	case NLH_FT_SSID:
+		field_raw(ev, f, &s, &n);
+		out_json_str(o, s, n);
+		return;
+	case NLH_FT_BYTES: {
+		const struct nlh_bytes *b = p;
+
+		if ((d = out_room(o, 2 * (size_t)b->len + 2))) {
+			size_t i = 0;
+
+			*d++ = '"';
+			/* Four bytes' digits gathered, then one store. */
+			for (; i + 4 <= b->len; i += 4, d += 8) {
+				char q[8];
+
+				memcpy(q, hex_pairs[b->p[i]], 2);
+				memcpy(q + 2, hex_pairs[b->p[i + 1]], 2);
+				memcpy(q + 4, hex_pairs[b->p[i + 2]], 2);
+				memcpy(q + 6, hex_pairs[b->p[i + 3]], 2);
+				memcpy(d, q, 8);
+			}
+			for (; i < b->len; i++, d += 2)
+				memcpy(d, hex_pairs[b->p[i]], 2);
+			*d = '"';
+			o->len += 2 * (size_t)b->len + 2;
+			return;
+		}
+		out_add(o, "\"", 1);
+		for (size_t i = 0; i < b->len; i += sizeof(tmp) / 2) {
+			size_t k = b->len - i < sizeof(tmp) / 2 ? b->len - i : sizeof(tmp) / 2;
+
+			for (size_t j = 0; j < k; j++)
+				memcpy(tmp + 2 * j, hex_pairs[b->p[i + j]], 2);
+			out_add(o, tmp, 2 * k);
+		}
+		out_add(o, "\"", 1);
+		return;
+	}
+	case NLH_FT_ADDR: {
+		const struct nlh_addr *a = p;
+
+		/* Digits, dots and colons: nothing to escape. */
+		if (a->family == AF_INET || a->family == AF_INET6) {
+			d = out_room(o, IPV6_MAX_LEN + 2);
+			if (!d)
+				d = tmp;
+			d[0] = '"';
+			n = 1 + (a->family == AF_INET ? fmt_ipv4(d + 1, a->a) : fmt_ipv6(d + 1, a->a));
+			d[n++] = '"';
+			if (d == tmp)
+				out_add(o, tmp, n);
+			else
+				o->len += n;
+			return;
+		}
+	}
+		/* fall through */
+	case NLH_FT_HWADDR:
+	case NLH_FT_PREFIX:
+		r = nlh_field_format(ev, f, tmp, sizeof(tmp));
+		out_add(o, "\"", 1);
+		out_add(o, tmp, r < 0 ? strlen(tmp) : (size_t)r);
+		out_add(o, "\"", 1);
+		return;
+	}
+}
+
 int nlh_event_json(const struct nlh_event *ev, char *buf, size_t size)
 {
 	const struct nlh_class_desc *d = &nlh_classes[nlh_event_type_class(ev->type)];
 	struct out o = { buf, size, 0 };
+	char tmp[U64_MAX_LEN];
 
-	out_fmt(&o, "{\"type\":\"%s\",\"time\":%.6f", nlh_event_type_name(ev->type), ev->time);
+	out_add(&o, "{\"type\":\"", 9);
+	out_str(&o, nlh_event_type_name(ev->type));
+	out_add(&o, "\",\"time\":", 9);
+	out_time(&o, ev->time);
 	if (ev->netns) {
 		out_str(&o, ",\"netns\":");
-		nlh_json_str(ev->netns, strlen(ev->netns), out_put, &o);
+		out_json_str(&o, ev->netns, strlen(ev->netns));
 	}
-	if (ev->nsid >= 0)
-		out_fmt(&o, ",\"nsid\":%d", ev->nsid);
+	if (ev->nsid >= 0) {
+		out_str(&o, ",\"nsid\":");
+		out_add(&o, tmp, fmt_u64(tmp, ev->nsid));
+	}
 	for (size_t i = 0; i < d->n_fields; i++) {
 		const struct nlh_field *f = &d->fields[i];
-		char tmp[NLH_FIELD_TEXT_MAX], *heap;
-		const char *s;
-		size_t n;
 
 		if (!nlh_event_has(ev, f))
 			continue;
-		out_fmt(&o, ",\"%s\":", f->name);
-		switch (f->type) {
-		case NLH_FT_U32:
-		case NLH_FT_U64:
-		case NLH_FT_S32:
-		case NLH_FT_BOOL:
-			nlh_field_format(ev, f, tmp, sizeof(tmp));
-			out_str(&o, tmp);
-			break;
-		case NLH_FT_STR:
-		case NLH_FT_HWADDR:
-		case NLH_FT_ADDR:
-		case NLH_FT_PREFIX:
-		case NLH_FT_SSID:
-		case NLH_FT_BYTES:
-			if (field_raw(ev, f, &s, &n)) {
-				nlh_json_str(s, n, out_put, &o);
-				break;
-			}
-			s = field_text(ev, f, tmp, sizeof(tmp), &heap);
-			nlh_json_str(s, strlen(s), out_put, &o);
-			free(heap);
-			break;
-		}
+		out_key(&o, f);
+		json_field(&o, ev, f);
 	}
-	out_str(&o, "}");
+	out_add(&o, "}", 1);
 	return out_end(&o);
 }
 

@@ -159,9 +159,11 @@ enum nlh_ftype {
 #define NLH_NFLOG_FIELDS(X)						\
 	X(group, U32) X(prefix, STR) X(family, STR) X(proto, STR)	\
 	X(src, ADDR) X(dst, ADDR) X(sport, U32) X(dport, U32)		\
-	X(indev, STR) X(outdev, STR) X(mark, U32) X(uid, U32)		\
+	X(icmp_type, U32) X(icmp_code, U32) X(ttl, U32) X(ip_id, U32)	\
+	X(tcp_flags, STR) X(indev, STR) X(outdev, STR)			\
+	X(physindev, STR) X(physoutdev, STR) X(mark, U32) X(uid, U32)	\
 	X(gid, U32) X(len, U32) X(seq, U32) X(mac, HWADDR)		\
-	X(payload, BYTES)
+	X(vlan, U32) X(payload, BYTES)
 
 /* nlhook.* events: source of a resync/drop, nflog group, lost count. */
 #define NLH_SELF_FIELDS(X)						\
@@ -255,17 +257,27 @@ struct nlh_nflog {
 	struct nlh_addr dst;
 	uint32_t sport;
 	uint32_t dport;
+	uint32_t icmp_type;		/* ICMP and ICMPv6 */
+	uint32_t icmp_code;
+	uint32_t ttl;			/* the hop limit in IPv6 */
+	uint32_t ip_id;			/* IPv4 identification */
+	char tcp_flags[32];		/* "fin,syn,rst,psh,ack,urg,ece,cwr" at most */
 	char indev[IFNAMSIZ];
 	char outdev[IFNAMSIZ];
+	char physindev[IFNAMSIZ];	/* bridge ports */
+	char physoutdev[IFNAMSIZ];
 	uint32_t mark;
 	uint32_t uid;
 	uint32_t gid;
 	uint32_t len;
 	uint32_t seq;
 	struct nlh_hwaddr mac;
+	uint32_t vlan;			/* 802.1Q VLAN id */
 	struct nlh_bytes payload;
-	uint32_t indev_index;		/* not fields: resolved into indev/outdev */
+	uint32_t indev_index;		/* not fields: resolved into indev/outdev... */
 	uint32_t outdev_index;
+	uint32_t physindev_index;
+	uint32_t physoutdev_index;
 };
 
 struct nlh_self {
@@ -330,6 +342,8 @@ struct nlh_field {
 		NLH_FIELD_NETNS,	/* every event's namespace: "" for the daemon's own */
 		NLH_FIELD_NSID,		/* every event's nsid, present when the namespace has one */
 	} common;
+	const char *json_key;	/* ,"name": (class fields) */
+	size_t json_key_len;
 };
 
 /*
@@ -373,8 +387,13 @@ static inline const void *nlh_event_field_ptr(const struct nlh_event *ev, const 
 }
 
 void nlh_event_init(struct nlh_event *ev, enum nlh_event_type t);
+/* The same with the time given (a batch of messages received at once). */
+void nlh_event_init_at(struct nlh_event *ev, enum nlh_event_type t, double time);
 /* A copy that owns its borrowed parts (payload, netns): one allocation, free() it. */
 struct nlh_event *nlh_event_copy(const struct nlh_event *ev);
+/* The same copy made in place, into nlh_event_copy_size(ev) bytes at copy (aligned for the struct). */
+size_t nlh_event_copy_size(const struct nlh_event *ev);
+void nlh_event_copy_to(struct nlh_event *copy, const struct nlh_event *ev);
 /* Wall-clock seconds; during a replay, the time of the record being replayed. */
 double nlh_now(void);
 extern double nlh_replay_time;

@@ -219,6 +219,53 @@ void evlog_write(const char *line, size_t len)
 		log_debug("event log: %m, line dropped");
 }
 
+/* A line longer than the batch buffer, or none: rendered into one of its own. */
+static int fill_alone(evlog_fill_fn fill, void *data)
+{
+	size_t size = 4096;
+	char *p = NULL;
+	int n;
+
+	for (;;) {
+		char *np = realloc(p, size);
+
+		if (!np) {
+			n = -ENOMEM;
+			break;
+		}
+		p = np;
+		n = fill(p, size, data);
+		if (n != -ENOSPC || size >= 16 * JSON_MAX_SIZE)
+			break;
+		size *= 4;
+	}
+	if (n >= 0)
+		evlog_write(p, n);
+	free(p);
+	return n < 0 ? n : 0;
+}
+
+int evlog_write_fill(evlog_fill_fn fill, void *data)
+{
+	int n;
+
+	if (!evlog_batch || evlog_sys >= 0 || evlog_func)
+		return fill_alone(fill, data);
+	for (int pass = 0; pass < 2; pass++) {
+		/* Room for the newline that replaces the NUL. */
+		n = fill(evlog_buf + evlog_len, sizeof(evlog_buf) - evlog_len - 1, data);
+		if (n >= 0) {
+			evlog_buf[evlog_len + n] = '\n';
+			evlog_len += n + 1;
+			return 0;
+		}
+		if (n != -ENOSPC || !evlog_len)
+			break;
+		evlog_flush();
+	}
+	return n == -ENOSPC ? fill_alone(fill, data) : n;
+}
+
 void evlog_close(void)
 {
 	evlog_flush();

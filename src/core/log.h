@@ -36,6 +36,13 @@ const char *log_prefix(int level);
 int evlog_open(const char *path);
 int evlog_reopen(void);
 void evlog_write(const char *line, size_t len);
+/*
+ * A line rendered straight into the batch, without a copy:
+ * fill(buf, size, data) writes it (NUL-terminated) and returns its
+ * length, or -ENOSPC when it did not fit.  Returns 0 or fill's error.
+ */
+typedef int (*evlog_fill_fn)(char *buf, size_t size, void *data);
+int evlog_write_fill(evlog_fill_fn fill, void *data);
 /* Gather lines and write them per batch; evlog_flush() writes what is gathered. */
 void evlog_set_batching(bool on);
 void evlog_flush(void);

@@ -156,7 +156,8 @@ int nlh_text_unescape(const char *s, size_t len, void *out, size_t size, bool st
 			return -EINVAL;
 		if (size - n < k)
 			return -ENOSPC;
-		memcpy(o + n, s + i, k);
+		/* out may be s itself (decoding in place): the ranges can overlap. */
+		memmove(o + n, s + i, k);
 		n += k;
 		i += k;
 	}

@@ -34,6 +34,7 @@ void nlh_text_put(const void *s, size_t len, nlh_put_fn put, void *data);
  * must be one nlh_text_escape could have written (\xNN with either case
  * of hex digits), else -EINVAL.  Lenient: \xNN is decoded, anything else
  * kept as is.  Returns the length, or -ENOSPC when out is too small.
+ * out may be s: the text never grows when decoded.
  */
 int nlh_text_unescape(const char *s, size_t len, void *out, size_t size, bool strict);
 

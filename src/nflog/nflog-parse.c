@@ -16,30 +16,56 @@ static uint16_t get16(const uint8_t *p)
 	return (uint16_t)p[0] << 8 | p[1];
 }
 
-static const char *proto_name(unsigned int p, char *buf, size_t size)
+/* Names and lengths copied whole: a flood parses every hit. */
+static void set_str(char *dst, const char *s, size_t n)
 {
-	switch (p) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
-	case IPPROTO_ICMP: return "icmp";
-	case IPPROTO_ICMPV6: return "icmpv6";
-	case IPPROTO_SCTP: return "sctp";
-	case IPPROTO_UDPLITE: return "udplite";
-	case IPPROTO_GRE: return "gre";
-	case IPPROTO_ESP: return "esp";
-	case IPPROTO_AH: return "ah";
-	}
-	snprintf(buf, size, "%u", p);
-	return buf;
+	memcpy(dst, s, n + 1);
 }
 
-/* Ports from TCP/UDP/SCTP/UDP-Lite; ICMP type and code stay in the payload. */
+#define SET_STR(dst, lit) set_str(dst, lit, sizeof(lit) - 1)
+
+static void set_proto(struct nlh_event *ev, unsigned int p)
+{
+	char *d = ev->nflog.proto;
+
+	switch (p) {
+	case IPPROTO_TCP: SET_STR(d, "tcp"); break;
+	case IPPROTO_UDP: SET_STR(d, "udp"); break;
+	case IPPROTO_ICMP: SET_STR(d, "icmp"); break;
+	case IPPROTO_ICMPV6: SET_STR(d, "icmpv6"); break;
+	case IPPROTO_SCTP: SET_STR(d, "sctp"); break;
+	case IPPROTO_UDPLITE: SET_STR(d, "udplite"); break;
+	case IPPROTO_GRE: SET_STR(d, "gre"); break;
+	case IPPROTO_ESP: SET_STR(d, "esp"); break;
+	case IPPROTO_AH: SET_STR(d, "ah"); break;
+	default: snprintf(d, sizeof(ev->nflog.proto), "%u", p); break;
+	}
+	NLH_SET(ev, NFLOG, proto);
+}
+
+/* The set flags by nft's names, in its order: "syn,ack". */
+static void set_tcp_flags(struct nlh_event *ev, uint8_t flags)
+{
+	static const char names[8][4] = { "fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr" };
+	char *d = ev->nflog.tcp_flags;
+	size_t n = 0;
+
+	for (int i = 0; i < 8; i++) {
+		if (!(flags & 1 << i))
+			continue;
+		if (n)
+			d[n++] = ',';
+		memcpy(d + n, names[i], 3);
+		n += 3;
+	}
+	d[n] = '\0';
+	NLH_SET(ev, NFLOG, tcp_flags);
+}
+
+/* Ports from TCP/UDP/SCTP/UDP-Lite, TCP flags, ICMP type and code. */
 static int parse_l4(const uint8_t *p, size_t len, unsigned int proto, struct nlh_event *ev)
 {
-	char tmp[8];
-
-	nlh_strlcpy(ev->nflog.proto, proto_name(proto, tmp, sizeof(tmp)), sizeof(ev->nflog.proto));
-	NLH_SET(ev, NFLOG, proto);
+	set_proto(ev, proto);
 	switch (proto) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
@@ -51,6 +77,20 @@ static int parse_l4(const uint8_t *p, size_t len, unsigned int proto, struct nlh
 		ev->nflog.dport = get16(p + 2);
 		NLH_SET(ev, NFLOG, sport);
 		NLH_SET(ev, NFLOG, dport);
+		if (proto != IPPROTO_TCP)
+			break;
+		if (len < 14)
+			return -EBADMSG;
+		set_tcp_flags(ev, p[13]);
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if (len < 2)
+			return -EBADMSG;
+		ev->nflog.icmp_type = p[0];
+		ev->nflog.icmp_code = p[1];
+		NLH_SET(ev, NFLOG, icmp_type);
+		NLH_SET(ev, NFLOG, icmp_code);
 		break;
 	}
 	return 0;
@@ -58,17 +98,21 @@ static int parse_l4(const uint8_t *p, size_t len, unsigned int proto, struct nlh
 
 static void set_addr(struct nlh_addr *a, int family, const uint8_t *p)
 {
-	memset(a, 0, sizeof(*a));
 	a->family = family;
-	a->plen = family == AF_INET ? 32 : 128;
-	memcpy(a->a, p, family == AF_INET ? 4 : 16);
+	if (family == AF_INET) {
+		a->plen = 32;
+		memcpy(a->a, p, 4);
+	} else {
+		a->plen = 128;
+		memcpy(a->a, p, 16);
+	}
 }
 
 static int parse_ipv4(const uint8_t *p, size_t len, struct nlh_event *ev)
 {
 	size_t ihl;
 
-	nlh_strlcpy(ev->nflog.family, "inet", sizeof(ev->nflog.family));
+	SET_STR(ev->nflog.family, "inet");
 	NLH_SET(ev, NFLOG, family);
 	if (len < 20)
 		return -EBADMSG;
@@ -79,14 +123,15 @@ static int parse_ipv4(const uint8_t *p, size_t len, struct nlh_event *ev)
 	NLH_SET(ev, NFLOG, dst);
 	ev->nflog.len = get16(p + 2);
 	NLH_SET(ev, NFLOG, len);
+	ev->nflog.ip_id = get16(p + 4);
+	NLH_SET(ev, NFLOG, ip_id);
+	ev->nflog.ttl = p[8];
+	NLH_SET(ev, NFLOG, ttl);
 	if (ihl < 20 || ihl > len)
 		return -EBADMSG;
 	/* A later fragment carries no L4 header. */
 	if (get16(p + 6) & 0x1fff) {
-		char tmp[8];
-
-		nlh_strlcpy(ev->nflog.proto, proto_name(p[9], tmp, sizeof(tmp)), sizeof(ev->nflog.proto));
-		NLH_SET(ev, NFLOG, proto);
+		set_proto(ev, p[9]);
 		return 0;
 	}
 	return parse_l4(p + ihl, len - ihl, p[9], ev);
@@ -97,7 +142,7 @@ static int parse_ipv6(const uint8_t *p, size_t len, struct nlh_event *ev)
 	unsigned int next;
 	size_t off = 40;
 
-	nlh_strlcpy(ev->nflog.family, "inet6", sizeof(ev->nflog.family));
+	SET_STR(ev->nflog.family, "inet6");
 	NLH_SET(ev, NFLOG, family);
 	if (len < 40)
 		return -EBADMSG;
@@ -107,6 +152,8 @@ static int parse_ipv6(const uint8_t *p, size_t len, struct nlh_event *ev)
 	NLH_SET(ev, NFLOG, dst);
 	ev->nflog.len = 40 + get16(p + 4);
 	NLH_SET(ev, NFLOG, len);
+	ev->nflog.ttl = p[7];
+	NLH_SET(ev, NFLOG, ttl);
 	next = p[6];
 	/* Extension headers, a bounded number of them. */
 	for (int i = 0; i < 8; i++) {
@@ -126,10 +173,7 @@ static int parse_ipv6(const uint8_t *p, size_t len, struct nlh_event *ev)
 				return -EBADMSG;
 			next = p[off];
 			if (get16(p + off + 2) & 0xfff8) {	/* not the first fragment */
-				char tmp[8];
-
-				nlh_strlcpy(ev->nflog.proto, proto_name(next, tmp, sizeof(tmp)), sizeof(ev->nflog.proto));
-				NLH_SET(ev, NFLOG, proto);
+				set_proto(ev, next);
 				return 0;
 			}
 			off += 8;
@@ -165,40 +209,61 @@ static uint32_t attr_be32(const struct nlattr *a, bool *ok)
 	return ntohl(mnl_attr_get_u32(a));
 }
 
-int nflog_parse(const struct nlmsghdr *nlh, struct nlh_event *ev)
+/*
+ * The attributes of len bytes at a into tb.  One that runs past the end
+ * makes the message malformed (true), but those before it are kept.
+ * By hand, not by libmnl's calls: this runs for every hit of a flood.
+ */
+static bool parse_attrs(const struct nlattr *a, size_t left, const struct nlattr **tb, unsigned int max)
+{
+	while (left >= sizeof(*a) && a->nla_len >= sizeof(*a) && a->nla_len <= left) {
+		unsigned int type = a->nla_type & NLA_TYPE_MASK;
+		size_t step = MNL_ALIGN(a->nla_len);
+
+		if (type < max)
+			tb[type] = a;
+		if (step >= left)
+			return false;
+		left -= step;
+		a = (const struct nlattr *)((const char *)a + step);
+	}
+	return left >= sizeof(*a);
+}
+
+/* The VLAN id of a bridged frame, from the nest the kernel sends for it. */
+static void parse_vlan(const struct nlattr *nest, struct nlh_event *ev)
+{
+	const struct nlattr *tb[NFULA_VLAN_MAX + 1] = {};
+	const struct nlattr *tci;
+
+	parse_attrs(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest), tb, NFULA_VLAN_MAX + 1);
+	tci = tb[NFULA_VLAN_TCI];
+	if (tci && mnl_attr_get_payload_len(tci) >= 2) {
+		ev->nflog.vlan = ntohs(mnl_attr_get_u16(tci)) & 0x0fff;
+		NLH_SET(ev, NFLOG, vlan);
+	}
+}
+
+int nflog_parse_at(const struct nlmsghdr *nlh, double time, struct nlh_event *ev)
 {
 	const struct nfgenmsg *nfg;
 	const struct nlattr *tb[TB_MAX] = {}, *a;
 	struct nlh_nflog *n = &ev->nflog;
 	uint16_t l3proto = 0;
-	size_t left;
 	bool ok, bad;
 
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_ULOG || NFNL_MSG_TYPE(nlh->nlmsg_type) != NFULNL_MSG_PACKET)
 		return -ENODATA;
-	nlh_event_init(ev, NLH_EV_NFLOG);
+	nlh_event_init_at(ev, NLH_EV_NFLOG, time);
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*nfg)))
 		return -EBADMSG;
 	nfg = mnl_nlmsg_get_payload(nlh);
 	n->group = ntohs(nfg->res_id);
 	NLH_SET(ev, NFLOG, group);
-	/*
-	 * Attributes by hand: one that runs past the message makes it
-	 * malformed, but those before it are still read.
-	 */
 	a = mnl_nlmsg_get_payload_offset(nlh, sizeof(*nfg));
 	if ((const char *)a > (const char *)nlh + nlh->nlmsg_len)
 		return -EBADMSG;
-	left = (const char *)nlh + nlh->nlmsg_len - (const char *)a;
-	while (mnl_attr_ok(a, (int)left)) {
-		size_t step = MNL_ALIGN(a->nla_len);
-
-		if (mnl_attr_get_type(a) < TB_MAX)
-			tb[mnl_attr_get_type(a)] = a;
-		left -= step < left ? step : left;
-		a = (const struct nlattr *)((const char *)a + step);
-	}
-	bad = left >= sizeof(struct nlattr);
+	bad = parse_attrs(a, (const char *)nlh + nlh->nlmsg_len - (const char *)a, tb, TB_MAX);
 
 	if ((a = tb[NFULA_PACKET_HDR]) && mnl_attr_get_payload_len(a) >= sizeof(struct nfulnl_msg_packet_hdr))
 		l3proto = ntohs(((const struct nfulnl_msg_packet_hdr *)mnl_attr_get_payload(a))->hw_protocol);
@@ -226,6 +291,11 @@ int nflog_parse(const struct nlmsghdr *nlh, struct nlh_event *ev)
 		NLH_SET(ev, NFLOG, seq);
 	n->indev_index = attr_be32(tb[NFULA_IFINDEX_INDEV], &ok);
 	n->outdev_index = attr_be32(tb[NFULA_IFINDEX_OUTDEV], &ok);
+	/* Bridged traffic: the ports, while indev and outdev are the bridge. */
+	n->physindev_index = attr_be32(tb[NFULA_IFINDEX_PHYSINDEV], &ok);
+	n->physoutdev_index = attr_be32(tb[NFULA_IFINDEX_PHYSOUTDEV], &ok);
+	if ((a = tb[NFULA_VLAN]))
+		parse_vlan(a, ev);
 	if ((a = tb[NFULA_HWADDR]) && mnl_attr_get_payload_len(a) >= sizeof(struct nfulnl_msg_packet_hw)) {
 		const struct nfulnl_msg_packet_hw *hw = mnl_attr_get_payload(a);
 		uint16_t hlen = ntohs(hw->hw_addrlen);
@@ -257,4 +327,9 @@ int nflog_parse(const struct nlmsghdr *nlh, struct nlh_event *ev)
 			bad = true;
 	}
 	return bad ? -EBADMSG : 0;
+}
+
+int nflog_parse(const struct nlmsghdr *nlh, struct nlh_event *ev)
+{
+	return nflog_parse_at(nlh, nlh_now(), ev);
 }

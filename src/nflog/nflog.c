@@ -230,18 +230,36 @@ static void raise_drop(struct nflog *nf, const struct group *g, uint64_t count)
 	nf->env.sink.event(nf->env.sink.data, &ev);
 }
 
-static void fill_dev(struct nflog *nf, char *dst, uint32_t ifindex)
+/* A device's name, when the namespace's links know its index. */
+static bool fill_dev(struct nflog *nf, char *dst, uint32_t ifindex)
 {
 	const char *name = ifindex && nf->env.ifname ? nf->env.ifname(nf->env.data, ifindex) : NULL;
 
 	if (name)
 		nlh_strlcpy(dst, name, IFNAMSIZ);
+	return name && *name;
+}
+
+static void fill_devs(struct nflog *nf, struct nlh_event *ev)
+{
+	struct nlh_nflog *n = &ev->nflog;
+
+	if (fill_dev(nf, n->indev, n->indev_index))
+		NLH_SET(ev, NFLOG, indev);
+	if (fill_dev(nf, n->outdev, n->outdev_index))
+		NLH_SET(ev, NFLOG, outdev);
+	if (fill_dev(nf, n->physindev, n->physindev_index))
+		NLH_SET(ev, NFLOG, physindev);
+	if (fill_dev(nf, n->physoutdev, n->physoutdev_index))
+		NLH_SET(ev, NFLOG, physoutdev);
 }
 
 static void nflog_batch(void *data, const void *buf, size_t len, int32_t nsid)
 {
 	struct nflog *nf = data;
 	const struct nlmsghdr *nlh;
+	/* The batch came in one read: its hits share the time it arrived. */
+	double now = nlh_now();
 	size_t left;
 
 	nlh_msg_for_each(nlh, buf, len, left) {
@@ -253,7 +271,7 @@ static void nflog_batch(void *data, const void *buf, size_t len, int32_t nsid)
 			cfg_ack(nf, nlh);
 			continue;
 		}
-		r = nflog_parse(nlh, &ev);
+		r = nflog_parse_at(nlh, now, &ev);
 		if (r == -ENODATA)
 			continue;
 		if (r < 0) {
@@ -279,12 +297,7 @@ static void nflog_batch(void *data, const void *buf, size_t len, int32_t nsid)
 		}
 		if (g)
 			g->events++;
-		fill_dev(nf, ev.nflog.indev, ev.nflog.indev_index);
-		if (ev.nflog.indev[0])
-			NLH_SET(&ev, NFLOG, indev);
-		fill_dev(nf, ev.nflog.outdev, ev.nflog.outdev_index);
-		if (ev.nflog.outdev[0])
-			NLH_SET(&ev, NFLOG, outdev);
+		fill_devs(nf, &ev);
 		nf->stats.events++;
 		nf->env.sink.event(nf->env.sink.data, &ev);
 	}

@@ -490,11 +490,7 @@ void rules_api_open(lua_State *L)
 		{ "err", LOG_ERR },
 	};
 
-	luaL_newmetatable(L, RULES_EVENT_MT);
-	lua_pushliteral(L, "nlhook event");
-	lua_setfield(L, -2, "__name");
-	lua_pop(L, 1);
-
+	rules_event_open(L);
 	luaL_newlib(L, fns);
 	lua_createtable(L, 0, 4);
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {

@@ -26,7 +26,7 @@ static bool is_event_table(lua_State *L, int idx)
 
 	if (!lua_getmetatable(L, idx))
 		return false;
-	luaL_getmetatable(L, RULES_EVENT_MT);
+	luaL_getmetatable(L, RULES_TABLE_MT);
 	r = lua_rawequal(L, -1, -2);
 	lua_pop(L, 2);
 	return r;
@@ -37,7 +37,7 @@ struct emit {
 	const char *what;	/* the API function, for errors */
 };
 
-static void emit_value(lua_State *L, int idx, const struct emit *e, int depth, const struct nlh_field *fd);
+static void emit_value(lua_State *L, int idx, const struct emit *e, int depth, bool hex);
 
 static void emit_number(lua_State *L, int idx, struct sbuf *b, bool time)
 {
@@ -63,7 +63,22 @@ static void emit_key(struct sbuf *b, bool *first, const char *k, size_t len)
 	sbuf_puts(b, ":");
 }
 
-/* Fields of an event table in class order, with the event's renderings (payload in hex). */
+/* A payload is hex wherever it is written, in a rule's own table too. */
+static bool is_payload_key(const char *k, size_t len)
+{
+	return k && len == 7 && !memcmp(k, "payload", 7);
+}
+
+/* A value of an event's key: time as events write it, payload in hex. */
+static void emit_field(lua_State *L, const char *k, const struct emit *e, int depth)
+{
+	if (!strcmp(k, "time") && lua_type(L, -1) == LUA_TNUMBER)
+		emit_number(L, -1, e->b, true);
+	else
+		emit_value(L, lua_gettop(L), e, depth + 1, is_payload_key(k, strlen(k)));
+}
+
+/* Fields of an event table in class order, with the event's renderings. */
 static void emit_event_table(lua_State *L, int idx, const struct emit *e, int depth)
 {
 	struct sbuf *b = e->b;
@@ -80,17 +95,14 @@ static void emit_event_table(lua_State *L, int idx, const struct emit *e, int de
 	for (size_t i = 0; i < 3; i++) {
 		if (lua_getfield(L, idx, head[i]) != LUA_TNIL) {
 			emit_key(b, &first, head[i], strlen(head[i]));
-			if (i == 1 && lua_type(L, -1) == LUA_TNUMBER)
-				emit_number(L, -1, b, true);
-			else
-				emit_value(L, lua_gettop(L), e, depth + 1, NULL);
+			emit_field(L, head[i], e, depth);
 		}
 		lua_pop(L, 1);
 	}
 	for (size_t i = 0; d && i < d->n_fields; i++) {
 		if (lua_getfield(L, idx, d->fields[i].name) != LUA_TNIL) {
 			emit_key(b, &first, d->fields[i].name, strlen(d->fields[i].name));
-			emit_value(L, lua_gettop(L), e, depth + 1, &d->fields[i]);
+			emit_field(L, d->fields[i].name, e, depth);
 		}
 		lua_pop(L, 1);
 	}
@@ -104,10 +116,77 @@ static void emit_event_table(lua_State *L, int idx, const struct emit *e, int de
 
 		if (!known) {
 			emit_key(b, &first, k, kl);
-			emit_value(L, lua_gettop(L), e, depth + 1, NULL);
+			emit_value(L, lua_gettop(L), e, depth + 1, is_payload_key(k, kl));
 		}
 		lua_pop(L, 1);
 	}
+	sbuf_puts(b, "}");
+}
+
+static int fill_event(char *buf, size_t size, void *data)
+{
+	return nlh_event_json(data, buf, size);
+}
+
+/* The event's own JSON rendering, as monitor --json writes it. */
+static void emit_record(lua_State *L, const struct nlh_event *ev, const struct emit *e)
+{
+	char tmp[4096], *p = tmp, *heap = NULL;
+	size_t size = sizeof(tmp);
+	int n;
+
+	while ((n = fill_event(p, size, (void *)ev)) == -ENOSPC && size < 16 * JSON_MAX_SIZE) {
+		size *= 4;
+		p = realloc(heap, size);
+		if (!p) {
+			free(heap);
+			luaL_error(L, "%s: out of memory", e->what);
+		}
+		heap = p;
+	}
+	sbuf_add(e->b, p, n < 0 ? strlen(p) : (size_t)n);
+	free(heap);
+}
+
+/*
+ * An event object: its record's rendering, unless the rule stored
+ * something in it; then its keys in order with what the rule set, and
+ * the rule's own keys after them.
+ */
+static void emit_event_object(lua_State *L, int idx, const struct emit *e, int depth)
+{
+	struct sbuf *b = e->b;
+	const struct nlh_event *ev = lua_touserdata(L, idx);
+	bool first = true;
+	int ov;
+
+	if (!rules_event_overlay(L, idx)) {
+		emit_record(L, ev, e);
+		return;
+	}
+	ov = lua_gettop(L);
+	sbuf_puts(b, "{");
+	for (size_t pos = 0; pos < rules_event_keys(ev); pos++) {
+		const char *k = rules_event_key(ev, pos);
+
+		if (!rules_event_value(L, idx, pos))
+			continue;
+		emit_key(b, &first, k, strlen(k));
+		emit_field(L, k, e, depth);
+		lua_pop(L, 1);
+	}
+	lua_pushnil(L);
+	while (lua_next(L, ov)) {
+		size_t kl = 0;
+		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &kl) : NULL;
+
+		if (k && !rules_event_is_key(ev, k) && lua_type(L, -1) != LUA_TLIGHTUSERDATA) {
+			emit_key(b, &first, k, kl);
+			emit_value(L, lua_gettop(L), e, depth + 1, is_payload_key(k, kl));
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
 	sbuf_puts(b, "}");
 }
 
@@ -128,7 +207,7 @@ static void emit_table(lua_State *L, int idx, const struct emit *e, int depth)
 			if (i > 1)
 				sbuf_puts(b, ",");
 			lua_rawgeti(L, idx, i);
-			emit_value(L, lua_gettop(L), e, depth + 1, NULL);
+			emit_value(L, lua_gettop(L), e, depth + 1, false);
 			lua_pop(L, 1);
 		}
 		sbuf_puts(b, "]");
@@ -141,19 +220,22 @@ static void emit_table(lua_State *L, int idx, const struct emit *e, int depth)
 		const char *k;
 
 		if (lua_type(L, -2) == LUA_TSTRING || lua_type(L, -2) == LUA_TNUMBER) {
+			bool hex = lua_type(L, -2) == LUA_TSTRING;
+
 			/* A copy: lua_tolstring on the key itself would confuse lua_next. */
 			lua_pushvalue(L, -2);
 			k = lua_tolstring(L, -1, &kl);
 			emit_key(b, &first, k, kl);
+			hex = hex && is_payload_key(k, kl);
 			lua_pop(L, 1);
-			emit_value(L, lua_gettop(L), e, depth + 1, NULL);
+			emit_value(L, lua_gettop(L), e, depth + 1, hex);
 		}
 		lua_pop(L, 1);
 	}
 	sbuf_puts(b, "}");
 }
 
-static void emit_value(lua_State *L, int idx, const struct emit *e, int depth, const struct nlh_field *fd)
+static void emit_value(lua_State *L, int idx, const struct emit *e, int depth, bool hex)
 {
 	struct sbuf *b = e->b;
 	size_t len;
@@ -163,7 +245,7 @@ static void emit_value(lua_State *L, int idx, const struct emit *e, int depth, c
 	switch (lua_type(L, idx)) {
 	case LUA_TSTRING:
 		s = lua_tolstring(L, idx, &len);
-		if (fd && fd->type == NLH_FT_BYTES) {
+		if (hex) {
 			sbuf_puts(b, "\"");
 			for (size_t i = 0; i < len; i++)
 				sbuf_printf(b, "%02x", (unsigned char)s[i]);
@@ -179,9 +261,14 @@ static void emit_value(lua_State *L, int idx, const struct emit *e, int depth, c
 		sbuf_puts(b, lua_toboolean(L, idx) ? "true" : "false");
 		return;
 	case LUA_TTABLE:
+	case LUA_TUSERDATA:
 		if (depth >= EMIT_DEPTH_MAX)
 			luaL_error(L, "%s: tables nested deeper than %d", e->what, EMIT_DEPTH_MAX);
-		if (is_event_table(L, idx))
+		if (rules_event_object(L, idx))
+			emit_event_object(L, idx, e, depth);
+		else if (lua_type(L, idx) == LUA_TUSERDATA)
+			sbuf_puts(b, "null");
+		else if (is_event_table(L, idx))
 			emit_event_table(L, idx, e, depth);
 		else
 			emit_table(L, idx, e, depth);
@@ -200,7 +287,6 @@ static int sbuf_box_gc(lua_State *L)
 
 struct sbuf *rules_json_push(lua_State *L, int idx, const char *what)
 {
-	struct rules_file *f = rules_file_of(L);
 	struct emit e = { .what = what };
 	struct sbuf *b;
 
@@ -212,28 +298,8 @@ struct sbuf *rules_json_push(lua_State *L, int idx, const char *what)
 		lua_setfield(L, -2, "__gc");
 	}
 	lua_setmetatable(L, -2);
-	if (f->cur_ev && lua_topointer(L, idx) == f->cur_ev_table) {
-		/* The event as the handler got it: the one rendering everyone uses. */
-		size_t size = 4096;
-		int n;
-
-		for (;;) {
-			char *p = realloc(b->p, size);
-
-			if (!p)
-				luaL_error(L, "%s: out of memory", what);
-			b->p = p;
-			b->cap = size;
-			n = nlh_event_json(f->cur_ev, b->p, size);
-			if (n != -ENOSPC || size >= JSON_MAX_SIZE * 16)
-				break;
-			size *= 4;
-		}
-		b->len = n < 0 ? strlen(b->p) : (size_t)n;
-	} else {
-		e.b = b;
-		emit_value(L, idx, &e, 0, NULL);
-	}
+	e.b = b;
+	emit_value(L, idx, &e, 0, false);
 	if (b->oom)
 		luaL_error(L, "%s: out of memory", what);
 	return b;
@@ -242,10 +308,21 @@ struct sbuf *rules_json_push(lua_State *L, int idx, const char *what)
 int rules_api_emit(lua_State *L)
 {
 	struct rules_file *f = rules_file_of(L);
+	const struct nlh_event *ev = rules_event_object(L, 1);
 	struct sbuf *b;
 
-	luaL_checktype(L, 1, LUA_TTABLE);
+	if (!ev)
+		luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
+	if (ev && !rules_dry_run(f)) {
+		/* An event as it came: rendered straight into the event log's batch. */
+		if (!rules_event_overlay(L, 1)) {
+			if (evlog_write_fill(fill_event, (void *)ev) == -ENOMEM)
+				return luaL_error(L, "nlhook.emit: out of memory");
+			return 0;
+		}
+		lua_pop(L, 1);
+	}
 	b = rules_json_push(L, 1, "nlhook.emit");
 	if (rules_dry_run(f)) {
 		rules_dry(f, "emit", rules_ctx_name(f), b->p ? b->p : "");

@@ -281,75 +281,6 @@ static int msgh(lua_State *L)
 }
 
 
-/* Event tables */
-
-static void push_field(lua_State *L, const struct nlh_event *ev, const struct nlh_field *fd)
-{
-	const void *p = nlh_event_field_ptr(ev, fd);
-	char buf[160];
-
-	switch (fd->type) {
-	case NLH_FT_STR:
-		lua_pushlstring(L, p, strnlen(p, fd->size));
-		return;
-	case NLH_FT_U32:
-	case NLH_FT_U64:
-	case NLH_FT_S32:
-		lua_pushinteger(L, (lua_Integer)nlh_field_uint(ev, fd));
-		return;
-	case NLH_FT_BOOL:
-		lua_pushboolean(L, *(const bool *)p);
-		return;
-	case NLH_FT_HWADDR:
-	case NLH_FT_ADDR:
-	case NLH_FT_PREFIX:
-		if (nlh_field_format(ev, fd, buf, sizeof(buf)) < 0)
-			buf[0] = '\0';
-		lua_pushstring(L, buf);
-		return;
-	case NLH_FT_SSID: {
-		const struct nlh_ssid *s = p;
-
-		lua_pushlstring(L, (const char *)s->b, s->len > NLH_SSID_MAX ? NLH_SSID_MAX : s->len);
-		return;
-	}
-	case NLH_FT_BYTES: {
-		const struct nlh_bytes *b = p;
-
-		lua_pushlstring(L, b->p ? (const char *)b->p : "", b->p ? b->len : 0);
-		return;
-	}
-	}
-	lua_pushnil(L);
-}
-
-void rules_push_event(lua_State *L, const struct nlh_event *ev)
-{
-	const struct nlh_class_desc *d = &nlh_classes[nlh_event_type_class(ev->type)];
-
-	lua_createtable(L, 0, d->n_fields + 3);
-	lua_pushstring(L, nlh_event_type_name(ev->type));
-	lua_setfield(L, -2, "type");
-	lua_pushnumber(L, ev->time);
-	lua_setfield(L, -2, "time");
-	if (ev->netns) {
-		lua_pushstring(L, ev->netns);
-		lua_setfield(L, -2, "netns");
-	}
-	if (ev->nsid >= 0) {
-		lua_pushinteger(L, ev->nsid);
-		lua_setfield(L, -2, "nsid");
-	}
-	for (size_t i = 0; i < d->n_fields; i++) {
-		if (!nlh_event_has(ev, &d->fields[i]))
-			continue;
-		push_field(L, ev, &d->fields[i]);
-		lua_setfield(L, -2, d->fields[i].name);
-	}
-	luaL_setmetatable(L, RULES_EVENT_MT);
-}
-
-
 /* The one way into Lua */
 
 enum call_kind {
@@ -374,15 +305,13 @@ struct call {
 static int tramp(lua_State *L)
 {
 	struct call *c = lua_touserdata(L, 1);
-	struct rules_file *f = c->r->file;
 	enum nlh_class cls;
 	int ev_idx;
 
 	switch (c->kind) {
 	case CALL_PREDICATES:
-		rules_push_event(L, c->ev);
+		rules_push_event_object(L, c->ev);
 		ev_idx = lua_gettop(L);
-		f->cur_ev_table = lua_topointer(L, ev_idx);
 		cls = nlh_event_type_class(c->ev->type);
 		c->result = false;
 		for (size_t i = 0; i < c->r->n_terms[cls]; i++) {
@@ -393,7 +322,7 @@ static int tramp(lua_State *L)
 			if (!nlh_event_has(c->ev, t->field))
 				return 0;
 			lua_rawgeti(L, LUA_REGISTRYINDEX, t->pat.func_ref);
-			push_field(L, c->ev, t->field);
+			rules_push_field(L, c->ev, t->field);
 			lua_pushvalue(L, ev_idx);
 			lua_call(L, 2, 1);
 			if (!lua_toboolean(L, -1))
@@ -403,15 +332,8 @@ static int tramp(lua_State *L)
 		c->result = true;
 		return 0;
 	case CALL_ACTION:
-		/*
-		 * A copy stays here for the whole call: emit knows the table by its
-		 * address, which a new table could take once a handler that drops
-		 * its argument lets the GC free it.
-		 */
-		rules_push_event(L, c->ev);
-		f->cur_ev_table = lua_topointer(L, -1);
 		lua_rawgeti(L, LUA_REGISTRYINDEX, c->r->action_ref);
-		lua_pushvalue(L, -2);
+		rules_push_event_object(L, c->ev);
 		lua_call(L, 1, 0);
 		return 0;
 	case CALL_FN:
@@ -495,7 +417,6 @@ static int rule_pcall(struct call *c)
 	top = lua_gettop(L);
 	f->cur_rule = r;
 	f->cur_ev = c->ev;
-	f->cur_ev_table = NULL;
 	f->used = 0;
 	f->overrun = false;
 	f->in_call = true;
@@ -521,7 +442,6 @@ static int rule_pcall(struct call *c)
 	lua_settop(L, top);
 	f->cur_rule = saved.cur_rule;
 	f->cur_ev = saved.cur_ev;
-	f->cur_ev_table = saved.cur_ev_table;
 	f->used = saved.used;
 	f->overrun = saved.overrun;
 	f->in_call = saved.in_call;
@@ -627,6 +547,7 @@ int rules_file_load(struct rules_file *f, const char *buf, size_t len, char *err
 		return -ENOMEM;
 	}
 	*(struct rules_file **)lua_getextraspace(L) = f;
+	lua_gc(L, LUA_GCGEN, 0, 0);
 	lua_calls++;
 	f->used = 0;
 	f->overrun = false;

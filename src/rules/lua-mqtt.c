@@ -100,7 +100,8 @@ int rules_api_mqtt_publish(lua_State *L)
 		luaL_checktype(L, 3, LUA_TTABLE);
 		opts_arg(L, 3, &qos, &retain);
 	}
-	switch (lua_type(L, 2)) {
+	/* An event object is written as a table is. */
+	switch (lua_type(L, 2) == LUA_TUSERDATA && rules_event_object(L, 2) ? LUA_TTABLE : lua_type(L, 2)) {
 	case LUA_TSTRING:
 		payload = lua_tolstring(L, 2, &len);
 		break;

@@ -18,11 +18,13 @@
  *   lua-api.c      nlhook.on, nlhook.after, nlhook.log.*; rule objects
  *   lua-exec.c     nlhook.exec, path actions, on_exit
  *   lua-emit.c     nlhook.emit, and the JSON of Lua values
+ *   lua-event.c    the events handlers get, and event tables
  *   lua-mqtt.c     nlhook.mqtt.publish
  *   lua-state.c    nlhook.links(), addrs(), routes(), stations()
  */
 
-#define RULES_EVENT_MT "nlhook.event"
+#define RULES_EVENT_MT "nlhook.event"		/* the event objects handlers get */
+#define RULES_TABLE_MT "nlhook.event.table"	/* plain tables with an event's fields */
 
 struct after;
 
@@ -33,6 +35,7 @@ struct rules_file {
 	char *path;
 	const char *base;		/* file name inside path */
 	lua_State *L;
+	int event_mt;			/* registry ref of the event objects' metatable */
 	size_t mem;			/* bytes the state holds */
 	size_t mem_cap;
 	bool loaded;			/* nlhook.on only while loading */
@@ -42,7 +45,6 @@ struct rules_file {
 	/* The Lua call in progress (saved and restored around nested calls). */
 	struct rule *cur_rule;		/* NULL while loading */
 	const struct nlh_event *cur_ev;	/* NULL in on_exit / after callbacks */
-	const void *cur_ev_table;	/* the table handed to the handler, for emit */
 	unsigned long used;		/* instructions so far */
 	bool overrun;
 	bool in_call;
@@ -142,7 +144,6 @@ int rule_call_on_exit(struct rule *r, int ref, int status, const char *out, size
 		      const char *err, size_t err_len);
 /* A failure of the rule (a Lua error, a program that did not start): counted; enough in a row disable it. */
 void rule_count_failure(struct rule *r);
-void rules_push_event(lua_State *L, const struct nlh_event *ev);
 /* A malloc'd block owned by a userdata on the stack, freed by the GC even if an error unwinds. */
 void **rules_box_new(lua_State *L);
 /*
@@ -176,6 +177,24 @@ int rules_api_exec(lua_State *L);
 int rules_exit_status(int status);
 /* A path action: the event in the environment. */
 void rule_exec_path(struct rule *r, const struct nlh_event *ev);
+
+/* lua-event.c */
+void rules_event_open(lua_State *L);
+/* The event as a handler gets it: an object holding a copy, fields made Lua values when read. */
+void rules_push_event_object(lua_State *L, const struct nlh_event *ev);
+/* A plain table with the event's fields (nlhook.links() entries). */
+void rules_push_event(lua_State *L, const struct nlh_event *ev);
+void rules_push_field(lua_State *L, const struct nlh_event *ev, const struct nlh_field *fd);
+/* The record of the event object at idx, or NULL when it is not one. */
+const struct nlh_event *rules_event_object(lua_State *L, int idx);
+/* Pushes the table of what the rule stored in the event object at idx, if it did. */
+bool rules_event_overlay(lua_State *L, int idx);
+/* The keys of an event object in order: type, time, netns, nsid, then its class's fields. */
+size_t rules_event_keys(const struct nlh_event *ev);
+const char *rules_event_key(const struct nlh_event *ev, size_t pos);
+bool rules_event_is_key(const struct nlh_event *ev, const char *k);
+/* Pushes the value of key pos of the event object at idx as a handler reads it; false when nil. */
+bool rules_event_value(lua_State *L, int idx, size_t pos);
 
 /* lua-emit.c */
 int rules_api_emit(lua_State *L);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Firewall hits: nftables `log group N` rules (and one iptables NFLOG rule)
 # in the test's namespace; known TCP/UDP/ICMP packets over IPv4 and IPv6
-# from a second namespace reach the rules with the right fields, packets
+# from a second namespace reach the rules with the right fields (the TCP
+# flags of a SYN and of the RST,ACK that answers it, ICMP type and code,
+# TTL, hop limit and IP id among them), packets
 # the firewall does not log raise nothing, and a group another process
 # holds gets a clear error while the other groups work.
 . "$(dirname "$0")/lib.sh"
@@ -27,6 +29,10 @@ table inet nlht {
 		icmp type echo-request log group 11 prefix "PING4 "
 		icmpv6 type echo-request log group 11 prefix "PING6 "
 		udp dport 7777 log group 13 prefix "TAKEN "
+	}
+	chain output {
+		type filter hook output priority 0; policy accept;
+		tcp sport 2222 log group 10 prefix "SSH-OUT "
 	}
 }
 NFT
@@ -101,6 +107,16 @@ expect_event '.prefix == "MDNS-IN " and .proto == "udp" and .family == "inet6" a
 expect_event '.group == 11 and .prefix == "PING4 " and .proto == "icmp"' "ICMP echo request"
 expect_event '.group == 11 and .prefix == "PING6 " and .proto == "icmpv6" and .family == "inet6"' "ICMPv6 echo request"
 expect_event '.seq != null and .payload != null and (.payload | length) > 40 and .mac != null' "sequence number, payload and hardware address"
+expect_event '.prefix == "SSH-IN " and .family == "inet" and .tcp_flags == "syn" and .ttl == 64 and .ip_id != null' \
+	"TCP SYN over IPv4: tcp_flags syn, ttl, ip_id"
+expect_event '.prefix == "SSH-IN " and .family == "inet6" and .tcp_flags == "syn" and .ttl == 64 and .ip_id == null' \
+	"TCP SYN over IPv6: tcp_flags syn, the hop limit as ttl, no ip_id"
+expect_event '.prefix == "SSH-OUT " and .family == "inet" and .tcp_flags == "rst,ack" and .sport == 2222 and .outdev == "vN0"' \
+	"the RST,ACK that refuses it: tcp_flags rst,ack in nft's order"
+expect_event '.prefix == "PING4 " and .icmp_type == 8 and .icmp_code == 0 and .ttl == 64 and .sport == null' \
+	"ICMP echo request: icmp_type 8, icmp_code 0"
+expect_event '.prefix == "PING6 " and .icmp_type == 128 and .icmp_code == 0' "ICMPv6 echo request: icmp_type 128"
+expect_count '.prefix == "MDNS-IN " and (.tcp_flags != null or .icmp_type != null)' 0 "UDP has no tcp_flags nor icmp_type"
 if [ $ipt -eq 1 ]; then
 	expect_event '.group == 12 and .prefix == "IPT-UDP" and .dport == 6000' "iptables -j NFLOG rule"
 else

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -62,6 +63,54 @@ static void test_addr(void **state)
 	assert_int_equal(nlh_addr_parse("10.0.0.0/", &a), -EINVAL);
 	assert_int_equal(nlh_addr_parse("eth0", &a), -EINVAL);
 	assert_int_equal(nlh_addr_parse("fe80::1/64x", &a), -EINVAL);
+}
+
+/* Addresses and times are written without printf: as inet_ntop and "%.6f" write them. */
+static void test_formatters(void **state)
+{
+	static const char *const six[] = {
+		"::", "::1", "1::", "fe80::1", "2001:db8::1:0:0:1", "2001:0:0:1::1", "::ffff:10.1.2.3",
+		"::10.1.2.3", "::ffff:0:10.1.2.3", "1:0:0:0:0:0:0:8", "0:0:1::", "ff02::1:ff00:1",
+	};
+	struct nlh_addr a = { .family = AF_INET6, .plen = 128 };
+	struct nlh_event ev;
+	char buf[256], want[256];
+	unsigned int seed = 1;
+
+	for (size_t i = 0; i < 20000; i++) {
+		if (i < sizeof(six) / sizeof(six[0])) {
+			assert_int_equal(inet_pton(AF_INET6, six[i], a.a), 1);
+		} else {
+			/* Words of zero often, so that runs of every length and place come up. */
+			for (int w = 0; w < 8; w++) {
+				unsigned int v = rand_r(&seed) % 4 ? 0 : rand_r(&seed) & (rand_r(&seed) % 2 ? 0xffff : 0xf);
+
+				a.a[2 * w] = v >> 8;
+				a.a[2 * w + 1] = v & 0xff;
+			}
+		}
+		a.family = i % 3 ? AF_INET6 : AF_INET;
+		assert_non_null(inet_ntop(a.family, a.a, want, sizeof(want)));
+		assert_int_equal(nlh_addr_format(&a, false, buf, sizeof(buf)), strlen(want));
+		assert_string_equal(buf, want);
+	}
+	nlh_event_init(&ev, NLH_EV_NLHOOK_START);
+	for (size_t i = 0; i < 20000; i++) {
+		double t = i % 2 ? rand_r(&seed) / 1000.0 + (double)rand_r(&seed) / RAND_MAX :
+				   1700000000 + i * 0.0000005 + (i % 4 ? 0 : 0.0000000001);
+		char *p;
+
+		if (i == 0)
+			t = 0.25;
+		else if (i == 2)
+			t = 1.9999995;
+		ev.time = t;
+		snprintf(want, sizeof(want), "%.6f", t);
+		assert_true(nlh_event_json(&ev, buf, sizeof(buf)) > 0);
+		p = strstr(buf, "\"time\":") + 7;
+		p[strcspn(p, ",}")] = '\0';
+		assert_string_equal(p, want);
+	}
 }
 
 static void test_ssid_escape(void **state)
@@ -398,6 +447,7 @@ static void test_json_bad_events(void **state)
 	from_json_bad("{\"type\":\"link.up\",\"nsid\":2147483648}", "\"nsid\"");
 	from_json_bad("{\"type\":\"link.up\",\"nsid\":2222222222222222222222222222222222222222222222222222}", "\"nsid\"");
 	from_json_bad("{\"type\":\"link.up\",\"nsid\":0.5}", "\"nsid\"");
+	from_json_bad("{\"type\":\"link.up\",\"nsid\":2.9e26}", "\"nsid\": a number from 0 expected");
 }
 
 int main(void)
@@ -405,6 +455,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_types),
 		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_formatters),
 		cmocka_unit_test(test_ssid_escape),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_text_and_payload),

@@ -52,9 +52,105 @@ static void test_ipv4_tcp(void **state)
 	assert_int_equal(ev.nflog.indev_index, 3);
 	nlh_event_text(&ev, false, text, sizeof(text));
 	assert_string_equal(text, "nflog group=10 prefix=\"SSH \" family=inet proto=tcp src=10.0.0.2 dst=10.0.0.1 "
-				  "sport=40000 dport=22 mark=16 len=60 seq=41 payload="
+				  "sport=40000 dport=22 ttl=64 ip_id=1 tcp_flags=syn mark=16 len=60 seq=41 payload="
 				  "4500003c00014000400600000a0000020a0000019c400016000000010000000"
 				  "0a002ffff00000000");
+}
+
+/* TCP flags by nft's names in its order; ICMP and ICMPv6 type and code; TTL and hop limit. */
+static void test_flags_icmp_ttl(void **state)
+{
+	static const struct {
+		uint8_t flags;
+		const char *text;
+	} tcp[] = {
+		{ 0x02, "syn" }, { 0x12, "syn,ack" }, { 0x11, "fin,ack" }, { 0x04, "rst" }, { 0x18, "psh,ack" },
+		{ 0xff, "fin,syn,rst,psh,ack,urg,ece,cwr" }, { 0xc2, "syn,ece,cwr" }, { 0x00, "" },
+	};
+	uint8_t p[sizeof(ipv4_tcp)], icmp4[28] = { 0x45, 0, 0, 28, 0xab, 0xcd, 0, 0, 7, 1 };
+	uint8_t icmp6[48] = { 0x60, 0, 0, 0, 0, 8, 58, 255 };
+	struct nlh_event ev;
+
+	for (size_t i = 0; i < sizeof(tcp) / sizeof(tcp[0]); i++) {
+		memcpy(p, ipv4_tcp, sizeof(p));
+		p[33] = tcp[i].flags;
+		assert_int_equal(nflog_parse(packet(1, NULL, p, sizeof(p), 0x0800), &ev), 0);
+		assert_true(NLH_HAS(&ev, NFLOG, tcp_flags));
+		assert_string_equal(ev.nflog.tcp_flags, tcp[i].text);
+		assert_false(NLH_HAS(&ev, NFLOG, icmp_type));
+	}
+	/* Cut before the flags: the ports are kept, the flags are not there. */
+	assert_int_equal(nflog_parse(packet(1, NULL, ipv4_tcp, 20 + 10, 0x0800), &ev), -EBADMSG);
+	assert_true(NLH_HAS(&ev, NFLOG, dport));
+	assert_false(NLH_HAS(&ev, NFLOG, tcp_flags));
+	/* UDP has no flags */
+	memcpy(p, ipv4_tcp, sizeof(p));
+	p[9] = 17;
+	assert_int_equal(nflog_parse(packet(1, NULL, p, sizeof(p), 0x0800), &ev), 0);
+	assert_false(NLH_HAS(&ev, NFLOG, tcp_flags));
+
+	icmp4[20] = 8;		/* echo request */
+	icmp4[21] = 0;
+	assert_int_equal(nflog_parse(packet(1, NULL, icmp4, sizeof(icmp4), 0x0800), &ev), 0);
+	assert_string_equal(ev.nflog.proto, "icmp");
+	assert_true(NLH_HAS(&ev, NFLOG, icmp_type) && NLH_HAS(&ev, NFLOG, icmp_code));
+	assert_int_equal(ev.nflog.icmp_type, 8);
+	assert_int_equal(ev.nflog.icmp_code, 0);
+	assert_int_equal(ev.nflog.ttl, 7);
+	assert_int_equal(ev.nflog.ip_id, 0xabcd);
+	assert_false(NLH_HAS(&ev, NFLOG, sport));
+	icmp4[20] = 3;		/* port unreachable */
+	icmp4[21] = 3;
+	assert_int_equal(nflog_parse(packet(1, NULL, icmp4, sizeof(icmp4), 0x0800), &ev), 0);
+	assert_int_equal(ev.nflog.icmp_type, 3);
+	assert_int_equal(ev.nflog.icmp_code, 3);
+	/* a one-byte ICMP header is cut short */
+	assert_int_equal(nflog_parse(packet(1, NULL, icmp4, 21, 0x0800), &ev), -EBADMSG);
+	assert_false(NLH_HAS(&ev, NFLOG, icmp_type));
+
+	icmp6[40] = 128;	/* echo request, hop limit 255 */
+	assert_int_equal(nflog_parse(packet(1, NULL, icmp6, sizeof(icmp6), 0x86dd), &ev), 0);
+	assert_string_equal(ev.nflog.proto, "icmpv6");
+	assert_int_equal(ev.nflog.icmp_type, 128);
+	assert_int_equal(ev.nflog.icmp_code, 0);
+	assert_int_equal(ev.nflog.ttl, 255);
+	assert_false(NLH_HAS(&ev, NFLOG, ip_id));
+}
+
+/* A bridged frame: the ports' indexes and the VLAN id (the TCI's low 12 bits). */
+static void test_bridge_vlan(void **state)
+{
+	struct nlmsghdr *nlh = packet(40, "BR ", ipv4_tcp, sizeof(ipv4_tcp), 0x0800);
+	struct nlattr *nest;
+	struct nlh_event ev;
+	char text[1024];
+
+	mnl_attr_put_u32(nlh, NFULA_IFINDEX_PHYSINDEV, htonl(5));
+	mnl_attr_put_u32(nlh, NFULA_IFINDEX_PHYSOUTDEV, htonl(6));
+	nest = mnl_attr_nest_start(nlh, NFULA_VLAN);
+	mnl_attr_put_u16(nlh, NFULA_VLAN_PROTO, htons(0x8100));
+	mnl_attr_put_u16(nlh, NFULA_VLAN_TCI, htons(0x6000 | 100));	/* priority 3, id 100 */
+	mnl_attr_nest_end(nlh, nest);
+	assert_int_equal(nflog_parse(nlh, &ev), 0);
+	assert_int_equal(ev.nflog.physindev_index, 5);
+	assert_int_equal(ev.nflog.physoutdev_index, 6);
+	assert_true(NLH_HAS(&ev, NFLOG, vlan));
+	assert_int_equal(ev.nflog.vlan, 100);
+	strcpy(ev.nflog.physindev, "veth-a");
+	NLH_SET(&ev, NFLOG, physindev);
+	strcpy(ev.nflog.physoutdev, "veth-b");
+	NLH_SET(&ev, NFLOG, physoutdev);
+	assert_true(nlh_event_json(&ev, text, sizeof(text)) > 0);
+	assert_non_null(strstr(text, "\"dport\":22,\"ttl\":64,\"ip_id\":1,\"tcp_flags\":\"syn\","
+				     "\"physindev\":\"veth-a\",\"physoutdev\":\"veth-b\",\"mark\":16,"));
+	assert_non_null(strstr(text, "\"vlan\":100,\"payload\":"));
+	/* A TCI too short is no VLAN. */
+	nlh = packet(40, NULL, NULL, 0, 0x0800);
+	nest = mnl_attr_nest_start(nlh, NFULA_VLAN);
+	mnl_attr_put(nlh, NFULA_VLAN_TCI, 1, "\x64");
+	mnl_attr_nest_end(nlh, nest);
+	assert_int_equal(nflog_parse(nlh, &ev), 0);
+	assert_false(NLH_HAS(&ev, NFLOG, vlan));
 }
 
 /* IPv6 + hop-by-hop options + UDP fd00::2:5000 -> fd00::1:53 */
@@ -140,6 +236,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ipv4_tcp),
+		cmocka_unit_test(test_flags_icmp_ttl),
+		cmocka_unit_test(test_bridge_vlan),
 		cmocka_unit_test(test_ipv6_exthdr_udp),
 		cmocka_unit_test(test_truncated_payload),
 		cmocka_unit_test(test_odd_packets),

@@ -2023,6 +2023,103 @@ static void test_require(void **state)
 }
 
 /*
+ * The event a handler gets: fields read like a table's, pairs in the field
+ * table's order, keys the rule sets or removes, a payload that stays whole
+ * in an event the rule keeps after the receive buffer is reused, emit of
+ * an event (changed or not, nested or not) and of a rule's own payload in hex.
+ */
+static void test_event_object(void **state)
+{
+	struct rules_set *rs;
+	struct nlh_event ev;
+	uint8_t payload[] = { 0x45, 0x00, 0x00, 0x1c, 0xff };
+	struct json_doc *doc;
+	const struct json_value *root;
+	char *log;
+
+	write_file(rules_dir, "50-obj.lua",
+		   "local kept\n"
+		   "nlhook.on('nflog', { group = 7, src = function(v, ev) return v == ev.src and ev.type == 'nflog' end },\n"
+		   "  function(ev)\n"
+		   "    if kept then\n"
+		   "      local keys = {}\n"
+		   "      for k, v in pairs(kept) do keys[#keys + 1] = k .. '=' .. tostring(v):gsub('[^%w%.:]', '') end\n"
+		   "      nlhook.emit({ name = 'kept', payload = kept.payload, src = kept.src, prefix = kept.prefix,\n"
+		   "        keys = table.concat(keys, ' ') })\n"
+		   "      return\n"
+		   "    end\n"
+		   "    kept = ev\n"
+		   "    nlhook.emit({ name = 'read', ty = type(ev), mt = getmetatable(ev), group = ev.group,\n"
+		   "      gtype = math.type(ev.group), dport = ev.dport, nope = ev.nope, time = ev.time, t = ev.type,\n"
+		   "      plen = #ev.payload, src = ev.src })\n"
+		   "    nlhook.emit(ev)\n"
+		   "    nlhook.emit({ name = 'nested', ev = ev })\n"
+		   "    ev.extra = 'x'\n"
+		   "    ev.mark = nil\n"
+		   "    ev.prefix = 'changed'\n"
+		   "    ev.extra2 = 5\n"
+		   "    ev.extra2 = nil\n"
+		   "    nlhook.emit({ name = 'set', extra = ev.extra, mark = ev.mark, prefix = ev.prefix })\n"
+		   "    nlhook.emit(ev)\n"
+		   "  end)\n");
+	rs = load(0, NULL);
+	nlh_event_init(&ev, NLH_EV_NFLOG);
+	ev.time = 1700000000.5;
+	ev.nflog.group = 7;
+	NLH_SET(&ev, NFLOG, group);
+	nlh_strlcpy(ev.nflog.prefix, "DROP ", sizeof(ev.nflog.prefix));
+	NLH_SET(&ev, NFLOG, prefix);
+	assert_int_equal(nlh_addr_parse("10.0.0.2", &ev.nflog.src), 0);
+	NLH_SET(&ev, NFLOG, src);
+	ev.nflog.mark = 3;
+	NLH_SET(&ev, NFLOG, mark);
+	ev.nflog.payload.p = payload;
+	ev.nflog.payload.len = sizeof(payload);
+	NLH_SET(&ev, NFLOG, payload);
+	rules_set_dispatch(rs, &ev);
+	/* The receive buffer is reused: the kept event has its own copy. */
+	memset(payload, 0xaa, sizeof(payload));
+	ev.nflog.src.a[3] = 9;
+	rules_set_dispatch(rs, &ev);
+
+	log = read_all(evlog_path);
+	doc = emitted(log, "read");
+	root = json_root(doc);
+	assert_string_equal(json_get_str(root, "ty"), "userdata");
+	assert_string_equal(json_get_str(root, "mt"), "nlhook event");
+	assert_int_equal(json_get(root, "group")->num, 7);
+	assert_string_equal(json_get_str(root, "gtype"), "integer");
+	assert_null(json_get(root, "dport"));
+	assert_null(json_get(root, "nope"));
+	assert_string_equal(json_get_str(root, "t"), "nflog");
+	assert_int_equal(json_get(root, "plen")->num, 5);
+	assert_string_equal(json_get_str(root, "src"), "10.0.0.2");
+	json_doc_free(doc);
+	assert_non_null(strstr(log, "\n{\"type\":\"nflog\",\"time\":1700000000.500000,\"group\":7,\"prefix\":\"DROP \","
+				    "\"src\":\"10.0.0.2\",\"mark\":3,\"payload\":\"4500001cff\"}\n"));
+	assert_non_null(strstr(log, "\"ev\":{\"type\":\"nflog\",\"time\":1700000000.500000,\"group\":7,"));
+	doc = emitted(log, "set");
+	root = json_root(doc);
+	assert_string_equal(json_get_str(root, "extra"), "x");
+	assert_null(json_get(root, "mark"));
+	assert_string_equal(json_get_str(root, "prefix"), "changed");
+	json_doc_free(doc);
+	/* Changed: in key order with the changes, then the rule's own keys. */
+	assert_non_null(strstr(log, "\n{\"type\":\"nflog\",\"time\":1700000000.500000,\"group\":7,\"prefix\":\"changed\","
+				    "\"src\":\"10.0.0.2\",\"payload\":\"4500001cff\",\"extra\":\"x\"}\n"));
+	doc = emitted(log, "kept");
+	root = json_root(doc);
+	assert_string_equal(json_get_str(root, "payload"), "4500001cff");
+	assert_string_equal(json_get_str(root, "src"), "10.0.0.2");
+	assert_string_equal(json_get_str(root, "prefix"), "changed");
+	assert_string_equal(json_get_str(root, "keys"),
+			    "type=nflog time=1700000000.5 group=7 prefix=changed src=10.0.0.2 payload=E extra=x");
+	json_doc_free(doc);
+	free(log);
+	rules_set_free(rs);
+}
+
+/*
  * The event table stays alive for the whole handler, even one that does not
  * take it: nlhook.emit knows it by its address, which a new table could
  * otherwise reuse.
@@ -2178,6 +2275,7 @@ int main(void)
 		T(test_nflog_groups),
 		T(test_negated_rules),
 		T(test_emit_text),
+		T(test_event_object),
 		T(test_no_lua_for_unwanted),
 		T(test_errors_isolated),
 		T(test_budget),

@@ -100,6 +100,10 @@ static void test_unescape(void **state)
 	/* Lenient: \xNN decoded, the rest kept. */
 	assert_int_equal(nlh_text_unescape("a\\b\xff\\x41", 8, out, sizeof(out), false), 5);
 	assert_memory_equal(out, "a\\b\xff" "A", 5);
+	/* In place, a character after an escape moves back over it (4 bytes over 3: they overlap). */
+	strcpy(out, "\\x41\xf0\x9f\x98\x80" "caf\xc3\xa9\\x5c");
+	assert_int_equal(nlh_text_unescape(out, strlen(out), out, sizeof(out), true), 11);
+	assert_memory_equal(out, "A\xf0\x9f\x98\x80" "caf\xc3\xa9\\", 11);
 	/* The output bound. */
 	assert_int_equal(nlh_text_unescape("abc", 3, out, 2, true), -ENOSPC);
 	assert_int_equal(nlh_text_unescape("\\x41", 4, out, 0, true), -ENOSPC);
