@@ -22,7 +22,13 @@ nlhook.on("nflog", { group = 10 }, function(ev)
 	})
 end, { name = "firewall-json" })
 
--- Hits the kernel could not queue to us are counted, never silent.
+-- Hits the kernel could not queue to us are counted, never silent: at the
+-- overrun itself (no group or count known yet), then per group with the
+-- number lost, at its next hit.
 nlhook.on("nlhook.drop", { source = "nflog" }, function(ev)
-	nlhook.log.warn("firewall log group %d lost %d hits", ev.group, ev.count)
+	if ev.count then
+		nlhook.log.warn("firewall log group %d lost %d hits", ev.group, ev.count)
+	else
+		nlhook.log.warn("the kernel dropped firewall log messages; how many follows with the next hit")
+	end
 end)

@@ -861,6 +861,45 @@ static const char *presence_ifname(void *data, uint32_t ifindex)
 	return ifindex == 3 ? "wlan0" : ifindex == 4 ? "wlan1" : NULL;
 }
 
+/*
+ * The firewall example (rules.d/30-firewall-json.lua) on both kinds of
+ * nlhook.drop: the one at the overrun has no count, the one at the next
+ * hit has the gap.  Neither may make its handler fail.
+ */
+static void test_firewall_example(void **state)
+{
+	char *text = read_all(NLH_EXAMPLES "/30-firewall-json.lua"), path[256], *err;
+	struct rules_set *rs;
+	struct stats_list sl;
+	struct capture cap;
+	struct nlh_event ev;
+
+	write_file(rules_dir, "30-firewall-json.lua", text);
+	free(text);
+	rs = load(0, NULL);
+	capture_start(&cap, 2);
+	nlh_event_init(&ev, NLH_EV_NLHOOK_DROP);
+	nlh_strlcpy(ev.self.source, "nflog", sizeof(ev.self.source));
+	NLH_SET(&ev, SELF, source);
+	rules_set_dispatch(rs, &ev);
+	ev.self.count = 7;
+	NLH_SET(&ev, SELF, count);
+	ev.self.group = 10;
+	NLH_SET(&ev, SELF, group);
+	rules_set_dispatch(rs, &ev);
+	err = capture_end(&cap);
+	assert_non_null(strstr(err, "the kernel dropped firewall log messages"));
+	assert_non_null(strstr(err, "firewall log group 10 lost 7 hits"));
+	assert_null(strstr(err, "error"));
+	get_stats(rs, &sl);
+	for (int i = 0; i < sl.n; i++)
+		assert_int_equal(sl.st[i].errors, 0);
+	free(err);
+	rules_set_free(rs);
+	snprintf(path, sizeof(path), "%s/30-firewall-json.lua", rules_dir);
+	unlink(path);
+}
+
 /* Line n of the log is the JSON object of a presence change. */
 static void assert_presence(const char *log, int n, const char *presence, const char *ifname)
 {
@@ -2270,6 +2309,7 @@ int main(void)
 		T(test_signed_field),
 		T(test_stations),
 		T(test_presence_example),
+		T(test_firewall_example),
 		T(test_want),
 		T(test_impossible_patterns),
 		T(test_nflog_groups),
