@@ -82,9 +82,18 @@ static int push_state(lua_State *L, enum nlh_class c, const char *what)
 	const struct rtnl *rt = state_fn ? state_fn(netns, state_data) : NULL;
 	struct state_list s = { .max = rt ? rtnl_state_count(rt, c) : 0 };
 	void **box;
+	int r;
 
 	if (netns && !rt)
 		return luaL_error(L, "%s: no watched network namespace '%s'", what, netns);
+	if (rt && c == NLH_CLASS_ROUTE) {
+		rules_watchdog_hold();
+		r = rtnl_routes_keep(rt);
+		rules_watchdog_release();
+		if (r < 0)
+			return luaL_error(L, "%s: cannot read the routes: %s", what, strerror(-r));
+		s.max = rtnl_state_count(rt, c);
+	}
 	box = rules_box_new(L);
 
 	/*

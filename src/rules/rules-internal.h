@@ -144,6 +144,9 @@ void rule_count_failure(struct rule *r);
 void rules_push_event(lua_State *L, const struct nlh_event *ev);
 /* A malloc'd block owned by a userdata on the stack, freed by the GC even if an error unwinds. */
 void **rules_box_new(lua_State *L);
+/* Around a wait of the daemon's own inside a call: the stuck watchdog does not count it. */
+void rules_watchdog_hold(void);
+void rules_watchdog_release(void);
 /*
  * Charges n instructions' worth of work done in C to the running call;
  * raises "FILE:LINE: instruction budget of N exceeded" once it is spent.
