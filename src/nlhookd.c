@@ -211,6 +211,17 @@ static int reload(struct sbuf *errs)
 	return r;
 }
 
+/* Routes are kept only while something needs them: then their counts and memory. */
+static void status_routes(struct sbuf *out, const struct rtnl *rt)
+{
+	struct rtnl_routes_stats st;
+
+	rtnl_routes_stats(rt, &st);
+	sbuf_printf(out, ",\"routes\":%zu,\"routes_kept\":%s,\"routes_inet\":%zu,\"routes_inet6\":%zu,"
+		    "\"routes_bytes\":%zu", st.inet + st.inet6, st.kept ? "true" : "false", st.inet, st.inet6,
+		    st.bytes);
+}
+
 /* Every watched namespace with its sources' counters. */
 static void status_netns(struct sbuf *out)
 {
@@ -225,8 +236,10 @@ static void status_netns(struct sbuf *out)
 			sbuf_json_str(out, nlh_ns_name(ns), strlen(nlh_ns_name(ns)));
 		else
 			sbuf_puts(out, "null");
-		sbuf_printf(out, ",\"nsid\":%d,\"links\":%zu,\"sources\":[", nlh_ns_nsid(ns),
+		sbuf_printf(out, ",\"nsid\":%d,\"links\":%zu", nlh_ns_nsid(ns),
 			    rtnl_state_count(nlh_ns_rtnl(ns), NLH_CLASS_LINK));
+		status_routes(out, nlh_ns_rtnl(ns));
+		sbuf_puts(out, ",\"sources\":[");
 		for (size_t i = 0;; i++) {
 			struct nlh_source_stats st;
 			const char *name = nlh_ns_source_stats(ns, i, &st);
@@ -244,6 +257,8 @@ static void status_netns(struct sbuf *out)
 
 static void status(struct sbuf *out)
 {
+	const struct rtnl *own = nlh_ns_rtnl(nlh_nsreg_own(nsreg));
+
 	sbuf_printf(out, ",\"version\":\"%s\",\"pid\":%d,\"uptime\":%.3f,\"rules_count\":%zu",
 		    NLH_VERSION, getpid(), loop_now() - start_time, rules_set_count(rules));
 	sbuf_puts(out, ",\"rules_dirs\":[");
@@ -266,11 +281,11 @@ static void status(struct sbuf *out)
 	}
 	sbuf_printf(out, "],\"execs_running\":%u,\"monitors\":%u,\"monitor_drops\":%llu",
 		    exec_running_total(), ctl_monitors(), (unsigned long long)ctl_monitor_drops());
-	sbuf_printf(out, ",\"state\":{\"links\":%zu,\"addrs\":%zu,\"routes\":%zu,\"neighs\":%zu}",
-		    rtnl_state_count(nlh_ns_rtnl(nlh_nsreg_own(nsreg)), NLH_CLASS_LINK),
-		    rtnl_state_count(nlh_ns_rtnl(nlh_nsreg_own(nsreg)), NLH_CLASS_ADDR),
-		    rtnl_state_count(nlh_ns_rtnl(nlh_nsreg_own(nsreg)), NLH_CLASS_ROUTE),
-		    rtnl_state_count(nlh_ns_rtnl(nlh_nsreg_own(nsreg)), NLH_CLASS_NEIGH));
+	sbuf_printf(out, ",\"state\":{\"links\":%zu,\"addrs\":%zu,\"neighs\":%zu",
+		    rtnl_state_count(own, NLH_CLASS_LINK), rtnl_state_count(own, NLH_CLASS_ADDR),
+		    rtnl_state_count(own, NLH_CLASS_NEIGH));
+	status_routes(out, own);
+	sbuf_puts(out, "}");
 	status_netns(out);
 	rules_set_status(rules, out);
 }

@@ -727,6 +727,22 @@ static void status_rules(const struct json_value *rules)
 	}
 }
 
+/* The daemon's own namespace: what it knows of it. */
+static void status_state(const struct json_value *st)
+{
+	const struct json_value *kept = json_get(st, "routes_kept");
+
+	if (!st)
+		return;
+	printf("state: %.0f links, %.0f addresses, %.0f neighbours, ", num(st, "links"), num(st, "addrs"),
+	       num(st, "neighs"));
+	if (kept && kept->b)
+		printf("%.0f routes (%.0f IPv4, %.0f IPv6) in %.0f KiB\n", num(st, "routes"), num(st, "routes_inet"),
+		       num(st, "routes_inet6"), num(st, "routes_bytes") / 1024);
+	else
+		printf("routes not kept (nothing needs them)\n");
+}
+
 /* The namespaces other than the daemon's own: a row each, its sources' events, drops and resyncs. */
 static void status_netns(const struct json_value *list)
 {
@@ -798,6 +814,7 @@ static int cmd_status(int argc, char **argv)
 		       json_get_str(root, "version") ?: "?", num(root, "pid"), num(root, "uptime"),
 		       num(root, "rules_count"), num(root, "execs_running"), num(root, "monitors"),
 		       num(root, "monitor_drops"));
+		status_state(json_get(root, "state"));
 		v = json_get(root, "sources");
 		printf("\n%-10s %10s %8s %8s %8s %10s\n", "SOURCE", "EVENTS", "DROPS", "RESYNCS", "ERRORS", "RCVBUF");
 		for (v = v ? v->child : NULL; v; v = v->next)
