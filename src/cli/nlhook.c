@@ -786,8 +786,9 @@ static int cmd_status(int argc, char **argv)
 			break;
 		case 'h':
 			printf("Usage: nlhook status [--json] [--control PATH] [--timeout SECONDS]\n\n"
-			       "What nlhookd is doing: uptime, rules with their hits, errors and time\n"
-			       "spent, sources with their events, drops and resyncs, running execs.\n"
+			       "What nlhookd is doing: uptime, the state it keeps (routes per family\n"
+			       "and their memory), rules with their hits, errors and time spent,\n"
+			       "sources with their events, drops and resyncs, running execs.\n"
 			       "Fails when the daemon does not answer within SECONDS (default 5).\n");
 			return 0;
 		case OPT_CONTROL:
