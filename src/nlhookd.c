@@ -247,6 +247,32 @@ static int reload(struct sbuf *errs)
 	return r;
 }
 
+/* Routes are kept only while something needs them: then their counts and memory. */
+static void status_routes(struct sbuf *out, const struct rtnl *rt)
+{
+	struct rtnl_routes_stats st;
+
+	rtnl_routes_stats(rt, &st);
+	sbuf_printf(out, ",\"routes\":%zu,\"routes_kept\":%s,\"routes_inet\":%zu,\"routes_inet6\":%zu,"
+		    "\"routes_bytes\":%zu", st.inet + st.inet6, st.kept ? "true" : "false", st.inet, st.inet6,
+		    st.bytes);
+}
+
+/*
+ * A namespace's operational state, and whether it is online: known only
+ * while its routes are kept (something wants net.* or route.* events, or
+ * asked nlhook.routes()), null otherwise.
+ */
+static void status_net(struct sbuf *out, const struct nlh_ns *ns)
+{
+	const struct opstate *os = nlh_ns_opstate(ns);
+	struct rtnl_routes_stats st;
+
+	rtnl_routes_stats(nlh_ns_rtnl(ns), &st);
+	sbuf_printf(out, ",\"net_state\":\"%s\",\"online\":%s", opstate_name(opstate_net(os)),
+		    !st.kept ? "null" : opstate_online(os) ? "true" : "false");
+}
+
 /* Every watched namespace with its sources' counters. */
 static void status_netns(struct sbuf *out)
 {
@@ -261,10 +287,11 @@ static void status_netns(struct sbuf *out)
 			sbuf_json_str(out, nlh_ns_name(ns), strlen(nlh_ns_name(ns)));
 		else
 			sbuf_puts(out, "null");
-		sbuf_printf(out, ",\"nsid\":%d,\"links\":%zu,\"net_state\":\"%s\",\"online\":%s,\"sources\":[",
-			    nlh_ns_nsid(ns), rtnl_state_count(nlh_ns_rtnl(ns), NLH_CLASS_LINK),
-			    opstate_name(opstate_net(nlh_ns_opstate(ns))),
-			    opstate_online(nlh_ns_opstate(ns)) ? "true" : "false");
+		sbuf_printf(out, ",\"nsid\":%d,\"links\":%zu", nlh_ns_nsid(ns),
+			    rtnl_state_count(nlh_ns_rtnl(ns), NLH_CLASS_LINK));
+		status_net(out, ns);
+		status_routes(out, nlh_ns_rtnl(ns));
+		sbuf_puts(out, ",\"sources\":[");
 		for (size_t i = 0;; i++) {
 			struct nlh_source_stats st;
 			const char *name = nlh_ns_source_stats(ns, i, &st);
@@ -282,13 +309,13 @@ static void status_netns(struct sbuf *out)
 
 static void status(struct sbuf *out)
 {
-	const struct opstate *own = nlh_ns_opstate(nlh_nsreg_own(nsreg));
+	const struct nlh_ns *own_ns = nlh_nsreg_own(nsreg);
+	const struct rtnl *own = nlh_ns_rtnl(own_ns);
 
 	sbuf_printf(out, ",\"version\":\"%s\",\"pid\":%d,\"uptime\":%.3f,\"rules_count\":%zu",
 		    NLH_VERSION, getpid(), loop_now() - start_time, rules_set_count(rules));
 	/* The daemon's own namespace's operational state (net.state) and net.online. */
-	sbuf_printf(out, ",\"net_state\":\"%s\",\"online\":%s", opstate_name(opstate_net(own)),
-		    opstate_online(own) ? "true" : "false");
+	status_net(out, own_ns);
 	sbuf_puts(out, ",\"rules_dirs\":[");
 	for (size_t i = 0; i < arg.n_rules_dirs; i++) {
 		if (i)
@@ -309,11 +336,11 @@ static void status(struct sbuf *out)
 	}
 	sbuf_printf(out, "],\"execs_running\":%u,\"monitors\":%u,\"monitor_drops\":%llu",
 		    exec_running_total(), ctl_monitors(), (unsigned long long)ctl_monitor_drops());
-	sbuf_printf(out, ",\"state\":{\"links\":%zu,\"addrs\":%zu,\"routes\":%zu,\"neighs\":%zu}",
-		    rtnl_state_count(nlh_ns_rtnl(nlh_nsreg_own(nsreg)), NLH_CLASS_LINK),
-		    rtnl_state_count(nlh_ns_rtnl(nlh_nsreg_own(nsreg)), NLH_CLASS_ADDR),
-		    rtnl_state_count(nlh_ns_rtnl(nlh_nsreg_own(nsreg)), NLH_CLASS_ROUTE),
-		    rtnl_state_count(nlh_ns_rtnl(nlh_nsreg_own(nsreg)), NLH_CLASS_NEIGH));
+	sbuf_printf(out, ",\"state\":{\"links\":%zu,\"addrs\":%zu,\"neighs\":%zu",
+		    rtnl_state_count(own, NLH_CLASS_LINK), rtnl_state_count(own, NLH_CLASS_ADDR),
+		    rtnl_state_count(own, NLH_CLASS_NEIGH));
+	status_routes(out, own);
+	sbuf_puts(out, "}");
 	status_netns(out);
 	mqtt_status(mqtt, out);
 	rules_set_status(rules, out);

@@ -799,6 +799,22 @@ static void status_rules(const struct json_value *rules)
 	}
 }
 
+/* The daemon's own namespace: what it knows of it. */
+static void status_state(const struct json_value *st)
+{
+	const struct json_value *kept = json_get(st, "routes_kept");
+
+	if (!st)
+		return;
+	printf("state: %.0f links, %.0f addresses, %.0f neighbours, ", num(st, "links"), num(st, "addrs"),
+	       num(st, "neighs"));
+	if (kept && kept->b)
+		printf("%.0f routes (%.0f IPv4, %.0f IPv6) in %.0f KiB\n", num(st, "routes"), num(st, "routes_inet"),
+		       num(st, "routes_inet6"), num(st, "routes_bytes") / 1024);
+	else
+		printf("routes not kept (nothing needs them)\n");
+}
+
 /* The namespaces other than the daemon's own: a row each, its sources' events, drops and resyncs. */
 static void status_netns(const struct json_value *list)
 {
@@ -887,8 +903,9 @@ static int cmd_status(int argc, char **argv)
 			break;
 		case 'h':
 			printf("Usage: nlhook status [--json] [--control PATH] [--timeout SECONDS]\n\n"
-			       "What nlhookd is doing: uptime, rules with their hits, errors and time\n"
-			       "spent, sources with their events, drops and resyncs, running execs,\n"
+			       "What nlhookd is doing: uptime, the network's state, the state it keeps\n"
+			       "(routes per family and their memory), rules with their hits, errors and\n"
+			       "time spent, sources with their events, drops and resyncs, running execs,\n"
 			       "and the MQTT broker's state, queue and drops.\n"
 			       "Fails when the daemon does not answer within SECONDS (default 5).\n");
 			return 0;
@@ -919,8 +936,10 @@ static int cmd_status(int argc, char **argv)
 		if (json_get_str(root, "net_state")) {
 			v = json_get(root, "online");
 			printf("network %s, %s\n", json_get_str(root, "net_state"),
-			       v && v->type == JSON_BOOL && v->b ? "online" : "offline");
+			       !v || v->type != JSON_BOOL ? "online unknown (routes not followed: no rule wants "
+			       "net.* or route.* events)" : v->b ? "online" : "offline");
 		}
+		status_state(json_get(root, "state"));
 		v = json_get(root, "mqtt");
 		if (v && v->type == JSON_OBJECT)
 			status_mqtt(v);

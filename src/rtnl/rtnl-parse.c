@@ -292,62 +292,94 @@ static const char *rtype_name(unsigned int t, char *buf, size_t size)
 	return buf;
 }
 
-static int parse_route(const struct nlmsghdr *nlh, struct nlh_event *ev)
+int rtnl_route_parse(const struct nlmsghdr *nlh, struct rtnl_route *ret)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
-	struct nlh_route *r = &ev->route;
+	struct rtnl_route r = {};
 	const struct nlattr *a;
-	char tmp[16];
+	size_t alen;
 	struct tb tb;
 
-	if (tb_parse(nlh, sizeof(*rtm), &tb) < 0)
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*rtm)) || tb_parse(nlh, sizeof(*rtm), &tb) < 0)
 		return -EBADMSG;
 	if (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6)
 		return -ENODATA;
 	if (rtm->rtm_flags & RTM_F_CLONED)
 		return -ENODATA;
-	if (rtm->rtm_dst_len > (rtm->rtm_family == AF_INET ? 32 : 128))
+	alen = rtm->rtm_family == AF_INET ? 4 : 16;
+	if (rtm->rtm_dst_len > alen * 8)
 		return -EBADMSG;
 
-	nlh_event_init(ev, nlh->nlmsg_type == RTM_DELROUTE ? NLH_EV_ROUTE_DEL : NLH_EV_ROUTE_ADD);
-	nlh_strlcpy(r->family, family_name(rtm->rtm_family), sizeof(r->family));
-	NLH_SET(ev, ROUTE, family);
-	if (!attr_addr(&tb, RTA_DST, rtm->rtm_family, rtm->rtm_dst_len, &r->dst)) {
-		if (rtm->rtm_dst_len)
-			return -EBADMSG;
-		r->dst.family = rtm->rtm_family;
+	r.family = rtm->rtm_family;
+	r.dst_len = rtm->rtm_dst_len;
+	a = tb.a[RTA_DST];
+	if (a && mnl_attr_get_payload_len(a) == alen)
+		memcpy(r.dst, mnl_attr_get_payload(a), alen);
+	else if (rtm->rtm_dst_len)
+		return -EBADMSG;
+	a = tb.a[RTA_GATEWAY];
+	if (a && mnl_attr_get_payload_len(a) == alen) {
+		memcpy(r.gateway, mnl_attr_get_payload(a), alen);
+		r.has_gateway = true;
 	}
-	NLH_SET(ev, ROUTE, dst);
-	if (attr_addr(&tb, RTA_GATEWAY, rtm->rtm_family, 0, &r->gateway))
-		NLH_SET(ev, ROUTE, gateway);
 	if ((a = attr_u32(&tb, RTA_OIF))) {
-		r->ifindex = mnl_attr_get_u32(a);
-		NLH_SET(ev, ROUTE, ifindex);
+		r.ifindex = mnl_attr_get_u32(a);
+		r.has_ifindex = true;
 	}
 	a = tb.a[RTA_MULTIPATH];
-	if (a && !NLH_HAS(ev, ROUTE, ifindex) && mnl_attr_get_payload_len(a) >= sizeof(struct rtnexthop)) {
+	if (a && !r.has_ifindex && mnl_attr_get_payload_len(a) >= sizeof(struct rtnexthop)) {
 		/* The first hop stands for the route: one event per route. */
 		const struct rtnexthop *nh = mnl_attr_get_payload(a);
 
 		if (nh->rtnh_len >= sizeof(*nh) && nh->rtnh_len <= mnl_attr_get_payload_len(a)) {
-			r->ifindex = nh->rtnh_ifindex;
-			NLH_SET(ev, ROUTE, ifindex);
+			r.ifindex = nh->rtnh_ifindex;
+			r.has_ifindex = true;
 		}
 	}
-	r->table = rtm->rtm_table;
+	r.table = rtm->rtm_table;
 	if ((a = attr_u32(&tb, RTA_TABLE)))
-		r->table = mnl_attr_get_u32(a);
-	NLH_SET(ev, ROUTE, table);
-	nlh_strlcpy(r->protocol, proto_name(rtm->rtm_protocol, tmp, sizeof(tmp)), sizeof(r->protocol));
-	NLH_SET(ev, ROUTE, protocol);
+		r.table = mnl_attr_get_u32(a);
 	if ((a = attr_u32(&tb, RTA_PRIORITY)))
-		r->metric = mnl_attr_get_u32(a);
-	NLH_SET(ev, ROUTE, metric);
-	nlh_strlcpy(r->scope, scope_name(rtm->rtm_scope, tmp, sizeof(tmp)), sizeof(r->scope));
-	NLH_SET(ev, ROUTE, scope);
-	nlh_strlcpy(r->kind, rtype_name(rtm->rtm_type, tmp, sizeof(tmp)), sizeof(r->kind));
-	NLH_SET(ev, ROUTE, kind);
+		r.metric = mnl_attr_get_u32(a);
+	r.protocol = rtm->rtm_protocol;
+	r.scope = rtm->rtm_scope;
+	r.type = rtm->rtm_type;
+	*ret = r;
 	return 0;
+}
+
+void rtnl_route_event(const struct rtnl_route *r, enum nlh_event_type t, struct nlh_event *ev)
+{
+	struct nlh_route *er = &ev->route;
+	size_t alen = r->family == AF_INET ? 4 : 16;
+	char tmp[16];
+
+	nlh_event_init(ev, t);
+	nlh_strlcpy(er->family, family_name(r->family), sizeof(er->family));
+	NLH_SET(ev, ROUTE, family);
+	er->dst.family = r->family;
+	er->dst.plen = r->dst_len;
+	memcpy(er->dst.a, r->dst, alen);
+	NLH_SET(ev, ROUTE, dst);
+	if (r->has_gateway) {
+		er->gateway.family = r->family;
+		memcpy(er->gateway.a, r->gateway, alen);
+		NLH_SET(ev, ROUTE, gateway);
+	}
+	if (r->has_ifindex) {
+		er->ifindex = r->ifindex;
+		NLH_SET(ev, ROUTE, ifindex);
+	}
+	er->table = r->table;
+	NLH_SET(ev, ROUTE, table);
+	nlh_strlcpy(er->protocol, proto_name(r->protocol, tmp, sizeof(tmp)), sizeof(er->protocol));
+	NLH_SET(ev, ROUTE, protocol);
+	er->metric = r->metric;
+	NLH_SET(ev, ROUTE, metric);
+	nlh_strlcpy(er->scope, scope_name(r->scope, tmp, sizeof(tmp)), sizeof(er->scope));
+	NLH_SET(ev, ROUTE, scope);
+	nlh_strlcpy(er->kind, rtype_name(r->type, tmp, sizeof(tmp)), sizeof(er->kind));
+	NLH_SET(ev, ROUTE, kind);
 }
 
 static void neigh_state(unsigned int state, char *buf, size_t size)
@@ -415,10 +447,15 @@ int rtnl_parse(const struct nlmsghdr *nlh, struct nlh_event *ev)
 			return -EBADMSG;
 		return parse_addr(nlh, ev);
 	case RTM_NEWROUTE:
-	case RTM_DELROUTE:
-		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct rtmsg)))
-			return -EBADMSG;
-		return parse_route(nlh, ev);
+	case RTM_DELROUTE: {
+		struct rtnl_route r;
+		int ret = rtnl_route_parse(nlh, &r);
+
+		if (ret < 0)
+			return ret;
+		rtnl_route_event(&r, nlh->nlmsg_type == RTM_DELROUTE ? NLH_EV_ROUTE_DEL : NLH_EV_ROUTE_ADD, ev);
+		return 0;
+	}
 	case RTM_NEWNEIGH:
 	case RTM_DELNEIGH:
 		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct ndmsg)))

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <linux/netlink.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/event.h"
 
@@ -15,6 +17,32 @@
  * malformed one.
  */
 int rtnl_parse(const struct nlmsghdr *nlh, struct nlh_event *ev);
+
+/*
+ * A route in numbers, as the kernel describes it: what the route state
+ * keeps (in a more compact form still, see routes.h) and what its
+ * route.add / route.del events are made from.  Addresses are in network
+ * order, the bytes past the family's length zero.
+ */
+struct rtnl_route {
+	uint32_t table;
+	uint32_t metric;
+	uint32_t ifindex;	/* when has_ifindex: RTA_OIF, or the first hop's */
+	uint8_t family;		/* AF_INET, AF_INET6 */
+	uint8_t dst_len;
+	uint8_t protocol;	/* rtm_protocol, rtm_scope, rtm_type */
+	uint8_t scope;
+	uint8_t type;
+	bool has_gateway;
+	bool has_ifindex;
+	uint8_t dst[16];
+	uint8_t gateway[16];
+};
+
+/* RTM_NEWROUTE / RTM_DELROUTE -> route; returns as rtnl_parse() does. */
+int rtnl_route_parse(const struct nlmsghdr *nlh, struct rtnl_route *ret);
+/* The event (route.add or route.del) a route stands for; ifname is the caller's. */
+void rtnl_route_event(const struct rtnl_route *r, enum nlh_event_type t, struct nlh_event *ev);
 
 /*
  * Edge derivation: given the link's previous record (NULL when it is new)

@@ -5,27 +5,32 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/nlmsg.h"
 #include "core/nlsock.h"
+#include "routes.h"
 #include "rtnl-parse.h"
 #include "rtnl.h"
 
 /*
- * The last-seen state: links, addresses, routes, neighbours, each in a hash
- * table keyed by what the kernel uses as identity.  Dump replies and
+ * The last-seen state: links, addresses, neighbours, each in a hash table
+ * keyed by what the kernel uses as identity, and routes in a compact table
+ * of their own (routes.h) while something needs them.  Dump replies and
  * multicast messages go through one handler; an event is raised when an
  * object is new, changed or gone, so a message that changes nothing we show
  * (IPv6 DAD finishing, a link message about statistics) raises nothing.
  */
 
+/* In dump order; tables[T_ROUTE] stays empty: routes are in struct rtnl's routes. */
 enum table_id { T_LINK, T_ADDR, T_ROUTE, T_NEIGH, _T_MAX };
 
 struct obj {
@@ -57,6 +62,12 @@ struct rtnl {
 	bool dump_intr;		/* NLM_F_DUMP_INTR seen: dump again */
 	bool resync_pending;
 	bool want_neigh;
+	/*
+	 * NULL while nothing needs routes: kept for rules and monitors that
+	 * want route or net events, or from the first nlhook.routes() on.
+	 */
+	struct rtnl_routes *routes;
+	bool routes_asked;
 	struct nlh_source_stats stats;
 };
 
@@ -163,12 +174,15 @@ const char *rtnl_ifname(const struct rtnl *rt, uint32_t ifindex)
 void rtnl_state_foreach(const struct rtnl *rt, enum nlh_class c,
 			void (*cb)(const struct nlh_event *ev, void *data), void *data)
 {
+	static const struct rtnl_route_filter all;
 	enum table_id id = _T_MAX;
 
 	switch (c) {
 	case NLH_CLASS_LINK: id = T_LINK; break;
 	case NLH_CLASS_ADDR: id = T_ADDR; break;
-	case NLH_CLASS_ROUTE: id = T_ROUTE; break;
+	case NLH_CLASS_ROUTE:
+		rtnl_routes_match(rt, &all, cb, data);
+		return;
 	case NLH_CLASS_NEIGH: id = T_NEIGH; break;
 	case NLH_CLASS_NET:
 	case NLH_CLASS_WIFI:
@@ -189,7 +203,7 @@ size_t rtnl_state_count(const struct rtnl *rt, enum nlh_class c)
 	switch (c) {
 	case NLH_CLASS_LINK: return rt->tables[T_LINK].count;
 	case NLH_CLASS_ADDR: return rt->tables[T_ADDR].count;
-	case NLH_CLASS_ROUTE: return rt->tables[T_ROUTE].count;
+	case NLH_CLASS_ROUTE: return rt->routes ? rtnl_routes_count(rt->routes, AF_UNSPEC) : 0;
 	case NLH_CLASS_NEIGH: return rt->tables[T_NEIGH].count;
 	case NLH_CLASS_NET:
 	case NLH_CLASS_WIFI:
@@ -239,24 +253,13 @@ static enum table_id obj_key(const struct nlh_event *ev, uint8_t *key, uint8_t *
 		PUT(ev->addr.address);
 		*klen = p - key;
 		return T_ADDR;
-	case NLH_CLASS_ROUTE:
-		PUT(ev->route.table);
-		PUT(ev->route.metric);
-		PUT(ev->route.dst);
-		/*
-		 * IPv6 keeps a route per device for one prefix (fe80::/64 on
-		 * every link); IPv4 has one, whose device a replace may change.
-		 */
-		if (ev->route.dst.family == AF_INET6)
-			PUT(ev->route.ifindex);
-		*klen = p - key;
-		return T_ROUTE;
 	case NLH_CLASS_NEIGH:
 		PUT(ev->neigh.ifindex);
 		PUT(ev->neigh.address);
 		*klen = p - key;
 		return T_NEIGH;
 	case NLH_CLASS_LINK:
+	case NLH_CLASS_ROUTE:
 	case NLH_CLASS_NET:
 	case NLH_CLASS_WIFI:
 	case NLH_CLASS_NFLOG:
@@ -295,36 +298,58 @@ static bool same_shown(const struct nlh_event *a, const struct nlh_event *b)
 	return same_content(a, &c);
 }
 
+/* A route's event, made when it is raised or read: the table keeps none. */
+static void route_event(const struct rtnl *rt, const struct rtnl_route *r, enum nlh_event_type t,
+			struct nlh_event *ev)
+{
+	rtnl_route_event(r, t, ev);
+	if (r->ifindex) {
+		fill_ifname(rt, ev->route.ifname, r->ifindex);
+		if (ev->route.ifname[0])
+			NLH_SET(ev, ROUTE, ifname);
+	}
+}
+
+/*
+ * A route gone (with emit, its route.del raised): to the operational
+ * states too, which follow default routes.  The event is made only for
+ * whoever takes it.
+ */
+static void route_gone(struct rtnl *rt, const struct rtnl_route *r, bool emit)
+{
+	struct nlh_event ev;
+
+	if (!emit && !rt->env.obj_changed)
+		return;
+	route_event(rt, r, NLH_EV_ROUTE_DEL, &ev);
+	if (emit)
+		raise_event(rt, &ev);
+	obj_changed(rt, &ev, NULL, emit);
+}
+
 /*
  * The kernel drops the IPv4 routes through a link that goes down (all but
  * its local routes) or away without a word: no RTM_DELROUTE.  Raise the
  * route.del events ourselves so the state stays true and rules see the
  * default route go.  IPv6 sends its deletions; we get those as messages.
+ * The link's own list: a link with no routes costs a lookup, not a scan.
  */
 static void flush_ipv4_routes(struct rtnl *rt, uint32_t ifindex, bool keep_local, bool emit)
 {
-	struct table *t = &rt->tables[T_ROUTE];
+	rtnl_route_ref ref, next;
 
-	for (size_t i = 0; i < t->n_buckets; i++) {
-		struct obj *o = t->buckets[i];
+	if (!rt->routes)
+		return;
+	for (ref = rtnl_routes_next_if(rt->routes, ifindex, AF_INET, RTNL_ROUTE_NONE); ref != RTNL_ROUTE_NONE;
+	     ref = next) {
+		struct rtnl_route r;
 
-		while (o) {
-			struct obj *next = o->next;
-			struct nlh_route *r = &o->ev.route;
-
-			if (r->ifindex == ifindex && r->dst.family == AF_INET &&
-			    !(keep_local && !strcmp(r->kind, "local"))) {
-				struct nlh_event ev = o->ev;
-
-				ev.type = NLH_EV_ROUTE_DEL;
-				ev.time = nlh_now();
-				table_remove(t, o);
-				if (emit)
-					raise_event(rt, &ev);
-				obj_changed(rt, &ev, NULL, emit);
-			}
-			o = next;
-		}
+		next = rtnl_routes_next_if(rt->routes, ifindex, AF_INET, ref);
+		rtnl_routes_get(rt->routes, ref, &r);
+		if (keep_local && r.type == RTN_LOCAL)
+			continue;
+		rtnl_routes_remove(rt->routes, ref);
+		route_gone(rt, &r, emit);
 	}
 }
 
@@ -407,15 +432,12 @@ static void obj_notify(struct rtnl *rt, struct nlh_event *ev, bool emit)
 		ifname = ev->addr.ifname, ifindex = ev->addr.ifindex;
 		del = ev->type == NLH_EV_ADDR_DEL;
 		break;
-	case T_ROUTE:
-		ifname = ev->route.ifname, ifindex = ev->route.ifindex;
-		del = ev->type == NLH_EV_ROUTE_DEL;
-		break;
 	case T_NEIGH:
 		ifname = ev->neigh.ifname, ifindex = ev->neigh.ifindex;
 		del = ev->type == NLH_EV_NEIGH_DEL;
 		break;
 	case T_LINK:
+	case T_ROUTE:
 	case _T_MAX:
 		break;
 	}
@@ -456,17 +478,77 @@ static void obj_notify(struct rtnl *rt, struct nlh_event *ev, bool emit)
 		obj_changed(rt, had ? &old : NULL, &o->ev, emit);
 }
 
-/* Neighbours are only tracked while something wants them. */
+static void malformed(struct rtnl *rt, const struct nlmsghdr *nlh)
+{
+	rt->stats.errors++;
+	log_debug("%s: malformed message type %u, ignoring", rt->who, nlh->nlmsg_type);
+}
+
+/* A route message: the table changes, and an event is made if something did. */
+static void route_notify(struct rtnl *rt, const struct nlmsghdr *nlh, bool emit)
+{
+	struct rtnl_route r, was;
+	struct nlh_event cur, old;
+	rtnl_route_ref ref;
+	bool changed;
+	int ret = rtnl_route_parse(nlh, &r);
+
+	if (ret == -ENODATA)
+		return;
+	if (ret < 0) {
+		malformed(rt, nlh);
+		return;
+	}
+	ref = rtnl_routes_find(rt->routes, &r);
+	if (nlh->nlmsg_type == RTM_DELROUTE) {
+		if (ref == RTNL_ROUTE_NONE) {
+			/* Not known (a table not kept yet): said, nothing to forget. */
+			if (emit) {
+				route_event(rt, &r, NLH_EV_ROUTE_DEL, &cur);
+				raise_event(rt, &cur);
+			}
+			return;
+		}
+		rtnl_routes_remove(rt->routes, ref);
+		route_gone(rt, &r, emit);
+		return;
+	}
+	/* What it was, for the operational states: a replace may move a default route. */
+	changed = ref != RTNL_ROUTE_NONE && rt->env.obj_changed;
+	if (changed)
+		rtnl_routes_get(rt->routes, ref, &was);
+	ret = rtnl_routes_put(rt->routes, &r);
+	if (ret == RTNL_ROUTE_SAME)
+		return;
+	if (ret < 0)
+		log_warn("%s: out of memory for a route: the state lacks it", rt->who);
+	if (!emit && !rt->env.obj_changed)
+		return;
+	route_event(rt, &r, NLH_EV_ROUTE_ADD, &cur);
+	if (emit)
+		raise_event(rt, &cur);
+	if (changed)
+		route_event(rt, &was, NLH_EV_ROUTE_ADD, &old);
+	obj_changed(rt, changed ? &old : NULL, &cur, emit);
+}
+
+/* Neighbours are only tracked while something wants them; routes likewise. */
 static void msg_notify(struct rtnl *rt, const struct nlmsghdr *nlh, bool emit)
 {
 	struct nlh_event ev;
-	int r = rtnl_parse(nlh, &ev);
+	int r;
+
+	if (nlh->nlmsg_type == RTM_NEWROUTE || nlh->nlmsg_type == RTM_DELROUTE) {
+		if (rt->routes)
+			route_notify(rt, nlh, emit);
+		return;
+	}
+	r = rtnl_parse(nlh, &ev);
 
 	if (r == -ENODATA)
 		return;
 	if (r < 0) {
-		rt->stats.errors++;
-		log_debug("%s: malformed message type %u, ignoring", rt->who, nlh->nlmsg_type);
+		malformed(rt, nlh);
 		return;
 	}
 	if (nlh_event_type_class(ev.type) == NLH_CLASS_LINK)
@@ -497,6 +579,8 @@ static int dump_start(struct rtnl *rt, int table)
 	for (size_t i = 0; i < rt->tables[table].n_buckets; i++)
 		for (struct obj *o = rt->tables[table].buckets[i]; o; o = o->next)
 			o->seen = false;
+	if (table == T_ROUTE && rt->routes)
+		rtnl_routes_unmark(rt->routes);
 	rt->dump_table = table;
 	rt->dump_intr = false;
 	r = nlsock_send(rt->sock ?: rt->shared, nlh, nlh->nlmsg_len);
@@ -505,10 +589,33 @@ static int dump_start(struct rtnl *rt, int table)
 	return r;
 }
 
+static void routes_sweep(struct rtnl *rt)
+{
+	rtnl_route_ref ref, next;
+
+	if (!rt->routes)
+		return;
+	for (ref = rtnl_routes_next(rt->routes, RTNL_ROUTE_NONE); ref != RTNL_ROUTE_NONE; ref = next) {
+		struct rtnl_route r;
+
+		next = rtnl_routes_next(rt->routes, ref);
+		if (rtnl_routes_marked(rt->routes, ref))
+			continue;
+		rtnl_routes_get(rt->routes, ref, &r);
+		rtnl_routes_remove(rt->routes, ref);
+		route_gone(rt, &r, rt->dump_emit);
+	}
+}
+
 /* After a dump: what was not seen is gone. */
 static void dump_sweep(struct rtnl *rt, int table)
 {
 	struct table *t = &rt->tables[table];
+
+	if (table == T_ROUTE) {
+		routes_sweep(rt);
+		return;
+	}
 
 	for (size_t i = 0; i < t->n_buckets; i++) {
 		struct obj *o = t->buckets[i];
@@ -553,6 +660,8 @@ static void dump_next(struct rtnl *rt)
 		/* A namespace known only by its nsid: the kernel dumps its links and addresses alone. */
 		if (rt->shared && next == T_ROUTE)
 			next = _T_MAX;
+		if (next == T_ROUTE && !rt->routes)
+			next++;
 		if (next == T_NEIGH && !rt->want_neigh)
 			next++;
 	}
@@ -634,6 +743,162 @@ static bool wants_neigh(const struct nlh_want *want)
 	return want->types & (NLH_TYPE_BIT(NLH_EV_NEIGH_ADD) | NLH_TYPE_BIT(NLH_EV_NEIGH_DEL));
 }
 
+/* Routes are kept for what needs them: route events, and the net.* states derived from default routes. */
+static bool wants_routes(const struct nlh_want *want)
+{
+	return want->types & (nlh_class_types(NLH_CLASS_ROUTE) | nlh_event_types_glob("net.*"));
+}
+
+static int routes_join(struct rtnl *rt, bool on)
+{
+	int r;
+
+	if ((r = nlsock_join(rt->sock, RTNLGRP_IPV4_ROUTE, on)) < 0 ||
+	    (r = nlsock_join(rt->sock, RTNLGRP_IPV6_ROUTE, on)) < 0)
+		return r;
+	return 0;
+}
+
+/* What the kernel says in a dump's last word: 0, or why it stopped. */
+static int dump_error(const struct nlmsghdr *nlh)
+{
+	if (nlh->nlmsg_type == NLMSG_ERROR && nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(struct nlmsgerr)))
+		return ((const struct nlmsgerr *)mnl_nlmsg_get_payload(nlh))->error;
+	if (nlh->nlmsg_type == NLMSG_DONE && nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(int)))
+		return *(const int *)mnl_nlmsg_get_payload(nlh);
+	return nlh->nlmsg_type == NLMSG_ERROR ? -EBADMSG : 0;
+}
+
+#define ROUTES_DUMP_BUF (64 * 1024)
+/* Silence for that long: the dump is given up (a long table is fine while it comes). */
+#define ROUTES_DUMP_SECONDS 5
+
+/* One route dump on fd into the table, silently; *intr when the kernel says it may be inconsistent. */
+static int routes_dump_once(struct rtnl *rt, int fd, uint32_t seq, char *buf, bool *intr)
+{
+	char req[64] __attribute__((aligned(8))) = {};
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	double deadline = loop_now() + ROUTES_DUMP_SECONDS;
+
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	mnl_nlmsg_put_extra_header(nlh, sizeof(struct rtmsg));
+	if (sendto(fd, nlh, nlh->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+		return -errno;
+	*intr = false;
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int ms = (int)((deadline - loop_now()) * 1000);
+		const struct nlmsghdr *m;
+		size_t left;
+		ssize_t len;
+
+		if (ms <= 0)
+			return -ETIMEDOUT;
+		/* The watchdog's SIGALRM interrupts the wait: wait again. */
+		if (poll(&p, 1, ms) < 0 && errno != EINTR)
+			return -errno;
+		len = recv(fd, buf, ROUTES_DUMP_BUF, MSG_DONTWAIT);
+		if (len < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -errno;
+		}
+		deadline = loop_now() + ROUTES_DUMP_SECONDS;
+		nlh_msg_for_each(m, buf, (size_t)len, left) {
+			if (m->nlmsg_seq != seq)
+				continue;
+			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
+				*intr = true;
+			if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR)
+				return dump_error(m);
+			route_notify(rt, m, false);
+		}
+	}
+}
+
+/*
+ * The routes as they are now, on a socket of its own, waited for: the
+ * first nlhook.routes() answers with them, and rules that come to want
+ * routes start with them known, as at start-up.  The live socket joined
+ * the route groups first, so what changes meanwhile is queued there and
+ * applies on top once the loop reads it.
+ */
+static int routes_dump(struct rtnl *rt)
+{
+	char *buf = NULL;
+	int fd, r;
+	bool intr = true;
+
+	fd = nlsock_socket(rt->env.netns_fd, NETLINK_ROUTE);
+	if (fd < 0)
+		return fd;
+	buf = aligned_alloc(8, ROUTES_DUMP_BUF);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Changed under the dump: again, over what the first one set. */
+	for (uint32_t seq = 1; intr && seq <= 3; seq++)
+		if ((r = routes_dump_once(rt, fd, seq, buf, &intr)) < 0)
+			break;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+static void routes_stop(struct rtnl *rt)
+{
+	rtnl_route_ref ref;
+
+	if (rt->sock)
+		routes_join(rt, false);
+	/* No longer followed: whoever derives from them forgets them, quietly. */
+	for (ref = rt->env.obj_changed ? rtnl_routes_next(rt->routes, RTNL_ROUTE_NONE) : RTNL_ROUTE_NONE;
+	     ref != RTNL_ROUTE_NONE; ref = rtnl_routes_next(rt->routes, ref)) {
+		struct rtnl_route r;
+		struct nlh_event ev;
+
+		rtnl_routes_get(rt->routes, ref, &r);
+		route_event(rt, &r, NLH_EV_ROUTE_DEL, &ev);
+		obj_changed(rt, &ev, NULL, false);
+	}
+	rtnl_routes_free(rt->routes);
+	rt->routes = NULL;
+}
+
+/* Keep routes from now on: an empty table, filled by the live groups and one dump. */
+static int routes_start(struct rtnl *rt)
+{
+	int r;
+
+	if (rt->routes)
+		return 0;
+	rt->routes = rtnl_routes_new();
+	if (!rt->routes)
+		return -ENOMEM;
+	/* Fed instances hear routes as the shared socket's events only. */
+	if (!rt->sock)
+		return 0;
+	if ((r = routes_join(rt, true)) < 0 || (r = routes_dump(rt)) < 0) {
+		log_err("%s: cannot read the routes: %s", rt->who, strerror(-r));
+		routes_stop(rt);
+	}
+	return r;
+}
+
+static int routes_want(struct rtnl *rt, bool wanted)
+{
+	if (wanted)
+		return routes_start(rt);
+	if (rt->routes && !rt->routes_asked)
+		routes_stop(rt);
+	return 0;
+}
+
 static void *rtnl_new(const struct nlh_source_env *env)
 {
 	struct rtnl *rt = calloc(1, sizeof(*rt));
@@ -657,10 +922,7 @@ static void *rtnl_new(const struct nlh_source_env *env)
  */
 static int rtnl_open(struct rtnl *rt, const struct nlh_want *want)
 {
-	static const unsigned int groups[] = {
-		RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
-		RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
-	};
+	static const unsigned int groups[] = { RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR };
 	const struct nlsock_config cfg = {
 		.protocol = NETLINK_ROUTE, .netns_fd = rt->env.netns_fd, .fd = -1, .who = rt->who,
 	};
@@ -676,6 +938,15 @@ static int rtnl_open(struct rtnl *rt, const struct nlh_want *want)
 	rt->want_neigh = wants_neigh(want);
 	if (rt->want_neigh && (r = nlsock_join(rt->sock, RTNLGRP_NEIGH, true)) < 0)
 		goto fail;
+	/* Routes in the start-up dump, when something needs them. */
+	if (wants_routes(want)) {
+		if (!rt->routes && !(rt->routes = rtnl_routes_new())) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		if ((r = routes_join(rt, true)) < 0)
+			goto fail;
+	}
 	rt->dump_emit = false;
 	if ((r = dump_start(rt, T_LINK)) < 0)
 		goto fail;
@@ -690,6 +961,8 @@ static int rtnl_open(struct rtnl *rt, const struct nlh_want *want)
 fail:
 	nlsock_free(rt->sock);
 	rt->sock = NULL;
+	rtnl_routes_free(rt->routes);
+	rt->routes = NULL;
 	return r;
 }
 
@@ -697,21 +970,21 @@ static int rtnl_update(void *inst, const struct nlh_want *want)
 {
 	struct rtnl *rt = inst;
 	bool w = wants_neigh(want);
+	int r;
 
-	/* Fed: what it hears is the shared socket's business. */
-	if (rt->shared) {
-		rt->want_neigh = w;
-		return 0;
-	}
 	/* rtnl always runs: the other sources and nlhook.links() need its state. */
-	if (!rt->sock)
+	if (!rt->sock && !rt->shared)
 		return rtnl_open(rt, want);
-	if (w == rt->want_neigh)
-		return 0;
+	r = routes_want(rt, wants_routes(want));
+	/* Fed: what it hears is the shared socket's business. */
+	if (rt->shared || w == rt->want_neigh) {
+		rt->want_neigh = w;
+		return r;
+	}
 	rt->want_neigh = w;
 	if (!w)
 		table_clear(&rt->tables[T_NEIGH]);
-	return nlsock_join(rt->sock, RTNLGRP_NEIGH, w);
+	return nlsock_join(rt->sock, RTNLGRP_NEIGH, w) ?: r;
 }
 
 static void rtnl_free(void *inst)
@@ -723,6 +996,7 @@ static void rtnl_free(void *inst)
 	nlsock_free(rt->sock);
 	for (int i = 0; i < _T_MAX; i++)
 		table_clear(&rt->tables[i]);
+	rtnl_routes_free(rt->routes);
 	free(rt->who);
 	free(rt);
 }
@@ -773,8 +1047,14 @@ struct rtnl *rtnl_replay_new(const struct nlh_source_env *env)
 {
 	struct rtnl *rt = rtnl_new(env);
 
-	if (rt)
-		rt->want_neigh = true;
+	if (!rt)
+		return NULL;
+	rt->want_neigh = true;
+	rt->routes = rtnl_routes_new();
+	if (!rt->routes) {
+		rtnl_free(rt);
+		return NULL;
+	}
 	return rt;
 }
 
@@ -795,3 +1075,87 @@ const struct nlh_source_ops rtnl_source = {
 	.free = rtnl_free,
 	.stats = rtnl_stats,
 };
+
+/* nlhook.routes() */
+
+static uint32_t link_index(const struct rtnl *rt, const char *ifname)
+{
+	const struct table *t = &rt->tables[T_LINK];
+
+	for (size_t i = 0; i < t->n_buckets; i++)
+		for (const struct obj *o = t->buckets[i]; o; o = o->next)
+			if (!strcmp(o->ev.link.ifname, ifname))
+				return o->ev.link.ifindex;
+	return 0;
+}
+
+static bool route_match(const struct rtnl *rt, rtnl_route_ref ref, const struct rtnl_route_filter *f,
+			void (*cb)(const struct nlh_event *ev, void *data), void *data)
+{
+	struct rtnl_route r;
+	struct nlh_event ev;
+
+	rtnl_routes_get(rt->routes, ref, &r);
+	if (f->by_table && r.table != f->table)
+		return false;
+	if (f->by_dst) {
+		struct nlh_addr a = { .family = r.family, .plen = r.dst_len };
+
+		memcpy(a.a, r.dst, sizeof(a.a));
+		if (!nlh_addr_in_prefix(&a, &f->dst))
+			return false;
+	}
+	if (cb) {
+		route_event(rt, &r, NLH_EV_ROUTE_ADD, &ev);
+		cb(&ev, data);
+	}
+	return true;
+}
+
+size_t rtnl_routes_match(const struct rtnl *rt, const struct rtnl_route_filter *f,
+			 void (*cb)(const struct nlh_event *ev, void *data), void *data)
+{
+	static const uint8_t families[] = { AF_INET, AF_INET6 };
+	rtnl_route_ref ref;
+	uint32_t ifindex;
+	size_t n = 0;
+
+	if (!rt->routes)
+		return 0;
+	if (!f->ifname) {
+		for (ref = rtnl_routes_next(rt->routes, RTNL_ROUTE_NONE); ref != RTNL_ROUTE_NONE;
+		     ref = rtnl_routes_next(rt->routes, ref))
+			n += route_match(rt, ref, f, cb, data);
+		return n;
+	}
+	/* A device: its lists, not every route. */
+	ifindex = link_index(rt, f->ifname);
+	if (!ifindex)
+		return 0;
+	for (size_t i = 0; i < sizeof(families); i++)
+		for (ref = rtnl_routes_next_if(rt->routes, ifindex, families[i], RTNL_ROUTE_NONE);
+		     ref != RTNL_ROUTE_NONE; ref = rtnl_routes_next_if(rt->routes, ifindex, families[i], ref))
+			n += route_match(rt, ref, f, cb, data);
+	return n;
+}
+
+int rtnl_routes_keep(const struct rtnl *crt)
+{
+	/* The state is the instance's own: a reader that needs routes makes it keep them. */
+	struct rtnl *rt = (struct rtnl *)crt;
+	int r = routes_start(rt);
+
+	if (r >= 0)
+		rt->routes_asked = true;
+	return r;
+}
+
+void rtnl_routes_stats(const struct rtnl *rt, struct rtnl_routes_stats *ret)
+{
+	*ret = (struct rtnl_routes_stats){ .kept = rt->routes };
+	if (!rt->routes)
+		return;
+	ret->inet = rtnl_routes_count(rt->routes, AF_INET);
+	ret->inet6 = rtnl_routes_count(rt->routes, AF_INET6);
+	ret->bytes = rtnl_routes_bytes(rt->routes);
+}

@@ -12,7 +12,7 @@
 /*
  * rtnetlink, one instance per namespace: the state it keeps (from the
  * start-up dump and every message since: links by ifindex, addresses,
- * routes, neighbours while wanted) serves edge derivation, ifindex ->
+ * routes and neighbours while wanted) serves edge derivation, ifindex ->
  * name lookups by the other sources of the namespace, and nlhook.links()
  * / addrs() / routes().
  */
@@ -24,6 +24,34 @@ const char *rtnl_ifname(const struct rtnl *rt, uint32_t ifindex);	/* NULL when u
 void rtnl_state_foreach(const struct rtnl *rt, enum nlh_class c,
 			void (*cb)(const struct nlh_event *ev, void *data), void *data);
 size_t rtnl_state_count(const struct rtnl *rt, enum nlh_class c);
+
+/*
+ * Routes are kept only while something needs them: rules or monitors that
+ * want route.* or net.* events, or nlhook.routes(), whose first call makes
+ * the instance keep them from then on (one dump, waited for).  0, or a
+ * negative errno when they cannot be read.
+ */
+int rtnl_routes_keep(const struct rtnl *rt);
+
+/* nlhook.routes() filters, all optional. */
+struct rtnl_route_filter {
+	const char *ifname;		/* through this device */
+	bool by_table;
+	uint32_t table;
+	bool by_dst;
+	struct nlh_addr dst;		/* inside this prefix ("default": the default routes) */
+};
+
+/* How many routes match; with cb, each as an event (route.add, ifname filled in). */
+size_t rtnl_routes_match(const struct rtnl *rt, const struct rtnl_route_filter *f,
+			 void (*cb)(const struct nlh_event *ev, void *data), void *data);
+
+struct rtnl_routes_stats {
+	bool kept;
+	size_t inet, inet6;
+	size_t bytes;			/* what the table takes from the system */
+};
+void rtnl_routes_stats(const struct rtnl *rt, struct rtnl_routes_stats *ret);
 
 /*
  * A namespace known only by its nsid (no file to open a socket in): the

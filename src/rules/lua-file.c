@@ -140,6 +140,8 @@ struct running {
 	const char *where;
 	lua_State *L;
 	double start;			/* loop_now() */
+	volatile sig_atomic_t held;	/* in a wait of the daemon's own: not counted */
+	double held_since;
 	volatile sig_atomic_t stuck;	/* seconds, once interrupted */
 	volatile sig_atomic_t stuck_said;
 };
@@ -215,12 +217,39 @@ static void stuck_record(const struct running *run, double secs)
 	close(fd);
 }
 
+/*
+ * A wait of the daemon's own inside a call (the route dump a first
+ * nlhook.routes() waits for, which has its own timeout) is not the rule's
+ * time: the clock stops for it.
+ */
+void rules_watchdog_hold(void)
+{
+	struct running *run = running;
+
+	if (!run)
+		return;
+	run->held_since = loop_now();
+	atomic_signal_fence(memory_order_seq_cst);
+	run->held = 1;
+}
+
+void rules_watchdog_release(void)
+{
+	struct running *run = running;
+
+	if (!run || !run->held)
+		return;
+	run->start += loop_now() - run->held_since;
+	atomic_signal_fence(memory_order_seq_cst);
+	run->held = 0;
+}
+
 void rules_watchdog_probe(void)
 {
 	struct running *run = running;
 	double secs;
 
-	if (!run)
+	if (!run || run->held)
 		return;
 	secs = loop_now() - run->start;
 	if (secs >= rules_stuck_hard) {

@@ -146,6 +146,9 @@ int rule_call_on_exit(struct rule *r, int ref, int status, const char *out, size
 void rule_count_failure(struct rule *r);
 /* A malloc'd block owned by a userdata on the stack, freed by the GC even if an error unwinds. */
 void **rules_box_new(lua_State *L);
+/* Around a wait of the daemon's own inside a call: the stuck watchdog does not count it. */
+void rules_watchdog_hold(void);
+void rules_watchdog_release(void);
 /*
  * Charges n instructions' worth of work done in C to the running call;
  * raises "FILE:LINE: instruction budget of N exceeded" once it is spent.
