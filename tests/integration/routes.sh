@@ -64,10 +64,23 @@ if [ "$(state '[.state.routes_kept, .state.routes]')" = "[false,0]" ]; then
 else
 	not_ok "routes kept with no rule needing them: $(state .state)"
 fi
+# Online or not is a matter of routes: unknown while none are kept.
+if [ "$(state '.online')" = "null" ] &&
+   nsx "$NLHOOK" --control "$TMP/control.sock" status | grep '^network .*, online unknown' >/dev/null; then
+	ok "online unknown while no routes are kept"
+else
+	not_ok "online: $(state '[.net_state, .online]')"
+fi
 
 nsx ip link set trig2 up
 nsx ip link set trig1 up
 expect_event '.q == "bad"' "nlhook.routes() answered" 10
+# The routes read for that call reach the operational states too.
+if wait_for "[ \"\$(state '.online')\" = true ]" 5; then
+	ok "online once the routes are kept: the default route through a routable link"
+else
+	not_ok "online after the routes were read: $(state '[.net_state, .online]')"
+fi
 answer() { jq -r --arg q "$1" 'select(.q == $q) | '"$2" "$TMP/events.jsonl"; }
 check() {	# check QUERY JQ EXPECTED WHAT
 	local got
