@@ -15,6 +15,8 @@
 
 #include <mosquitto.h>
 
+#include "mqtt-dl.h"
+
 #include "core/event.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -222,12 +224,12 @@ static void describe(const struct mqtt *m, int rc, int err, char *buf, size_t si
 		snprintf(buf, size, "no answer to a keepalive ping in %d s", MQTT_KEEPALIVE);
 		return;
 	case MOSQ_ERR_CONN_REFUSED:
-		snprintf(buf, size, "the broker refused the connection: %s", mosquitto_connack_string(m->connack));
+		snprintf(buf, size, "the broker refused the connection: %s", sym_mosquitto_connack_string(m->connack));
 		return;
 	default:
 		break;
 	}
-	snprintf(buf, size, "%s", m->lib_err[0] ? m->lib_err : mosquitto_strerror(rc));
+	snprintf(buf, size, "%s", m->lib_err[0] ? m->lib_err : sym_mosquitto_strerror(rc));
 }
 
 /* The loop stops watching the socket; one libmosquitto still holds (we gave up on it) goes quiet now. */
@@ -237,7 +239,7 @@ static void unwatch(struct mqtt *m)
 	if (m->fd < 0)
 		return;
 	loop_del_fd(m->fd);
-	if (mosquitto_socket(m->mosq) == m->fd)
+	if (sym_mosquitto_socket(m->mosq) == m->fd)
 		shutdown(m->fd, SHUT_RDWR);
 	m->fd = -1;
 	m->fd_events = 0;
@@ -292,7 +294,7 @@ static void sync_events(struct mqtt *m)
 	 * even when OpenSSL waits for the server: once the TCP connect is
 	 * done, readability alone moves the handshake on.
 	 */
-	if (mosquitto_want_write(m->mosq) && !(m->tls && m->state == MQTT_CONNECTING && m->tcp_up))
+	if (sym_mosquitto_want_write(m->mosq) && !(m->tls && m->state == MQTT_CONNECTING && m->tcp_up))
 		ev |= EPOLLOUT;
 	if (ev != m->fd_events && loop_mod_fd(m->fd, ev) == 0)
 		m->fd_events = ev;
@@ -309,9 +311,9 @@ static void connected(struct mqtt *m)
 	log_info("mqtt: connected to %s%s, %zu messages queued", m->broker, m->connects > 1 ? " again" : "",
 		 queued(m));
 	/* Ahead of the queue: whoever reads PREFIX/status learns first that we are back. */
-	rc = mosquitto_publish(m->mosq, NULL, m->status_topic, 6, "online", 1, true);
+	rc = sym_mosquitto_publish(m->mosq, NULL, m->status_topic, 6, "online", 1, true);
 	if (rc != MOSQ_ERR_SUCCESS)
-		log_debug("mqtt: %s: %s", m->status_topic, mosquitto_strerror(rc));
+		log_debug("mqtt: %s: %s", m->status_topic, sym_mosquitto_strerror(rc));
 	m->last_in = m->last_out = loop_now();
 	loop_timer_arm(m->timer, MQTT_KEEPALIVE);
 }
@@ -319,7 +321,7 @@ static void connected(struct mqtt *m)
 /* After every call into libmosquitto from the loop: act on what its callbacks noted. */
 static void after_io(struct mqtt *m, int rc)
 {
-	bool gone = m->fd >= 0 && mosquitto_socket(m->mosq) != m->fd;
+	bool gone = m->fd >= 0 && sym_mosquitto_socket(m->mosq) != m->fd;
 	char why[320];
 
 	if (m->got_connack) {
@@ -363,13 +365,13 @@ static void io_cb(int fd, uint32_t events, void *data)
 		return;
 	}
 	/* Reading also moves a TLS handshake on. */
-	rc = mosquitto_loop_read(m->mosq, 1);
-	if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) == m->fd && mosquitto_want_write(m->mosq)) {
-		rc = mosquitto_loop_write(m->mosq, 1);
+	rc = sym_mosquitto_loop_read(m->mosq, 1);
+	if (rc == MOSQ_ERR_SUCCESS && sym_mosquitto_socket(m->mosq) == m->fd && sym_mosquitto_want_write(m->mosq)) {
+		rc = sym_mosquitto_loop_write(m->mosq, 1);
 		m->last_out = now;
 	}
 	/* A hangup libmosquitto did not act on would wake the loop forever. */
-	if ((events & (EPOLLERR | EPOLLHUP)) && mosquitto_socket(m->mosq) == m->fd && !m->lost) {
+	if ((events & (EPOLLERR | EPOLLHUP)) && sym_mosquitto_socket(m->mosq) == m->fd && !m->lost) {
 		closed(m, "the connection broke");
 		return;
 	}
@@ -382,7 +384,7 @@ static void *connect_thread(void *data)
 	struct mqtt *m = data;
 	uint64_t one = 1;
 
-	m->attempt_rc = mosquitto_connect_async(m->mosq, m->host, m->port, MQTT_KEEPALIVE);
+	m->attempt_rc = sym_mosquitto_connect_async(m->mosq, m->host, m->port, MQTT_KEEPALIVE);
 	m->attempt_errno = errno;
 	if (write(m->efd, &one, sizeof(one)) < 0)
 		abort();	/* an eventfd write of 1 cannot fail: the loop would wait forever */
@@ -420,12 +422,12 @@ static void attempt_done(int fd, uint32_t events, void *data)
 		return;
 	pthread_join(m->thread, NULL);
 	m->thread_running = false;
-	if (m->attempt_rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0) {
+	if (m->attempt_rc != MOSQ_ERR_SUCCESS || sym_mosquitto_socket(m->mosq) < 0) {
 		describe(m, m->attempt_rc ?: MOSQ_ERR_NO_CONN, m->attempt_errno, why, sizeof(why));
 		closed(m, why);
 		return;
 	}
-	m->fd = mosquitto_socket(m->mosq);
+	m->fd = sym_mosquitto_socket(m->mosq);
 	/* libmosquitto's socket() has no SOCK_CLOEXEC: programs the rules run must not inherit it. */
 	fcntl(m->fd, F_SETFD, FD_CLOEXEC);
 	if (loop_add_fd(m->fd, EPOLLIN, io_cb, m) < 0) {
@@ -460,7 +462,7 @@ static void timer_cb(void *data)
 			loop_timer_arm(m->timer, due - now);
 			return;
 		}
-		rc = mosquitto_loop_misc(m->mosq);
+		rc = sym_mosquitto_loop_misc(m->mosq);
 		m->last_in = m->last_out = now;
 		after_io(m, rc);
 		if (m->state == MQTT_CONNECTED)
@@ -476,7 +478,7 @@ static void feed(struct mqtt *m)
 		struct mqtt_msg *msg = list_pop(&m->waiting);
 		int mid = 0, rc;
 
-		rc = mosquitto_publish(m->mosq, &mid, msg->topic, msg->len, msg->payload, msg->qos, msg->retain);
+		rc = sym_mosquitto_publish(m->mosq, &mid, msg->topic, msg->len, msg->payload, msg->qos, msg->retain);
 		m->last_out = loop_now();
 		switch (rc) {
 		case MOSQ_ERR_SUCCESS:
@@ -493,7 +495,7 @@ static void feed(struct mqtt *m)
 			}
 			continue;
 		default:
-			log_warn("mqtt: cannot publish to %s: %s; dropped", msg->topic, mosquitto_strerror(rc));
+			log_warn("mqtt: cannot publish to %s: %s; dropped", msg->topic, sym_mosquitto_strerror(rc));
 			m->dropped++;
 			msg_free(m, msg);
 		}
@@ -637,7 +639,7 @@ void mqtt_stop(struct mqtt *m)
 		 * Otherwise the connection just closes and the will says it.
 		 */
 		if (m->state == MQTT_CONNECTED && !queued(m)) {
-			mosquitto_disconnect(m->mosq);
+			sym_mosquitto_disconnect(m->mosq);
 			after_io(m, MOSQ_ERR_SUCCESS);
 			while (m->fd >= 0 && stop_turn(m, deadline))
 				;
@@ -663,8 +665,8 @@ void mqtt_free(struct mqtt *m)
 		loop_del_fd(m->efd);
 		close(m->efd);
 	}
-	mosquitto_destroy(m->mosq);
-	mosquitto_lib_cleanup();
+	sym_mosquitto_destroy(m->mosq);
+	sym_mosquitto_lib_cleanup();
 	while ((msg = list_pop(&m->waiting)))
 		msg_free(m, msg);
 	while ((msg = list_pop(&m->flight)))
@@ -702,30 +704,30 @@ static int client_setup(struct mqtt *m, const struct mqtt_config *cfg, char *err
 	const struct mqtt_url *u = cfg->url;
 	int rc;
 
-	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
-	mosquitto_max_inflight_messages_set(m->mosq, MQTT_WINDOW);
-	mosquitto_connect_callback_set(m->mosq, on_connect);
-	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
-	mosquitto_publish_callback_set(m->mosq, on_publish);
-	mosquitto_log_callback_set(m->mosq, on_log);
-	rc = mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true);
+	sym_mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	sym_mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	sym_mosquitto_max_inflight_messages_set(m->mosq, MQTT_WINDOW);
+	sym_mosquitto_connect_callback_set(m->mosq, on_connect);
+	sym_mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
+	sym_mosquitto_publish_callback_set(m->mosq, on_publish);
+	sym_mosquitto_log_callback_set(m->mosq, on_log);
+	rc = sym_mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true);
 	if (rc == MOSQ_ERR_SUCCESS && u->user)
-		rc = mosquitto_username_pw_set(m->mosq, u->user, cfg->password);
+		rc = sym_mosquitto_username_pw_set(m->mosq, u->user, cfg->password);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		snprintf(err, errlen, "%s", mosquitto_strerror(rc));
+		snprintf(err, errlen, "%s", sym_mosquitto_strerror(rc));
 		return -EINVAL;
 	}
 	if (!m->tls)
 		return 0;
 	/* Without --mqtt-ca the system's CAs vouch for the broker. */
 	if (!cfg->ca)
-		mosquitto_int_option(m->mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
+		sym_mosquitto_int_option(m->mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
 	if (cfg->ca || cfg->cert) {
-		rc = mosquitto_tls_set(m->mosq, cfg->ca, cfg->ca ? NULL : "/etc/ssl/certs", cfg->cert, cfg->key,
+		rc = sym_mosquitto_tls_set(m->mosq, cfg->ca, cfg->ca ? NULL : "/etc/ssl/certs", cfg->cert, cfg->key,
 				       no_passphrase);
 		if (rc != MOSQ_ERR_SUCCESS) {
-			snprintf(err, errlen, "TLS files: %s", mosquitto_strerror(rc));
+			snprintf(err, errlen, "TLS files: %s", sym_mosquitto_strerror(rc));
 			return -EINVAL;
 		}
 	}
@@ -738,12 +740,16 @@ int mqtt_new(struct mqtt **ret, const struct mqtt_config *cfg, char *err, size_t
 	bool v6 = strchr(u->host, ':');
 	struct mqtt *m;
 	char *id = NULL;
-	int r = -ENOMEM;
+	int r;
 
+	r = mqtt_dlopen(err, errlen);
+	if (r < 0)
+		return r;
+	r = -ENOMEM;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	mosquitto_lib_init();
+	sym_mosquitto_lib_init();
 	m->fd = m->efd = -1;
 	m->backoff = MQTT_BACKOFF_MIN;
 	m->port = u->port;
@@ -766,7 +772,7 @@ int mqtt_new(struct mqtt **ret, const struct mqtt_config *cfg, char *err, size_t
 	if (asprintf(&id, "nlhookd/%s", m->prefix) < 0)
 		goto fail;
 	/* A clean session: what it needs again after a reconnection, the queue holds. */
-	m->mosq = mosquitto_new(id, true, m);
+	m->mosq = sym_mosquitto_new(id, true, m);
 	free(id);
 	if (!m->mosq)
 		goto fail;

@@ -54,6 +54,20 @@ else
 	not_ok "a missing --mqtt-ca is refused (got $rc: $(cat "$TMP/usage.out"))"
 fi
 
+# libmosquitto is loaded when a broker is configured: hidden (an empty
+# file bound over it in a mount namespace of its own), --mqtt fails at
+# start, exit 1, saying what is missing.
+lib=$(ldconfig -p | awk '/libmosquitto\.so\.1 / { print $NF; exit }')
+rc=0
+unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$(readlink -f "$lib")" \
+	ip netns exec "$NS" "$NLHOOKD" --rules "$RULES" --control "$TMP/control.sock" --mqtt "$URL" \
+	> "$TMP/usage.out" 2>&1 || rc=$?
+if [ $rc -eq 1 ] && grep -q "cannot load libmosquitto.so.1 (Debian: libmosquitto1)" "$TMP/usage.out"; then
+	ok "--mqtt without libmosquitto: exit 1, naming the library"
+else
+	not_ok "--mqtt without libmosquitto (got $rc: $(head -c 300 "$TMP/usage.out"))"
+fi
+
 ### events, emits and retained topics ###
 
 rule_file 10-mqtt.lua <<'LUA'
@@ -76,6 +90,8 @@ sub all -t "$P/#" -v -q 1
 start_daemon --mqtt "$URL" --event-log mqtt
 
 if wait_for "[ \"\$(retained $P/status)\" = online ]" 10; then ok "$P/status is online, retained"; else not_ok "$P/status is online, retained (got '$(retained $P/status)')"; fi
+grep -q libmosquitto "/proc/$DAEMON_PID/maps" && ok "with --mqtt the daemon has libmosquitto loaded" ||
+	not_ok "with --mqtt, no libmosquitto in the daemon's maps"
 [ "$(mqtt_field state)" = connected ] && ok "status: mqtt state connected" || not_ok "status: mqtt state is $(mqtt_field state)"
 
 ip -n "$NS" link add mqa0 type veth peer name mqb0

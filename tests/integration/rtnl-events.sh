@@ -30,6 +30,12 @@ LUA
 
 nsx ip link add vA type veth peer name vB
 start_daemon
+# No broker, no MQTT client in memory (nor libssl and libcrypto with it).
+if grep -qE 'libmosquitto|libssl|libcrypto' "/proc/$DAEMON_PID/maps"; then
+	not_ok "without --mqtt the daemon has $(grep -oE 'lib(mosquitto|ssl|crypto)[^ ]*' "/proc/$DAEMON_PID/maps" | sort -u | tr '\n' ' ')loaded"
+else
+	ok "without --mqtt, neither libmosquitto nor libssl is loaded"
+fi
 
 link() { echo "(.type == \"$1\" and .ifname == \"$2\")"; }
 
