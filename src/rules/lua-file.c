@@ -617,6 +617,8 @@ int rules_file_load(struct rules_file *f, const char *buf, size_t len, char *err
 	}
 	f->n_rules = kept;
 	f->loaded = true;
+	/* What loading left (the chunk's temporaries, the library tables' garbage) goes now. */
+	lua_gc(L, LUA_GCCOLLECT);
 	return 0;
 }
 
