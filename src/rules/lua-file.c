@@ -142,7 +142,7 @@ struct running {
 	double start;			/* loop_now() */
 	volatile sig_atomic_t held;	/* in a wait of the daemon's own: not counted */
 	double held_since;
-	volatile sig_atomic_t stuck;	/* seconds, once interrupted */
+	volatile sig_atomic_t stuck_ms;	/* time run when interrupted; 0 before */
 	volatile sig_atomic_t stuck_said;
 };
 
@@ -165,14 +165,14 @@ static void running_pop(struct running *prev)
 static void stuck_hook(lua_State *L, lua_Debug *ar)
 {
 	struct running *run = running;
-	int secs = run ? (int)run->stuck : 0;
+	int ds = run ? (int)run->stuck_ms / 100 : 0;	/* tenths of a second */
 
 	lua_sethook(L, stuck_hook, LUA_MASKCOUNT, 1);
 	if (lua_getstack(L, 0, ar) && lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
-		lua_pushfstring(L, "%s:%d: stuck: still running after %d s (wall clock)", ar->short_src,
-				ar->currentline, secs);
+		lua_pushfstring(L, "%s:%d: stuck: still running after %d.%d s (wall clock)", ar->short_src,
+				ar->currentline, ds / 10, ds % 10);
 	else
-		lua_pushfstring(L, "stuck: still running after %d s (wall clock)", secs);
+		lua_pushfstring(L, "stuck: still running after %d.%d s (wall clock)", ds / 10, ds % 10);
 	lua_error(L);
 }
 
@@ -269,8 +269,9 @@ void rules_watchdog_probe(void)
 		stuck_record(run, secs);
 		abort();
 	}
-	if (secs >= rules_stuck_soft && !run->stuck) {
-		run->stuck = (sig_atomic_t)secs;
+	if (secs >= rules_stuck_soft && !run->stuck_ms) {
+		/* Never 0 once set: a soft limit under a second still counts as stuck. */
+		run->stuck_ms = (sig_atomic_t)(secs * 1000) | 1;
 		/* lua_sethook is safe from a signal handler (lua.c stops scripts on SIGINT this way). */
 		lua_sethook(run->L, stuck_hook, LUA_MASKCOUNT, 1);
 	}
@@ -459,7 +460,7 @@ static int rule_pcall(struct call *c)
 	ret = lua_pcall(L, 1, 0, top + 1);
 	running_pop(prev);
 	r->st.time += loop_now() - t0;
-	if (run.stuck)
+	if (run.stuck_ms)
 		r->st.stuck++;
 	if (ret != LUA_OK) {
 		rule_failed(r, ret, lua_tostring(L, -1));
