@@ -440,6 +440,7 @@ static int api_on(lua_State *L)
 	}
 	nflog_groups_check(L, r, named);
 	if (lua_isfunction(L, 3)) {
+		r->action_reads_event = rules_handler_reads_event(L, 3);
 		lua_pushvalue(L, 3);
 		r->action_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	} else if (lua_type(L, 3) == LUA_TSTRING) {

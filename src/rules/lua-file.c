@@ -363,6 +363,11 @@ static int tramp(lua_State *L)
 		return 0;
 	case CALL_ACTION:
 		lua_rawgeti(L, LUA_REGISTRYINDEX, c->r->action_ref);
+		/* A handler that cannot name its event (a counter) is not given one: building it is most of a call. */
+		if (!c->r->action_reads_event) {
+			lua_call(L, 0, 0);
+			return 0;
+		}
 		rules_push_event_object(L, c->ev);
 		lua_call(L, 1, 0);
 		return 0;

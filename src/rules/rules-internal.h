@@ -73,6 +73,7 @@ struct rule {
 	bool has_func[_NLH_CLASS_MAX];	/* some term is a Lua predicate */
 
 	int action_ref;			/* LUA_NOREF when the action is a path */
+	bool action_reads_event;	/* the handler may read its argument (lua-argscan.c) */
 	char *action_path;
 
 	double debounce;		/* seconds, 0: none */
@@ -180,6 +181,12 @@ int rules_api_exec(lua_State *L);
 int rules_exit_status(int status);
 /* A path action: the event in the environment. */
 void rule_exec_path(struct rule *r, const struct nlh_event *ev);
+
+/* lua-argscan.c */
+/* Whether the Lua function at idx can read its first argument: true unless its bytecode shows it cannot. */
+bool rules_handler_reads_event(lua_State *L, int idx);
+/* Whether the scan knows the running Lua's bytecode (else every handler reads its event). */
+bool rules_handler_scan_trusted(void);
 
 /* lua-event.c */
 void rules_event_open(lua_State *L);

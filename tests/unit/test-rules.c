@@ -26,6 +26,9 @@
 #include "nl80211/nl80211.h"
 #include "rtnl/rtnl.h"
 #include "rules/rules.h"
+#include "rules/rules-internal.h"
+#include <lauxlib.h>
+#include <lualib.h>
 
 /*
  * Rule files are written into a fresh temp dir per test; nlhook.emit goes
@@ -866,6 +869,92 @@ static const char *presence_ifname(void *data, uint32_t ifindex)
  * nlhook.drop: the one at the overrun has no count, the one at the next
  * hit has the gap.  Neither may make its handler fail.
  */
+/*
+ * Handlers that cannot read their event are not given one (lua-argscan.c).
+ * The scan must know this Lua's bytecode, and must never call a handler
+ * that reads its event one that does not.
+ */
+static void test_handler_event_scan(void **state)
+{
+	static const struct {
+		const char *src;
+		bool reads;
+	} cases[] = {
+		{ "local n = 0 return function(ev) n = n + 1 end", false },
+		{ "local n = 0 return function(ev) n = n + 1 if n % 1000 == 0 then nlhook.log('info', n) end end", false },
+		{ "return function(ev) local t = { 1, 2, x = 'y' } for i = 1, #t do t[i] = t[i] * 2 end return t end", false },
+		{ "return function(ev) local s = 0 for k, v in pairs({ a = 1 }) do s = s + v end return s end", false },
+		{ "return function(ev) local f = function(x) return x end return f(1) end", false },
+		{ "return function() end", false },
+		{ "return function(ev, x) return x end", false },
+		{ "return function(ev) return ev end", true },
+		{ "return function(ev) return ev.ifname end", true },
+		{ "return function(ev) return ev['ifname'] end", true },
+		{ "return function(ev) local k = 'x' return ev[k] end", true },
+		{ "return function(ev) return ev:foo() end", true },
+		{ "return function(ev) x = ev end", true },
+		{ "local up return function(ev) up = ev end", true },
+		{ "return function(ev) return setmetatable({}, { __index = function() return ev end }) end", true },
+		{ "return function(ev) local t = {} t[ev] = 1 end", true },
+		{ "return function(ev) local t = {} t.x = ev end", true },
+		{ "return function(ev) local t = {} t[1] = ev end", true },
+		{ "return function(ev) return { ev } end", true },
+		{ "return function(ev) return { [ev] = 1 } end", true },
+		{ "return function(ev) return { x = ev } end", true },
+		{ "return function(ev) nlhook.emit(ev) end", true },
+		{ "return function(ev) return tostring(ev) end", true },
+		{ "return function(ev) return 1, ev end", true },
+		{ "return function(ev) local a, b = 1, ev return b end", true },
+		{ "return function(ev) return #ev end", true },
+		{ "return function(ev) return -ev end", true },
+		{ "return function(ev) return not ev end", true },
+		{ "return function(ev) return ev .. '' end", true },
+		{ "return function(ev) return '' .. ev end", true },
+		{ "return function(ev) return ev + 1 end", true },
+		{ "return function(ev) return 1 + ev end", true },
+		{ "return function(ev) return ev < 1 end", true },
+		{ "return function(ev) return ev == 'x' end", true },
+		{ "return function(ev) return ev and 1 end", true },
+		{ "return function(ev) while ev do end end", true },
+		{ "return function(ev) for k in pairs(ev) do end end", true },
+		{ "return function(ev) for i = ev, 2 do end end", true },
+		{ "return function(ev) ev = nil end", true },
+		{ "return function(ev) return function() return ev end end", true },
+		{ "return function(ev) return function() return function() return ev end end end", true },
+		{ "return function(ev) local x = 1 return function() return x end, function() return ev end end", true },
+		{ "return function(ev) nlhook.after(1, function() nlhook.emit(ev) end) end", true },
+		{ "return function(ev) return coroutine.wrap(function() return ev end)() end", true },
+		{ "return function(ev) goto l ::l:: return ev end", true },
+		{ "return function(ev) repeat local y = ev until y end", true },
+		{ "return function(ev) local t <close> = ev end", true },
+		{ "return function(...) end", true },
+		{ "return function(ev, ...) end", true },
+		{ "return print", true },
+	};
+	lua_State *L = luaL_newstate();
+	char big[8192];
+	int n;
+
+	assert_true(rules_handler_scan_trusted());
+	luaL_openlibs(L);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(luaL_loadstring(L, cases[i].src), LUA_OK);
+		assert_int_equal(lua_pcall(L, 0, 1, 0), LUA_OK);
+		if (rules_handler_reads_event(L, -1) != cases[i].reads)
+			fail_msg("%s: reads %d, scanned %d", cases[i].src, cases[i].reads, !cases[i].reads);
+		lua_settop(L, 0);
+	}
+	/* Past 255 constants the operands change form: ev as a key must still count. */
+	n = snprintf(big, sizeof(big), "return function(ev) local t = {} ");
+	for (int i = 0; i < 300; i++)
+		n += snprintf(big + n, sizeof(big) - n, "t.k%d = %d ", i, i + 1000);
+	snprintf(big + n, sizeof(big) - n, "t.last = ev end");
+	assert_int_equal(luaL_loadstring(L, big), LUA_OK);
+	assert_int_equal(lua_pcall(L, 0, 1, 0), LUA_OK);
+	assert_true(rules_handler_reads_event(L, -1));
+	lua_close(L);
+}
+
 static void test_firewall_example(void **state)
 {
 	char *text = read_all(NLH_EXAMPLES "/30-firewall-json.lua"), path[256], *err;
@@ -2310,6 +2399,7 @@ int main(void)
 		T(test_stations),
 		T(test_presence_example),
 		T(test_firewall_example),
+		T(test_handler_event_scan),
 		T(test_want),
 		T(test_impossible_patterns),
 		T(test_nflog_groups),
