@@ -54,6 +54,16 @@ double loop_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+double loop_now_coarse(void)
+{
+	struct timespec ts;
+
+	if (replaying)
+		return replay_now;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void timerfd_rearm(void)
 {
 	struct itimerspec its = {};

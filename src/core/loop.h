@@ -31,6 +31,8 @@ void loop_timer_free(struct loop_timer *t);
 
 /* Monotonic seconds; during a replay, the capture's time (loop_replay_*). */
 double loop_now(void);
+/* The same clock read at its tick (some ms), for ten times less: sums over many reads. */
+double loop_now_coarse(void);
 
 /*
  * Replays run timers on the capture's clock: from loop_replay_start(t)
