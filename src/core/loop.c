@@ -44,24 +44,24 @@ void loop_set_wake(void (*cb)(void))
 }
 static int quit_code;
 
-double loop_now(void)
+static double now_on(clockid_t clock)
 {
 	struct timespec ts;
 
 	if (replaying)
 		return replay_now;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double loop_now(void)
+{
+	return now_on(CLOCK_MONOTONIC);
 }
 
 double loop_now_coarse(void)
 {
-	struct timespec ts;
-
-	if (replaying)
-		return replay_now;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return now_on(CLOCK_MONOTONIC_COARSE);
 }
 
 static void timerfd_rearm(void)

@@ -138,10 +138,12 @@ struct fn {
 };
 
 /*
- * One function of the dump (ldump.c's dumpFunction, stripped); with ret,
- * its header, code and which children capture its register 0.
+ * One function of the dump (ldump.c's dumpFunction, stripped).  With ret,
+ * its header and code and which children capture its register 0; with
+ * captures, whether the function has an upvalue that is its parent's
+ * register 0.
  */
-static void function(struct rd *r, struct fn *ret, int depth)
+static void function(struct rd *r, struct fn *ret, bool *captures, int depth)
 {
 	size_t n;
 
@@ -185,52 +187,21 @@ static void function(struct rd *r, struct fn *ret, int depth)
 		}
 	}
 	n = size(r);		/* upvalues: instack, idx, kind */
-	if (n > (size_t)(r->end - r->p) / 3) {
-		r->bad = true;
-		return;
+	for (size_t i = 0; i < n && !r->bad; i++) {
+		unsigned int instack = byte(r), idx = byte(r);
+
+		byte(r);
+		if (captures && instack && idx == 0)
+			*captures = true;
 	}
-	skip(r, n * 3);
 	n = size(r);		/* children */
 	if (ret) {
 		ret->nprotos = n;
 		if (n > 256)
 			r->bad = true;
 	}
-	for (size_t i = 0; i < n && !r->bad; i++) {
-		const uint8_t *child = r->p;
-
-		function(r, NULL, depth + 1);
-		if (ret && !r->bad) {
-			/* Read its upvalue list again: the child's own layout up to there. */
-			struct rd c = { child, r->end, false };
-			size_t nk, nu;
-
-			skip_string(&c);
-			size(&c);
-			size(&c);
-			skip(&c, 3);
-			skip(&c, size(&c) * 4);
-			nk = size(&c);
-			for (size_t j = 0; j < nk && !c.bad; j++) {
-				unsigned int t = byte(&c);
-
-				if (t == 3 || t == 19)
-					skip(&c, 8);
-				else if (t == 4 || t == 20)
-					skip_string(&c);
-			}
-			nu = size(&c);
-			for (size_t j = 0; j < nu && !c.bad; j++) {
-				unsigned int instack = byte(&c), idx = byte(&c);
-
-				byte(&c);
-				if (instack && idx == 0)
-					ret->captures_r0[i] = true;
-			}
-			if (c.bad)
-				r->bad = true;
-		}
-	}
+	for (size_t i = 0; i < n && !r->bad; i++)
+		function(r, NULL, ret ? &ret->captures_r0[i] : NULL, depth + 1);
 	/* debug info, stripped: four empty vectors */
 	for (int i = 0; i < 4 && !r->bad; i++)
 		if (size(r))
@@ -280,7 +251,7 @@ static bool scan(const uint8_t *p, size_t len)
 	byte(&r);			/* the main function's upvalue count */
 	if (!(f = calloc(1, sizeof(*f))))
 		return true;
-	function(&r, f, 0);
+	function(&r, f, NULL, 0);
 	if (r.bad || r.p != r.end || f->vararg) {
 		free(f);
 		return true;
