@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -1352,6 +1353,39 @@ static void test_status(void **state)
 	rules_set_free(rs);
 }
 
+/*
+ * A rule's time is read on the coarse clock (a tick of some ms): one
+ * short call reads 0 or a tick, but the sum over calls is the time spent.
+ */
+static void test_rule_time(void **state)
+{
+	struct stats_list sl;
+	struct rules_set *rs;
+	struct nlh_event ev;
+	struct timespec a, b;
+	double wall;
+	char path[256];
+
+	write_file(rules_dir, "10-spin.lua",
+		   "nlhook.on('link.up', {}, function() local t = os.clock() + 0.002 while os.clock() < t do end end)\n");
+	rs = load(0, NULL);
+	link_up(&ev, "eth0", 1500);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < 50; i++)
+		rules_set_dispatch(rs, &ev);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	wall = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+	get_stats(rs, &sl);
+	assert_int_equal(sl.n, 1);
+	assert_int_equal(sl.st[0].runs, 50);
+	/* At least 50 x 2 ms of CPU; the calls' coarse readings add up to the wall clock within two ticks. */
+	if (sl.st[0].time < 0.09 || sl.st[0].time > wall + 0.01)
+		fail_msg("rule time %.4f s for 50 calls in %.4f s", sl.st[0].time, wall);
+	rules_set_free(rs);
+	snprintf(path, sizeof(path), "%s/10-spin.lua", rules_dir);
+	unlink(path);
+}
+
 static void test_api_misuse(void **state)
 {
 	char *dirs[] = { rules_dir };
@@ -2413,6 +2447,7 @@ int main(void)
 		T(test_dry_run),
 		T(test_debounce_rate_after),
 		T(test_status),
+		T(test_rule_time),
 		T(test_api_misuse),
 		T(test_exec),
 		T(test_pattern_budget),
