@@ -80,6 +80,7 @@ static const uint8_t regs[] = {
 	[80] = RA, [81] = RA,		/* VARARG VARARGPREP */
 	[82] = 0,			/* EXTRAARG */
 };
+#define OP_JMP 56
 #define OP_CLOSURE 79
 #define OP_EXTRAARG 82
 
@@ -242,49 +243,34 @@ static const uint8_t header[] = { 0x1b, 'L', 'u', 'a', 0x54, 0, 0x19, 0x93, '\r'
 static bool scan(const uint8_t *p, size_t len)
 {
 	struct rd r = { p, p + len, false };
-	struct fn *f;
-	bool reads = false;
+	struct fn f = {};
 
 	if (len < sizeof(header) + 16 + 1 || memcmp(p, header, sizeof(header)))
 		return true;
 	skip(&r, sizeof(header) + 16);	/* LUAC_INT, LUAC_NUM */
 	byte(&r);			/* the main function's upvalue count */
-	if (!(f = calloc(1, sizeof(*f))))
+	function(&r, &f, NULL, 0);
+	if (r.bad || r.p != r.end || f.vararg)
 		return true;
-	function(&r, f, NULL, 0);
-	if (r.bad || r.p != r.end || f->vararg) {
-		free(f);
-		return true;
-	}
-	if (f->nparams == 0) {
-		free(f);
-		return false;
-	}
-	for (size_t i = 0, proto = 0; i < f->ncode && !reads; i++) {
+	for (size_t i = 0; i < f.ncode && f.nparams; i++) {
 		uint32_t in;
 		unsigned int op, m;
 
-		memcpy(&in, f->code + 4 * i, 4);
+		memcpy(&in, f.code + 4 * i, 4);
 		op = OP(in);
-		if (op >= sizeof(regs)) {
-			reads = true;
-			break;
-		}
+		if (op >= sizeof(regs))
+			return true;
 		m = regs[op];
-		if (op != OP_EXTRAARG && op != 56 && !m)
-			reads = true;	/* an opcode the table does not know */
+		if (op != OP_EXTRAARG && op != OP_JMP && !m)
+			return true;	/* an opcode the table does not know */
 		if (((m & RA) && A(in) == 0) || ((m & RB) && B(in) == 0) || ((m & RC) && C(in) == 0) ||
 		    ((m & RKC) && !K(in) && C(in) == 0))
-			reads = true;
-		if (m & CLOS) {
-			/* Bx is the child's index */
-			proto = in >> 15;
-			if (proto >= f->nprotos || f->captures_r0[proto])
-				reads = true;
-		}
+			return true;
+		/* CLOSURE's Bx is the child's index */
+		if ((m & CLOS) && ((in >> 15) >= f.nprotos || f.captures_r0[in >> 15]))
+			return true;
 	}
-	free(f);
-	return reads;
+	return false;
 }
 
 static bool reads_arg(lua_State *L, int idx)
