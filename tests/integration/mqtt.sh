@@ -57,7 +57,8 @@ fi
 # libmosquitto is loaded when a broker is configured: hidden (an empty
 # file bound over it in a mount namespace of its own), --mqtt fails at
 # start, exit 1, saying what is missing.
-lib=$(ldconfig -p | awk '/libmosquitto\.so\.1 / { print $NF; exit }')
+# awk reads to the end: an early exit would give ldconfig SIGPIPE, a failure under pipefail.
+lib=$(ldconfig -p | awk '/libmosquitto\.so\.1 / && !f { print $NF; f = 1 }')
 rc=0
 unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$(readlink -f "$lib")" \
 	ip netns exec "$NS" "$NLHOOKD" --rules "$RULES" --control "$TMP/control.sock" --mqtt "$URL" \

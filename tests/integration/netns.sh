@@ -105,7 +105,7 @@ else
 	not_ok "group 32: $P-2 $(bind32 "$P-2"), $P-1 $(bind32 "$P-1")"
 fi
 # A dry run of a namespace's event, as the monitor shows it.
-line=$(jq -c --arg n "$P-2" 'select(.netns == $n and .ifname == "v2")' "$TMP/mon-all.jsonl" | head -1)
+line=$(jq -c --arg n "$P-2" 'select(.netns == $n and .ifname == "v2")' "$TMP/mon-all.jsonl" | sed -n 1p)
 if "$NLHOOK" test --rules "$RULES" --event "$line" 2>&1 | grep "^match $RULES/20-scoped.lua:1\|^match 20-scoped.lua:1" >/dev/null; then
 	ok "nlhook test --event with the namespace: the scoped rule matches"
 else

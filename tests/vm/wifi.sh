@@ -14,7 +14,7 @@ deb=$(ls "$cache"/linux-image-*-amd64_*.deb 2>/dev/null | tail -n 1 || true)
 if [ -z "$deb" ]; then
 	# scripts/dev test fetches it; a plain `meson test` may not have.
 	mkdir -p "$cache"
-	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }')
+	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ && !f { print $2; f = 1 }')
 	[ -n "$pkg" ] && (cd "$cache" && apt-get download "$pkg" >/dev/null 2>&1) || true
 	deb=$(ls "$cache"/linux-image-*-amd64_*.deb 2>/dev/null | tail -n 1 || true)
 	[ -n "$deb" ] || { echo "SKIP: no linux-image-amd64 package to boot"; exit 77; }
