@@ -72,14 +72,29 @@ fi
 # link's IPv4 routes (the kernel's own flush walks its whole table, which
 # is what makes this slow).  A scan of the 416,666 others per flush would
 # cost the daemon some 2 ms each; a lookup by ifindex, next to nothing.
-for i in $(seq 100); do echo "link set vSmall down"; echo "link set vSmall up"; done > "$TMP/flaps"
-t0=$(ticks)
-nsx ip -batch "$TMP/flaps"
-nsx ip link set trig2 down
-nsx ip link set trig2 up
-sleep 1
-used=$(( ($(ticks) - t0) * 1000 / $(getconf CLK_TCK) ))
-if [ "$used" -lt 250 ]; then
+# The flaps go in batches: at full speed, with the daemon kept off the CPU
+# by other tests, their messages can overrun its 1 MiB buffer, and the
+# resync (a dump of every route) is not what this measures.  A try with a
+# resync is measured again.
+resyncs() { state '[.sources[] | select(.name == "rtnl") | .resyncs] | add'; }
+for i in $(seq 20); do echo "link set vSmall down"; echo "link set vSmall up"; done > "$TMP/flaps"
+for try in 1 2 3; do
+	r0=$(resyncs)
+	t0=$(ticks)
+	for b in 1 2 3 4 5; do
+		nsx ip -batch "$TMP/flaps"
+		sleep 0.05
+	done
+	nsx ip link set trig2 down
+	nsx ip link set trig2 up
+	sleep 1
+	used=$(( ($(ticks) - t0) * 1000 / $(getconf CLK_TCK) ))
+	[ "$(resyncs)" = "$r0" ] && break
+	echo "# try $try: a receive buffer overrun during the flaps ($used ms with its resync); again"
+done
+if [ "$(resyncs)" != "$r0" ]; then
+	not_ok "100 flaps of a small link: a resync in each of 3 tries"
+elif [ "$used" -lt 250 ]; then
 	ok "100 flaps of a small link beside $N routes: $used ms of CPU"
 else
 	not_ok "100 flaps of a small link beside $N routes: $used ms of CPU (a scan per flush?)"
