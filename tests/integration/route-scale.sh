@@ -43,7 +43,7 @@ start_daemon --rcvbuf 1048576
 state() { nsx "$NLHOOK" --control "$TMP/control.sock" status --json | jq -c "$1"; }
 kernel() { nsx ip "$1" route show table all | wc -l; }
 rss() { awk '/VmRSS/ { print $2 }' "/proc/$DAEMON_PID/status"; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$DAEMON_PID/stat"; }
+utime() { awk '{ print $14 }' "/proc/$DAEMON_PID/stat"; }
 base=$(state .state.routes)
 rss0=$(rss)
 
@@ -70,8 +70,12 @@ fi
 
 # 100 flaps of a small link beside the big table: each down flushes that
 # link's IPv4 routes (the kernel's own flush walks its whole table, which
-# is what makes this slow).  A scan of the 416,666 others per flush would
-# cost the daemon some 2 ms each; a lookup by ifindex, next to nothing.
+# is what makes this slow).  A scan of the 416,666 others per flush costs
+# the daemon 4-6 ms of user time each (390-570 ms for the 100, measured
+# with such a scan put in on purpose); a lookup by ifindex, 10-20 ms for
+# all of them.  User time only: system time also takes the softirq and
+# RCU work of the kernel's flushes when a tick lands while the daemon is
+# current, and swung from 50 to 700 ms between runs of the same build.
 # The flaps go in batches: at full speed, with the daemon kept off the CPU
 # by other tests, their messages can overrun its 1 MiB buffer, and the
 # resync (a dump of every route) is not what this measures.  A try with a
@@ -80,7 +84,7 @@ resyncs() { state '[.sources[] | select(.name == "rtnl") | .resyncs] | add'; }
 for i in $(seq 20); do echo "link set vSmall down"; echo "link set vSmall up"; done > "$TMP/flaps"
 for try in 1 2 3; do
 	r0=$(resyncs)
-	t0=$(ticks)
+	t0=$(utime)
 	for b in 1 2 3 4 5; do
 		nsx ip -batch "$TMP/flaps"
 		sleep 0.05
@@ -88,16 +92,16 @@ for try in 1 2 3; do
 	nsx ip link set trig2 down
 	nsx ip link set trig2 up
 	sleep 1
-	used=$(( ($(ticks) - t0) * 1000 / $(getconf CLK_TCK) ))
+	used=$(( ($(utime) - t0) * 1000 / $(getconf CLK_TCK) ))
 	[ "$(resyncs)" = "$r0" ] && break
 	echo "# try $try: a receive buffer overrun during the flaps ($used ms with its resync); again"
 done
 if [ "$(resyncs)" != "$r0" ]; then
 	not_ok "100 flaps of a small link: a resync in each of 3 tries"
-elif [ "$used" -lt 250 ]; then
-	ok "100 flaps of a small link beside $N routes: $used ms of CPU"
+elif [ "$used" -lt 150 ]; then
+	ok "100 flaps of a small link beside $N routes: $used ms of user CPU"
 else
-	not_ok "100 flaps of a small link beside $N routes: $used ms of CPU (a scan per flush?)"
+	not_ok "100 flaps of a small link beside $N routes: $used ms of user CPU (a scan per flush?)"
 fi
 
 # The big link goes: its IPv4 routes without a message, each a route.del.

@@ -129,7 +129,7 @@ expect_event '.type == "route.del" and .dst == "10.88.3.0/24" and .table == 100 
 SETTLE=0.5 expect_count '.type == "route.del" and .ifname == "vF"' 5 \
 	"link down: one route.del for each of vF's five IPv4 routes (prefix, via, two in table 100, broadcast)"
 expect_count '.type == "route.del" and .dst == "10.88.0.1/32"' 0 "link down: its local route stays"
-if [ "$(state .state.routes)" = "$(kernel_routes)" ]; then
+if wait_for "[ \"\$(state .state.routes)\" = \"\$(kernel_routes)\" ]" 5; then
 	ok "link down: the state is the kernel's ($(kernel_routes) routes)"
 else
 	not_ok "link down: $(state .state.routes) kept, kernel $(kernel_routes)"
@@ -137,7 +137,7 @@ fi
 nsx ip link del vF
 expect_event '.type == "route.del" and .dst == "10.88.0.1/32" and .kind == "local"' "link.del: route.del for its local route"
 SETTLE=0.5 expect_count '.type == "route.del" and .dst == "10.88.0.1/32"' 1 "link.del: once"
-if [ "$(state .state.routes)" = "$(kernel_routes)" ]; then
+if wait_for "[ \"\$(state .state.routes)\" = \"\$(kernel_routes)\" ]" 5; then
 	ok "link.del: the state is the kernel's ($(kernel_routes) routes)"
 else
 	not_ok "link.del: $(state .state.routes) kept, kernel $(kernel_routes)"
