@@ -48,7 +48,7 @@ base=$(state .state.routes)
 rss0=$(rss)
 
 kill -STOP "$DAEMON_PID"
-CLEANUPS+=("kill -CONT $DAEMON_PID")
+CLEANUPS+=("kill -CONT $DAEMON_PID 2>/dev/null")
 nsx ip -batch "$TMP/batch"
 kill -CONT "$DAEMON_PID"
 expect_event '.type == "nlhook.resync" and .source == "rtnl"' "$N routes while stopped: ENOBUFS, nlhook.resync" 30
