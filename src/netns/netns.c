@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
@@ -230,9 +231,11 @@ struct nsname {
 };
 
 struct watchdir {
-	char *path;
+	char *path;		/* absolute, no "//" and no trailing '/' */
 	int wd;			/* -1: the dir does not exist (yet) */
-	int parent_wd;		/* watching its parent for it to appear */
+	int anc_wd;		/* its nearest ancestor that exists, watched for... */
+	char step[NAME_MAX + 1];	/* ...this, the next name on the way down */
+	int warned;		/* the errno last logged for it */
 };
 
 struct nlh_nsreg {
@@ -244,6 +247,7 @@ struct nlh_nsreg {
 	bool started;
 	int ifd;			/* inotify */
 	struct watchdir *dirs;
+	size_t n_dirs;
 	struct nsname *names;
 	int mountinfo;			/* watched while files wait for their mount */
 	int req;			/* blocking rtnetlink socket for nsid requests */
@@ -537,38 +541,98 @@ static void dir_scan(struct nlh_nsreg *reg, size_t i)
 	closedir(d);
 }
 
-/* Watch the dir, or its parent until it exists. */
+/*
+ * One inotify watch per inode, shared by the dirs that watch it (as
+ * theirs or as an ancestor's): masks are added, never replaced, and a
+ * watch goes when no dir uses it any more.
+ */
+#define DIR_MASK (IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+#define ANC_MASK (IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+
+static void wd_release(struct nlh_nsreg *reg, int wd)
+{
+	if (wd < 0)
+		return;
+	for (size_t i = 0; i < reg->n_dirs; i++)
+		if (reg->dirs[i].wd == wd || reg->dirs[i].anc_wd == wd)
+			return;
+	inotify_rm_watch(reg->ifd, wd);
+}
+
+static void dir_warn(struct watchdir *w, int err, const char *what)
+{
+	if (w->warned == err)
+		return;
+	w->warned = err;
+	if (err == ENOENT)
+		log_debug("netns: %s does not exist (yet): %s", w->path, what);
+	else if (err == ENOTDIR)
+		log_warn("netns: %s is not a directory: %s", w->path, what);
+	else if (err == ENOSPC)
+		log_warn("netns: %s: cannot watch it: no inotify watch left (fs.inotify.max_user_watches)", w->path);
+	else
+		log_warn("netns: %s: cannot watch it: %s", w->path, strerror(err));
+}
+
+/*
+ * Watch the dir; while it does not exist, its nearest ancestor that does,
+ * for the next name down to appear (a runtime's directory such as
+ * /run/docker/netns is made, parents and all, when the runtime starts).
+ */
 static void dir_watch(struct nlh_nsreg *reg, size_t i)
 {
 	struct watchdir *w = &reg->dirs[i];
-	char parent[4096], *slash;
 
-	w->wd = inotify_add_watch(reg->ifd, w->path, IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
-				  IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
-	if (w->wd >= 0) {
-		if (w->parent_wd >= 0)
-			inotify_rm_watch(reg->ifd, w->parent_wd);
-		w->parent_wd = -1;
-		dir_scan(reg, i);
-		return;
+	for (int tries = 0; tries < 64; tries++) {
+		char anc[PATH_MAX], *slash;
+		int old = w->anc_wd, err;
+		struct stat st;
+
+		w->anc_wd = -1;
+		w->wd = inotify_add_watch(reg->ifd, w->path, IN_MASK_ADD | DIR_MASK);
+		if (w->wd >= 0) {
+			wd_release(reg, old);
+			w->warned = 0;
+			dir_scan(reg, i);
+			return;
+		}
+		err = errno;
+		snprintf(anc, sizeof(anc), "%s", w->path);
+		while ((slash = strrchr(anc, '/'))) {
+			snprintf(w->step, sizeof(w->step), "%s", slash + 1);
+			slash[slash == anc] = '\0';	/* "/x" leaves "/" */
+			w->anc_wd = inotify_add_watch(reg->ifd, anc, IN_MASK_ADD | ANC_MASK);
+			if (w->anc_wd >= 0 || slash == anc)
+				break;
+		}
+		wd_release(reg, old);
+		if (w->anc_wd < 0) {
+			dir_warn(w, errno, "");
+			return;
+		}
+		dir_warn(w, err, err == ENOENT ? "watching for it" : "watching for a directory in its place");
+		if (err != ENOENT && err != ENOTDIR)
+			return;
+		/* The next name may have come between the two calls: look again. */
+		if (anc[strlen(anc) - 1] != '/')
+			strncat(anc, "/", sizeof(anc) - strlen(anc) - 1);
+		strncat(anc, w->step, sizeof(anc) - strlen(anc) - 1);
+		if (stat(anc, &st) < 0 || !S_ISDIR(st.st_mode))
+			return;
 	}
-	snprintf(parent, sizeof(parent), "%s", w->path);
-	slash = strrchr(parent, '/');
-	if (!slash || slash == parent)
-		return;
-	*slash = '\0';
-	if (w->parent_wd < 0)
-		w->parent_wd = inotify_add_watch(reg->ifd, parent, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
 }
 
 static void dir_gone(struct nlh_nsreg *reg, size_t i)
 {
+	int old = reg->dirs[i].wd;
+
 	for (struct nsname **pp = &reg->names; *pp;)
 		if ((*pp)->dir == i)
 			name_free(reg, pp);
 		else
 			pp = &(*pp)->next;
 	reg->dirs[i].wd = -1;
+	wd_release(reg, old);	/* a dir moved away keeps its watch, else */
 	dir_watch(reg, i);
 	mountinfo_update(reg);
 }
@@ -584,9 +648,8 @@ static void inotify_cb(int fd, uint32_t events, void *data)
 			const struct inotify_event *e = (const struct inotify_event *)p;
 
 			p += sizeof(*e) + e->len;
-			for (size_t i = 0; i < reg->cfg.n_dirs; i++) {
+			for (size_t i = 0; i < reg->n_dirs; i++) {
 				struct watchdir *w = &reg->dirs[i];
-				const char *base = strrchr(w->path, '/');
 
 				if (e->wd == w->wd) {
 					if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
@@ -595,8 +658,10 @@ static void inotify_cb(int fd, uint32_t events, void *data)
 						name_add(reg, i, e->name);
 					else if (e->len && (e->mask & (IN_DELETE | IN_MOVED_FROM)))
 						name_del(reg, i, e->name);
-				} else if (e->wd == w->parent_wd && e->len && base && !strcmp(e->name, base + 1)) {
-					dir_watch(reg, i);
+				} else if (e->wd == w->anc_wd) {
+					if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED) ||
+					    (e->len && (e->mask & (IN_CREATE | IN_MOVED_TO)) && !strcmp(e->name, w->step)))
+						dir_watch(reg, i);
 				}
 			}
 		}
@@ -753,10 +818,26 @@ static int all_start(struct nlh_nsreg *reg)
 	r = loop_add_fd(reg->ifd, EPOLLIN, inotify_cb, reg);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < reg->cfg.n_dirs; i++)
+	for (size_t i = 0; i < reg->n_dirs; i++)
 		dir_watch(reg, i);
 	mountinfo_update(reg);
 	return nsid_dump(reg);
+}
+
+/* "/run//docker/netns/" is /run/docker/netns: a copy without doubled or trailing slashes. */
+static char *dir_normalise(const char *path)
+{
+	char *p = malloc(strlen(path) + 2), *o = p;
+
+	if (!p)
+		return NULL;
+	for (const char *c = path; *c; c++)
+		if (*c != '/' || o == p || o[-1] != '/')
+			*o++ = *c;
+	if (o > p + 1 && o[-1] == '/')
+		o--;
+	*o = '\0';
+	return p;
 }
 
 int nlh_nsreg_new(struct nlh_nsreg **ret, const struct nlh_nsreg_config *cfg)
@@ -775,7 +856,20 @@ int nlh_nsreg_new(struct nlh_nsreg **ret, const struct nlh_nsreg_config *cfg)
 		goto fail;
 	}
 	for (size_t i = 0; i < cfg->n_dirs; i++) {
-		reg->dirs[i] = (struct watchdir){ .path = cfg->dirs[i], .wd = -1, .parent_wd = -1 };
+		char *path = dir_normalise(cfg->dirs[i]);
+		size_t j;
+
+		if (!path) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		for (j = 0; j < reg->n_dirs && strcmp(reg->dirs[j].path, path); j++)
+			;
+		if (j < reg->n_dirs) {
+			free(path);	/* named twice */
+			continue;
+		}
+		reg->dirs[reg->n_dirs++] = (struct watchdir){ .path = path, .wd = -1, .anc_wd = -1 };
 	}
 	if (stat("/proc/self/ns/net", &st) < 0) {
 		r = -errno;
@@ -832,6 +926,8 @@ void nlh_nsreg_free(struct nlh_nsreg *reg)
 	}
 	if (reg->req >= 0)
 		close(reg->req);
+	for (size_t i = 0; i < reg->n_dirs; i++)
+		free(reg->dirs[i].path);
 	free(reg->dirs);
 	free(reg->own_name);
 	free(reg);

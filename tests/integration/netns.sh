@@ -3,11 +3,15 @@
 # namespaces made after the start (ip netns add), one reached only
 # through a veth (unshare --net: an nsid, no file), one deleted; link and
 # address events inside them carry netns and nsid; nflog in a namespace;
-# a program run inside one; nlhook.netns; 100 namespaces and back.
+# a program run inside one; nlhook.netns; 100 namespaces and back; a
+# --netns-dir that does not exist yet, parents and all.
 . "$(dirname "$0")/lib.sh"
 
 # The namespaces of this test: named after it, removed even on failure.
 P="nlhtn$$"
+# An nflog group of this run's own: its rule binds the group in every
+# namespace, other tests' included (valgrind-netns runs beside this one).
+G=$((20000 + $$ % 40000))
 made=()
 mkns() { ip netns add "$1"; made+=("$1"); }
 cleanup_ns() { for n in "${made[@]}"; do ip netns del "$n" 2>/dev/null || true; done; }
@@ -17,14 +21,6 @@ rule_file 10-ns.lua <<'LUA'
 nlhook.on({ "netns.*", "link.up", "addr.add" }, {}, function(ev)
 	if ev.netns and ev.netns:find("^nlhtn") or (ev.netns or ""):find("^nsid:") then nlhook.emit(ev) end
 end)
-nlhook.on("netns.add", {}, function(ev)
-	if not ev.netns:find("^nlhtn%d+%-x") then return end
-	nlhook.exec({ "/usr/sbin/ip", "link", "add", "made-inside", "type", "veth", "peer", "name", "made-peer" }, {
-		netns = ev.netns,
-		on_exit = function(status) nlhook.emit({ exec_exit = status, netns = ev.netns }) end,
-	})
-end)
-nlhook.on("nflog", { group = 31 }, function(ev) nlhook.emit({ hit = ev.netns, prefix = ev.prefix }) end)
 -- The state of a namespace: the event's by default, or the one named.
 nlhook.on("addr.add", { address = "10.31.0.2" }, function(ev)
 	local mine, other = {}, {}
@@ -41,14 +37,27 @@ cat > "$TMP/env-of" <<'SH'
 echo "$NLHOOK_NETNS $NLHOOK_NSID $NLHOOK_IFNAME" >> "$(dirname "$0")/env.out"
 SH
 chmod 755 "$TMP/env-of"
+# This test's names and group only: the daemon watches the namespaces of
+# the tests running beside it too (valgrind-netns, with links of the same
+# names).
 rule_file 20-scoped.lua <<LUA
 nlhook.on("link.up", { netns = "$P-2" }, function(ev) nlhook.emit({ only2 = ev.ifname }) end)
 nlhook.on("link.up", { netns = "" }, function(ev) nlhook.emit({ own = ev.ifname }) end)
-nlhook.on("link.up", { netns = "!$P-2" }, function(ev) nlhook.emit({ not2 = ev.ifname }) end)
+nlhook.on("link.up", { netns = "!$P-2" }, function(ev) nlhook.emit({ not2 = ev.ifname, netns = ev.netns }) end)
 nlhook.on("link.up", { netns = "$P-2" }, "$TMP/env-of")
 nlhook.on("nflog", { group = 32, netns = "$P-1" }, function(ev) end)
+nlhook.on("nflog", { group = $G }, function(ev) nlhook.emit({ hit = ev.netns, prefix = ev.prefix }) end)
+nlhook.on("netns.add", { netns = "$P-x1" }, function(ev)
+	nlhook.exec({ "/usr/sbin/ip", "link", "add", "made-inside", "type", "veth", "peer", "name", "made-peer" }, {
+		netns = ev.netns,
+		on_exit = function(status) nlhook.emit({ exec_exit = status, netns = ev.netns }) end,
+	})
+end)
 LUA
-start_daemon --all-netns
+# A runtime's directory of namespace files, made (parents and all) when
+# the runtime starts: none of it exists yet.
+NSDIR="$TMP/rt/a/netns"
+start_daemon --all-netns --netns-dir "$NSDIR/"
 CTL=(ip netns exec "$NS" "$NLHOOK" --control "$TMP/control.sock")
 
 # Monitors through the daemon: with --all-netns the namespace is a column
@@ -82,7 +91,7 @@ nsx ip link set vOwn up
 expect_event '.only2 == "v2"' "netns = NAME: that namespace's events"
 expect_event '.own == "vOwn"' "netns = \"\": the daemon's own namespace"
 expect_event '.not2 == "vOwn"' "netns = !NAME: the others, the daemon's own included"
-expect_count '.only2 == "vOwn" or .own == "v2" or .not2 == "v2"' 0 "and nothing else"
+expect_count ".only2 == \"vOwn\" or .own == \"v2\" or (.not2 == \"v2\" and .netns == \"$P-2\")" 0 "and nothing else"
 if wait_for "grep -q '^$P-2 [0-9]* v2\$' '$TMP/env.out'" 5; then
 	ok "NLHOOK_NETNS and NLHOOK_NSID in an action's environment"
 else
@@ -128,7 +137,7 @@ else
 	not_ok "plain monitor: $(cat "$TMP/mon-own.txt")"
 fi
 kill "$M1" "$M2" "$M3" 2>/dev/null || true
-if "${CTL[@]}" status --json | jq -e --arg p "$P" '[.netns[] | select(.name | tostring | startswith($p))] | length == 3' >/dev/null; then
+if "${CTL[@]}" status --json | jq -e --arg p "$P-" '[.netns[] | select(.name | tostring | startswith($p))] | length == 3' >/dev/null; then
 	ok "status lists the three namespaces"
 else
 	not_ok "status netns: $("${CTL[@]}" status --json | jq -c '[.netns[].name]')"
@@ -147,6 +156,31 @@ if wait_for "! \"\${CTL[@]}\" status --json | jq -e --arg n \"$P-3\" '.netns[] |
 else
 	not_ok "$P-3 still in status"
 fi
+
+# The --netns-dir made after the start, parents and all: watched from the
+# nearest ancestor down.  Its namespace files are mounted in the daemon's
+# mount namespace (ip netns exec gave it one of its own), as a runtime's
+# would be in a shared mount.
+ctr() {	# ctr NAME: a namespace on a file in $NSDIR
+	touch "$NSDIR/$1"
+	nsenter -t "$DAEMON_PID" -m unshare --net="$NSDIR/$1" true
+}
+unctr() { nsenter -t "$DAEMON_PID" -m umount -l "$NSDIR/$1" 2>/dev/null || true; rm -f "$NSDIR/$1"; }
+CLEANUPS+=("unctr $P-c1" "unctr $P-c2")
+mkdir -p "$NSDIR"
+ctr "$P-c1"
+expect_event ".type == \"netns.add\" and .netns == \"$P-c1\" and .nsid >= 0" \
+	"--netns-dir made after the start, with its parents: its namespace is watched"
+unctr "$P-c1"
+expect_event ".type == \"netns.del\" and .netns == \"$P-c1\"" "and dropped when its file goes"
+# Removed and made again: watched again.
+rm -rf "$TMP/rt"
+sleep 0.2
+mkdir -p "$NSDIR"
+ctr "$P-c2"
+expect_event ".type == \"netns.add\" and .netns == \"$P-c2\"" "--netns-dir removed and made again: watched again"
+unctr "$P-c2"
+expect_event ".type == \"netns.del\" and .netns == \"$P-c2\"" "and its namespace dropped"
 
 # Known only by an nsid: unshare --net, reached through a veth.
 ip netns exec "$NS" unshare --net sleep 60 &
@@ -174,7 +208,7 @@ fi
 ip netns exec "$P-1" ip link set lo up
 ip netns exec "$P-1" nft add table inet nlhtn
 ip netns exec "$P-1" nft add chain inet nlhtn input '{ type filter hook input priority 0; }'
-ip netns exec "$P-1" nft add rule inet nlhtn input udp dport 9310 log group 31 prefix '"IN-NS "'
+ip netns exec "$P-1" nft add rule inet nlhtn input udp dport 9310 log group $G prefix '"IN-NS "'
 sleep 0.3
 ip netns exec "$P-1" python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 9310))'
 expect_event ".hit == \"$P-1\" and .prefix == \"IN-NS \"" "an nflog hit inside $P-1, with its netns"
