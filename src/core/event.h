@@ -198,6 +198,8 @@ struct nlh_addrev {
 	uint32_t flags;			/* IFA_F_*, not a field: operational states */
 };
 
+#define NLH_ROUTE_HOPS 8
+
 struct nlh_route {
 	char family[8];
 	struct nlh_addr dst;
@@ -209,6 +211,16 @@ struct nlh_route {
 	uint32_t metric;
 	char scope[16];
 	char kind[16];
+	/*
+	 * An IPv4 multipath route's first hops (the fields above are the
+	 * first one's): no field of the event, read by the operational
+	 * states, for which any hop through a routable link counts.
+	 */
+	uint8_t n_hops;
+	struct {
+		uint32_t ifindex;
+		struct nlh_addr gateway;	/* family 0: none */
+	} hops[NLH_ROUTE_HOPS];
 };
 
 struct nlh_neigh {

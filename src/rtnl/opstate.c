@@ -306,28 +306,56 @@ static bool link_routable(const struct opstate *os, uint32_t ifindex)
 	return l && l->present && l->known && l->state == OPSTATE_ROUTABLE;
 }
 
+/*
+ * The hop of a route that counts: of a multipath route, the first whose
+ * link is routable (or the first, when none is); its ifindex and gateway
+ * (family 0: none).
+ */
+static uint32_t route_hop(const struct opstate *os, const struct nlh_event *route, const struct nlh_addr **gw)
+{
+	const struct nlh_route *r = &route->route;
+
+	for (size_t i = 0; i < r->n_hops; i++)
+		if (link_routable(os, r->hops[i].ifindex)) {
+			*gw = &r->hops[i].gateway;
+			return r->hops[i].ifindex;
+		}
+	*gw = NLH_HAS(route, ROUTE, gateway) ? &r->gateway : NULL;
+	return r->ifindex;
+}
+
 static void raise_online(struct opstate *os, enum nlh_event_type t, const struct nlh_event *route)
 {
 	struct nlh_event ev;
 	const struct oplink *l;
+	const struct nlh_addr *gw;
 
 	nlh_event_init(&ev, t);
 	if (route) {
 		nlh_strlcpy(ev.net.family, route->route.family, sizeof(ev.net.family));
 		NLH_SET(&ev, NET, family);
-		ev.net.ifindex = route->route.ifindex;
+		ev.net.ifindex = route_hop(os, route, &gw);
 		NLH_SET(&ev, NET, ifindex);
-		l = link_find(os, route->route.ifindex);
+		l = link_find(os, ev.net.ifindex);
 		if (l && NLH_HAS(&l->link, LINK, ifname)) {
 			nlh_strlcpy(ev.net.ifname, l->link.link.ifname, sizeof(ev.net.ifname));
 			NLH_SET(&ev, NET, ifname);
 		}
-		if (NLH_HAS(route, ROUTE, gateway)) {
-			ev.net.gateway = route->route.gateway;
+		if (gw && gw->family) {
+			ev.net.gateway = *gw;
 			NLH_SET(&ev, NET, gateway);
 		}
 	}
 	deliver(os, &ev);
+}
+
+/* A default route counts while one of its hops goes through a routable link. */
+static bool route_through(const struct opstate *os, const struct nlh_event *route)
+{
+	for (size_t i = 0; i < route->route.n_hops; i++)
+		if (link_routable(os, route->route.hops[i].ifindex))
+			return true;
+	return link_routable(os, route->route.ifindex);
 }
 
 /*
@@ -342,7 +370,7 @@ static void online_update(struct opstate *os, const struct nlh_event *lost, bool
 
 	for (size_t i = 0; i < os->n_routes; i++) {
 		struct oproute *r = &os->routes[i];
-		bool t = link_routable(os, r->ev.route.ifindex);
+		bool t = route_through(os, &r->ev);
 
 		if (r->through && !t && !lost)
 			lost = &r->ev;

@@ -292,6 +292,47 @@ static const char *rtype_name(unsigned int t, char *buf, size_t size)
 	return buf;
 }
 
+size_t rtnl_route_hops(const struct nlmsghdr *nlh, struct rtnl_hop *hops, size_t max)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	size_t alen = rtm->rtm_family == AF_INET ? 4 : 16, n = 0, left;
+	const struct nlattr *a;
+	const uint8_t *p;
+	struct tb tb;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*rtm)) || tb_parse(nlh, sizeof(*rtm), &tb) < 0 ||
+	    !(a = tb.a[RTA_MULTIPATH]))
+		return 0;
+	p = mnl_attr_get_payload(a);
+	left = mnl_attr_get_payload_len(a);
+	while (left >= sizeof(struct rtnexthop)) {
+		const struct rtnexthop *nh = (const struct rtnexthop *)p;
+		size_t len = nh->rtnh_len, step = RTNH_ALIGN(len);
+		const struct nlattr *na;
+
+		if (len < sizeof(*nh) || len > left)
+			return 0;
+		if (n < max) {
+			hops[n] = (struct rtnl_hop){ .ifindex = nh->rtnh_ifindex };
+			const char *end = (const char *)nh + len;
+
+			for (na = (const struct nlattr *)((const char *)nh + RTNH_LENGTH(0));
+			     mnl_attr_ok(na, (int)(end - (const char *)na)); na = mnl_attr_next(na)) {
+				if (mnl_attr_get_type(na) == RTA_GATEWAY && mnl_attr_get_payload_len(na) == alen) {
+					memcpy(hops[n].gateway, mnl_attr_get_payload(na), alen);
+					hops[n].has_gateway = true;
+				}
+			}
+		}
+		n++;
+		if (step >= left)
+			break;
+		p += step;
+		left -= step;
+	}
+	return n;
+}
+
 int rtnl_route_parse(const struct nlmsghdr *nlh, struct rtnl_route *ret)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
@@ -326,14 +367,20 @@ int rtnl_route_parse(const struct nlmsghdr *nlh, struct rtnl_route *ret)
 		r.ifindex = mnl_attr_get_u32(a);
 		r.has_ifindex = true;
 	}
-	a = tb.a[RTA_MULTIPATH];
-	if (a && !r.has_ifindex && mnl_attr_get_payload_len(a) >= sizeof(struct rtnexthop)) {
-		/* The first hop stands for the route: one event per route. */
-		const struct rtnexthop *nh = mnl_attr_get_payload(a);
+	if (tb.a[RTA_MULTIPATH]) {
+		/* The first hop stands for the route in its fields. */
+		struct rtnl_hop first;
 
-		if (nh->rtnh_len >= sizeof(*nh) && nh->rtnh_len <= mnl_attr_get_payload_len(a)) {
-			r.ifindex = nh->rtnh_ifindex;
-			r.has_ifindex = true;
+		if (rtnl_route_hops(nlh, &first, 1)) {
+			r.multipath = true;
+			if (!r.has_ifindex) {
+				r.ifindex = first.ifindex;
+				r.has_ifindex = true;
+			}
+			if (!r.has_gateway && first.has_gateway) {
+				memcpy(r.gateway, first.gateway, sizeof(r.gateway));
+				r.has_gateway = true;
+			}
 		}
 	}
 	r.table = rtm->rtm_table;

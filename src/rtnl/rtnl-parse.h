@@ -33,14 +33,27 @@ struct rtnl_route {
 	uint8_t protocol;	/* rtm_protocol, rtm_scope, rtm_type */
 	uint8_t scope;
 	uint8_t type;
-	bool has_gateway;
+	bool has_gateway;	/* RTA_GATEWAY, or the first hop's */
 	bool has_ifindex;
+	bool multipath;		/* RTA_MULTIPATH: rtnl_route_hops() reads the hops */
 	uint8_t dst[16];
+	uint8_t gateway[16];
+};
+
+/* A hop of a multipath route. */
+struct rtnl_hop {
+	uint32_t ifindex;
+	bool has_gateway;
 	uint8_t gateway[16];
 };
 
 /* RTM_NEWROUTE / RTM_DELROUTE -> route; returns as rtnl_parse() does. */
 int rtnl_route_parse(const struct nlmsghdr *nlh, struct rtnl_route *ret);
+/*
+ * The hops of a route message's RTA_MULTIPATH, in order: writes up to max
+ * of them and returns how many there are (0: none, or malformed).
+ */
+size_t rtnl_route_hops(const struct nlmsghdr *nlh, struct rtnl_hop *hops, size_t max);
 /* The event (route.add or route.del) a route stands for; ifname is the caller's. */
 void rtnl_route_event(const struct rtnl_route *r, enum nlh_event_type t, struct nlh_event *ev);
 

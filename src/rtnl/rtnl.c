@@ -484,13 +484,75 @@ static void malformed(struct rtnl *rt, const struct nlmsghdr *nlh)
 	log_debug("%s: malformed message type %u, ignoring", rt->who, nlh->nlmsg_type);
 }
 
-/* A route message: the table changes, and an event is made if something did. */
-static void route_notify(struct rtnl *rt, const struct nlmsghdr *nlh, bool emit)
+/* An IPv4 multipath route's hops, in its event for the operational states. */
+static void event_hops(struct nlh_event *ev, const struct rtnl_hop *hops, size_t n)
 {
-	struct rtnl_route r, was;
+	ev->route.n_hops = n < NLH_ROUTE_HOPS ? n : NLH_ROUTE_HOPS;
+	for (size_t i = 0; i < ev->route.n_hops; i++) {
+		ev->route.hops[i].ifindex = hops[i].ifindex;
+		if (hops[i].has_gateway) {
+			ev->route.hops[i].gateway.family = AF_INET;
+			memcpy(ev->route.hops[i].gateway.a, hops[i].gateway, 4);
+		}
+	}
+}
+
+/* One route (an IPv6 multipath message is one per hop): the table changes, and an event is made if something did. */
+static void route_one(struct rtnl *rt, uint16_t type, struct rtnl_route *r, const struct rtnl_hop *hops, size_t n_hops,
+		      bool emit)
+{
+	struct rtnl_route was;
 	struct nlh_event cur, old;
 	rtnl_route_ref ref;
 	bool changed;
+	int ret;
+
+	ref = rtnl_routes_find(rt->routes, r);
+	if (type == RTM_DELROUTE) {
+		if (ref == RTNL_ROUTE_NONE) {
+			/* Not known (a table not kept yet): said, nothing to forget. */
+			if (emit) {
+				route_event(rt, r, NLH_EV_ROUTE_DEL, &cur);
+				raise_event(rt, &cur);
+			}
+			return;
+		}
+		rtnl_routes_remove(rt->routes, ref);
+		route_gone(rt, r, emit);
+		return;
+	}
+	/* What it was, for the operational states: a replace may move a default route. */
+	changed = ref != RTNL_ROUTE_NONE && rt->env.obj_changed;
+	if (changed)
+		rtnl_routes_get(rt->routes, ref, &was);
+	ret = rtnl_routes_put(rt->routes, r);
+	/* The same first hop, other hops: only the states see those. */
+	if (ret == RTNL_ROUTE_SAME && !(n_hops > 1 && changed))
+		return;
+	if (ret < 0)
+		log_warn("%s: out of memory for a route: the state lacks it", rt->who);
+	if (!emit && !rt->env.obj_changed)
+		return;
+	route_event(rt, r, NLH_EV_ROUTE_ADD, &cur);
+	event_hops(&cur, hops, n_hops);
+	if (emit && ret != RTNL_ROUTE_SAME)
+		raise_event(rt, &cur);
+	if (changed)
+		route_event(rt, &was, NLH_EV_ROUTE_ADD, &old);
+	obj_changed(rt, changed ? &old : NULL, &cur, emit);
+}
+
+/*
+ * A route message.  IPv6 keeps a multipath route as one route per hop
+ * (each its own device), adds and deletes them so, and sends or dumps
+ * them together in RTA_MULTIPATH: one route per hop here too.  IPv4 keeps
+ * one route with its hops.
+ */
+static void route_notify(struct rtnl *rt, const struct nlmsghdr *nlh, bool emit)
+{
+	struct rtnl_hop hops[256];
+	struct rtnl_route r;
+	size_t n = 0;
 	int ret = rtnl_route_parse(nlh, &r);
 
 	if (ret == -ENODATA)
@@ -499,37 +561,23 @@ static void route_notify(struct rtnl *rt, const struct nlmsghdr *nlh, bool emit)
 		malformed(rt, nlh);
 		return;
 	}
-	ref = rtnl_routes_find(rt->routes, &r);
-	if (nlh->nlmsg_type == RTM_DELROUTE) {
-		if (ref == RTNL_ROUTE_NONE) {
-			/* Not known (a table not kept yet): said, nothing to forget. */
-			if (emit) {
-				route_event(rt, &r, NLH_EV_ROUTE_DEL, &cur);
-				raise_event(rt, &cur);
-			}
-			return;
-		}
-		rtnl_routes_remove(rt->routes, ref);
-		route_gone(rt, &r, emit);
+	if (r.multipath)
+		n = rtnl_route_hops(nlh, hops, sizeof(hops) / sizeof(hops[0]));
+	if (n > sizeof(hops) / sizeof(hops[0]))
+		n = sizeof(hops) / sizeof(hops[0]);
+	if (r.family != AF_INET6 || n < 2) {
+		route_one(rt, nlh->nlmsg_type, &r, hops, n, emit);
 		return;
 	}
-	/* What it was, for the operational states: a replace may move a default route. */
-	changed = ref != RTNL_ROUTE_NONE && rt->env.obj_changed;
-	if (changed)
-		rtnl_routes_get(rt->routes, ref, &was);
-	ret = rtnl_routes_put(rt->routes, &r);
-	if (ret == RTNL_ROUTE_SAME)
-		return;
-	if (ret < 0)
-		log_warn("%s: out of memory for a route: the state lacks it", rt->who);
-	if (!emit && !rt->env.obj_changed)
-		return;
-	route_event(rt, &r, NLH_EV_ROUTE_ADD, &cur);
-	if (emit)
-		raise_event(rt, &cur);
-	if (changed)
-		route_event(rt, &was, NLH_EV_ROUTE_ADD, &old);
-	obj_changed(rt, changed ? &old : NULL, &cur, emit);
+	for (size_t i = 0; i < n; i++) {
+		struct rtnl_route h = r;
+
+		h.ifindex = hops[i].ifindex;
+		h.has_ifindex = true;
+		h.has_gateway = hops[i].has_gateway;
+		memcpy(h.gateway, hops[i].gateway, sizeof(h.gateway));
+		route_one(rt, nlh->nlmsg_type, &h, NULL, 0, emit);
+	}
 }
 
 /* Neighbours are only tracked while something wants them; routes likewise. */
