@@ -130,7 +130,7 @@ static const char *script_problem(const char *path, bool check_perms, char *buf,
 	if (!check_perms)
 		return NULL;
 	*refused = true;
-	if ((problem = rules_perms_problem(&st, buf, size)))
+	if ((problem = rules_perms_problem(&st, buf, size)) || (problem = rules_real_dir_problem(path, buf, size)))
 		return problem;
 	snprintf(dir, sizeof(dir), "%s", path);
 	for (int up = 0; up < 2 && (slash = strrchr(dir, '/')) && slash != dir; up++) {

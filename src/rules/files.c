@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +24,25 @@ const char *rules_perms_problem(const struct stat *st, char *buf, size_t size)
 		return buf;
 	}
 	return NULL;
+}
+
+/*
+ * Where a file really lives (a symbolic link's target, or a file under a
+ * linked directory): whoever can write that directory can replace it.
+ */
+const char *rules_real_dir_problem(const char *path, char *buf, size_t size)
+{
+	char real[PATH_MAX], why[64], *slash;
+	const char *problem;
+	struct stat st;
+
+	if (!realpath(path, real) || !(slash = strrchr(real, '/')))
+		return NULL;	/* opening it says what is wrong */
+	slash[slash == real] = '\0';	/* "/x" leaves "/" */
+	if (stat(real, &st) < 0 || !(problem = rules_perms_problem(&st, why, sizeof(why))))
+		return NULL;
+	snprintf(buf, size, "it lives in %s, which is %s", real, problem);
+	return buf;
 }
 
 int rules_read_fd(int fd, char *buf, size_t size, size_t *ret_len)

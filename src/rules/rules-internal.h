@@ -165,6 +165,8 @@ void rules_io_open(lua_State *L);
 /* files.c: why a file or dir that root would run code from is unsafe, or NULL. */
 struct stat;
 const char *rules_perms_problem(const struct stat *st, char *buf, size_t size);
+/* The same of the directory a path really lives in, through symbolic links, or NULL. */
+const char *rules_real_dir_problem(const char *path, char *buf, size_t size);
 /* Read up to size bytes of a file (a rule, a module): the length read, or a negative errno. */
 int rules_read_fd(int fd, char *buf, size_t size, size_t *ret_len);
 

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <inttypes.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -204,7 +205,7 @@ int rules_dirs_resolve_all(char *const *dirs, size_t n_dirs, char ***ret_paths, 
 static int read_rule_file(const char *path, bool check_perms, char **ret_buf, size_t *ret_len,
 			  rules_report_fn report, void *data)
 {
-	char why[64], *buf = NULL;
+	char why[64], rwhy[PATH_MAX + 96], *buf = NULL;
 	const char *problem;
 	size_t len = 0;
 	struct stat st;
@@ -226,7 +227,8 @@ static int read_rule_file(const char *path, bool check_perms, char **ret_buf, si
 		report_fmt(report, data, "%s: not a regular file", path);
 		goto out;
 	}
-	if (check_perms && (problem = rules_perms_problem(&st, why, sizeof(why)))) {
+	if (check_perms && ((problem = rules_perms_problem(&st, why, sizeof(why))) ||
+			    (problem = rules_real_dir_problem(path, rwhy, sizeof(rwhy))))) {
 		r = -EPERM;
 		report_fmt(report, data, "%s: %s, refusing to load it", path, problem);
 		goto out;

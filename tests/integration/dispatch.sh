@@ -122,4 +122,32 @@ elif grep -q "65-owned: owned by uid 65534, neither root nor us, refusing to run
 	ok "a script owned by another user is refused"
 else not_ok "no refusal of the script owned by uid 65534"; fi
 
+# A link to a script, or a rule file, in a directory others can write:
+# they could replace it.  Refused as well.
+mkdir -m 777 "$TMP/ww"
+script "$TMP/ww" t "echo start 66 >> $OUT"
+ln -s "$TMP/ww/t" "$D1/net.online/66-linked"
+printf 'nlhook.on("link.up", {}, function() end)\n' > "$TMP/ww/x.lua"
+chmod 644 "$TMP/ww/x.lua"
+mkdir -m 755 "$TMP/r2"
+ln -s "$TMP/ww/x.lua" "$TMP/r2/10-linked.lua"
+: > "$OUT"
+nsx ip route del default
+nsx ip route add default via 10.63.0.2
+wait_for "grep -q 'start 70' '$OUT'" 10 || true
+if grep -q "start 66" "$OUT"; then not_ok "a script linked into a directory others can write ran"
+elif grep -q "66-linked: it lives in $TMP/ww, which is writable by group or others (chmod go-w), refusing to run it" \
+	"$TMP/daemon.log"; then
+	ok "a script linked into a directory others can write is refused"
+else not_ok "no refusal of the linked script: $(grep 66-linked "$TMP/daemon.log")"; fi
+rc=0
+out=$("$NLHOOK" check --dispatch-dir "$D1" "$TMP/r2" 2>&1) || rc=$?
+if [ $rc -eq 1 ] &&
+   grep -q "66-linked: it lives in $TMP/ww, which is writable by group or others (chmod go-w), refusing to run it" <<< "$out" &&
+   grep -q "10-linked.lua: it lives in $TMP/ww, which is writable by group or others (chmod go-w), refusing to load it" <<< "$out"; then
+	ok "check: the linked script and rule file are errors"
+else
+	not_ok "check on linked files: exit $rc: $out"
+fi
+
 finish
