@@ -1196,6 +1196,14 @@ static int cmd_replay(int argc, char **argv)
 	return r;
 }
 
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} cmds[] = {
+	{ "monitor", cmd_monitor }, { "check", cmd_check },   { "test", cmd_test },	{ "status", cmd_status },
+	{ "record", cmd_record },   { "replay", cmd_replay }, { "reload", cmd_reload },
+};
+
 int main(int argc, char **argv)
 {
 	const char *env = getenv("NLHOOK_CONTROL");
@@ -1235,20 +1243,16 @@ int main(int argc, char **argv)
 	argv += i;
 	argc -= i;
 	optind = 1;
-	if (!strcmp(argv[0], "monitor"))
-		return cmd_monitor(argc, argv);
-	if (!strcmp(argv[0], "check"))
-		return cmd_check(argc, argv);
-	if (!strcmp(argv[0], "test"))
-		return cmd_test(argc, argv);
-	if (!strcmp(argv[0], "status"))
-		return cmd_status(argc, argv);
-	if (!strcmp(argv[0], "record"))
-		return cmd_record(argc, argv);
-	if (!strcmp(argv[0], "replay"))
-		return cmd_replay(argc, argv);
-	if (!strcmp(argv[0], "reload"))
-		return cmd_reload(argc, argv);
+	for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
+		char name[32];
+
+		if (strcmp(argv[0], cmds[c].name))
+			continue;
+		/* getopt's messages start with argv[0]: "nlhook status: unrecognized option ...". */
+		snprintf(name, sizeof(name), "nlhook %s", cmds[c].name);
+		argv[0] = name;
+		return cmds[c].run(argc, argv);
+	}
 	fprintf(stderr, "nlhook: unknown command '%s'\n", argv[0]);
 	usage(stderr);
 	return 2;

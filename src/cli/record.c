@@ -264,7 +264,7 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'c':
 			count = strtoul(optarg, &end, 10);
-			if (*end || !count) {
+			if (*end || !count || optarg[0] == '-') {
 				fprintf(stderr, "nlhook record: --count: '%s' is not a positive number\n", optarg);
 				return 2;
 			}

@@ -207,5 +207,23 @@ for bad in 0 -1 x 1e9; do
 		not_ok "--timeout $bad: exit $rc, $(cat "$TMP/bad.err")"
 	fi
 done
+# A command's option errors, getopt's included, name nlhook and the command.
+for args in "status --bogus" "monitor --bogus" "check --dispatch-dir" "record -w"; do
+	rc=0; "$NLHOOK" $args 2> "$TMP/bad.err" > /dev/null || rc=$?
+	if [ "$rc" -eq 2 ] && grep -q "^nlhook ${args%% *}: " "$TMP/bad.err"; then
+		ok "nlhook $args: a usage error naming nlhook ${args%% *}"
+	else
+		not_ok "nlhook $args: exit $rc, $(cat "$TMP/bad.err")"
+	fi
+done
+for bad in 0 -3 abc; do
+	rc=0; "$NLHOOK" record -w "$TMP/never.pcap" --count "$bad" 2> "$TMP/bad.err" || rc=$?
+	if [ "$rc" -eq 2 ] && grep -q "^nlhook record: --count: '$bad' is not a positive number" "$TMP/bad.err" &&
+	   [ ! -e "$TMP/never.pcap" ]; then
+		ok "record --count $bad is a usage error"
+	else
+		not_ok "record --count $bad: exit $rc, $(cat "$TMP/bad.err")"
+	fi
+done
 
 finish

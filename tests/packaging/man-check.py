@@ -65,7 +65,7 @@ for table, body in re.findall(r"luaL_Reg (\w*?)_?fns\[\] = \{(.*?)\n\t\};", api_
 functions += ["nlhook.log." + n for n in re.findall(r'\{\s*"(\w+)",\s*LOG_\w+\s*\}', api_open)]
 nlhookd_c = read("src/nlhookd.c")
 options = re.findall(r'\{\s*"([\w-]+)",\s*(?:no|required|optional)_argument', nlhookd_c)
-commands = re.findall(r'!strcmp\(argv\[0\],\s*"(\w+)"\)', read("src/cli/nlhook.c"))
+commands = re.findall(r'\{\s*"(\w+)",\s*cmd_\w+\s*\}', read("src/cli/nlhook.c"))
 if len(functions) < 5 or len(options) < 5 or len(commands) < 3:
     sys.exit(f"man-check: could not read the API, options or commands "
              f"({functions}, {options}, {commands})")
