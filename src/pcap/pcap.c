@@ -41,6 +41,12 @@ static int reader_init(struct pcap_reader *r, char *err, size_t errlen)
 	uint32_t magic, linktype;
 
 	if (fread(h, 1, sizeof(h), r->f) != sizeof(h)) {
+		if (ferror(r->f)) {	/* a directory: EISDIR */
+			int e = errno ? errno : EIO;
+
+			snprintf(err, errlen, "%s: cannot read: %s", r->name, strerror(e));
+			return -e;
+		}
 		snprintf(err, errlen, "%s: not a pcap file (shorter than its 24-byte header)", r->name);
 		return -EBADMSG;
 	}

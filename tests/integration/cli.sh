@@ -225,5 +225,11 @@ for bad in 0 -3 abc; do
 		not_ok "record --count $bad: exit $rc, $(cat "$TMP/bad.err")"
 	fi
 done
+rc=0; "$NLHOOK" replay "$TMP" 2> "$TMP/bad.err" > /dev/null || rc=$?
+if [ "$rc" -eq 1 ] && grep -qx "nlhook replay: $TMP: cannot read: Is a directory" "$TMP/bad.err"; then
+	ok "replay of a directory: says so"
+else
+	not_ok "replay of a directory: exit $rc, $(cat "$TMP/bad.err")"
+fi
 
 finish
