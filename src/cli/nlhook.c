@@ -494,6 +494,10 @@ static int cmd_monitor(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (nlh_filter_check(&mon.filter, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nlhook monitor: %s\n", err);
+		return 2;
+	}
 	mon.filter.all_netns = all_netns;
 	if (!direct) {
 		int fd = ctl_connect();

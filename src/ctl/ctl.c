@@ -138,6 +138,11 @@ int ctl_request(const char *line, size_t len, bool root, bool member, const stru
 				}
 			}
 		}
+		if (nlh_filter_check(&f, err, sizeof(err)) < 0) {
+			reply_error(out, err);
+			nlh_filter_clear(&f);
+			goto out;
+		}
 		if (fmt && strcmp(fmt, "json") && strcmp(fmt, "text")) {
 			reply_error(out, "\"format\" is \"json\" or \"text\"");
 			nlh_filter_clear(&f);

@@ -72,6 +72,32 @@ int nlh_filter_add(struct nlh_filter *f, const char *arg, char *err, size_t errl
 	return 0;
 }
 
+int nlh_filter_check(const struct nlh_filter *f, char *err, size_t errlen)
+{
+	unsigned int classes = 0;
+
+	/* With no type named, a field names the classes that have it. */
+	if (!f->types)
+		return 0;
+	for (int t = 0; t < _NLH_EV_MAX; t++)
+		if (f->types & NLH_TYPE_BIT(t))
+			classes |= 1u << nlh_event_type_class(t);
+	for (size_t i = 0; i < f->n_terms; i++)
+		for (int c = 0; c < _NLH_CLASS_MAX; c++) {
+			if (!(classes & (1u << c)) || f->terms[i].has[c])
+				continue;
+			/* Such an event would never show: say so, as nlhook check does for a rule. */
+			if (nlh_field_find(c, f->terms[i].field))
+				snprintf(err, errlen, "'%s': its pattern does not fit that field of %s events",
+					 f->terms[i].field, nlh_classes[c].name);
+			else
+				snprintf(err, errlen, "'%s' is not a field of %s events", f->terms[i].field,
+					 nlh_classes[c].name);
+			return -EINVAL;
+		}
+	return 0;
+}
+
 int nlh_filter_add_escaped(struct nlh_filter *f, const char *s, size_t len, char *err, size_t errlen)
 {
 	char *arg = malloc(len + 1);

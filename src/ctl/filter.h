@@ -32,6 +32,8 @@ int nlh_filter_add(struct nlh_filter *f, const char *arg, char *err, size_t errl
  * given on the command line first.
  */
 int nlh_filter_add_escaped(struct nlh_filter *f, const char *s, size_t len, char *err, size_t errlen);
+/* After the last add: a term that no event of the types named can have is an error. */
+int nlh_filter_check(const struct nlh_filter *f, char *err, size_t errlen);
 bool nlh_filter_match(const struct nlh_filter *f, const struct nlh_event *ev);
 /* The types, and the nflog groups its group=N terms name. */
 void nlh_filter_want(const struct nlh_filter *f, struct nlh_want *want);

@@ -145,6 +145,17 @@ if jq -e 'select(.type == "link.up" and .ifname == "vL0")' "$TMP/mon.jsonl" > /d
 else
 	not_ok "monitor --control PATH: $(cat "$TMP/mon.jsonl" "$TMP/mon.err")"
 fi
+# A monitor request whose filter no event of its types can pass: refused.
+reply=$(nsx python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"{\"v\":1,\"cmd\":\"monitor\",\"types\":[\"link.up\"],\"filters\":[\"group=1\"]}\n")
+print(s.makefile().readline().strip())' "$SOCK")
+if echo "$reply" | jq -e '.ok == false and .error == "'"'"'group'"'"' is not a field of link events"' > /dev/null; then
+	ok "the daemon refuses such a monitor request too"
+else
+	not_ok "monitor request with group=1 for link.up: $reply"
+fi
 stop_daemon
 
 # --- a daemon that accepts and never answers ---
@@ -225,6 +236,13 @@ for bad in 0 -3 abc; do
 		not_ok "record --count $bad: exit $rc, $(cat "$TMP/bad.err")"
 	fi
 done
+# A monitor whose filter no event of its types can pass would show nothing: an error.
+rc=0; timeout 5 ip netns exec "$NS" "$NLHOOK" monitor --direct link.up address=10.0.0.0/8 2> "$TMP/bad.err" > /dev/null || rc=$?
+if [ "$rc" -eq 2 ] && grep -qx "nlhook monitor: 'address' is not a field of link events" "$TMP/bad.err"; then
+	ok "monitor link.up address=...: a usage error"
+else
+	not_ok "monitor link.up address=...: exit $rc, $(cat "$TMP/bad.err")"
+fi
 rc=0; "$NLHOOK" replay "$TMP" 2> "$TMP/bad.err" > /dev/null || rc=$?
 if [ "$rc" -eq 1 ] && grep -qx "nlhook replay: $TMP: cannot read: Is a directory" "$TMP/bad.err"; then
 	ok "replay of a directory: says so"
