@@ -230,12 +230,38 @@ static void job_exited(struct job *j, int status)
 	job_finish(j, status, j->err.buf ? j->err.buf : "", j->err.len);
 }
 
+/*
+ * ENOENT for a file that is there: its "#!" interpreter is missing (a
+ * script written for another system).  The interpreter's path, or NULL.
+ */
+static const char *missing_interpreter(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	if (!strchr(path, '/') || (fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0)
+		return NULL;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 3 || buf[0] != '#' || buf[1] != '!')
+		return NULL;
+	buf[n] = '\0';
+	buf += 2 + strspn(buf + 2, " \t");
+	buf[strcspn(buf, " \t\n")] = '\0';
+	return *buf ? buf : NULL;
+}
+
 /* The program did not start: logged here, whoever owns the job, and the owner is told why. */
 static void job_failed(struct job *j, int err)
 {
-	char msg[512];
+	char msg[512], line[256];
+	const char *interp;
 
-	snprintf(msg, sizeof(msg), "cannot run %s: %s", j->argv[0], strerror(-err));
+	if (err == -ENOENT && (interp = missing_interpreter(j->argv[0], line, sizeof(line))))
+		snprintf(msg, sizeof(msg), "cannot run %s: its interpreter %s: %s", j->argv[0], interp,
+			 strerror(-err));
+	else
+		snprintf(msg, sizeof(msg), "cannot run %s: %s", j->argv[0], strerror(-err));
 	log_err("rule %s: %s", queue_name(j), msg);
 	job_finish(j, err, msg, strlen(msg));
 }

@@ -7,6 +7,9 @@
 
 printf '#!/bin/sh\nexit 0\n' > "$TMP/noexec"
 chmod 644 "$TMP/noexec"
+# Written for another system: its interpreter is not here.
+printf '#!/nonexistent/sh -e\nexit 0\n' > "$TMP/badinterp"
+chmod 755 "$TMP/badinterp"
 
 rule_file 10-fail.lua <<LUA
 nlhook.on("link.up", { ifname = "vF0" }, "/nonexistent/action", { name = "missing" })
@@ -14,6 +17,7 @@ nlhook.on("link.up", { ifname = "vF0" }, function(ev)
 	local function report(status, out, err) nlhook.emit({ status = status, err = err }) end
 	nlhook.exec({ "/nonexistent/program" }, { on_exit = report })
 	nlhook.exec({ "$TMP/noexec" }, { on_exit = report })
+	nlhook.exec({ "$TMP/badinterp" }, { on_exit = report })
 end, { name = "lua" })
 LUA
 rule_file 20-check.lua <<LUA
@@ -49,6 +53,8 @@ expect_event '.status == 127 and .err == "cannot run /nonexistent/program: No su
 	"on_exit gets 127 and the reason for a missing program"
 expect_event ".status == 126 and .err == \"cannot run $TMP/noexec: Permission denied\"" \
 	"on_exit gets 126 and the reason for a program without an execute bit"
+expect_event ".status == 127 and .err == \"cannot run $TMP/badinterp: its interpreter /nonexistent/sh: No such file or directory\"" \
+	"on_exit gets 127 for a script whose interpreter is missing, and the reason names the interpreter"
 if grep -q "rule lua: cannot run $TMP/noexec: Permission denied" "$TMP/daemon.log"; then
 	ok "not-executable program logged"
 else
@@ -61,8 +67,8 @@ if echo "$st" | jq -e '.rules[] | select(.name == "missing") | .errors == 1 and 
 else
 	not_ok "status: $(echo "$st" | jq -c '.rules[] | select(.name == "missing")')"
 fi
-if echo "$st" | jq -e '.rules[] | select(.name == "lua") | .errors == 2' >/dev/null; then
-	ok "status counts both failed execs of the Lua rule"
+if echo "$st" | jq -e '.rules[] | select(.name == "lua") | .errors == 3' >/dev/null; then
+	ok "status counts the three failed execs of the Lua rule"
 else
 	not_ok "status: $(echo "$st" | jq -c '.rules[] | select(.name == "lua")')"
 fi
