@@ -68,8 +68,114 @@ struct rtnl {
 	 */
 	struct rtnl_routes *routes;
 	bool routes_asked;
+	/*
+	 * The hops of the IPv4 multipath routes, by their ref: the kernel
+	 * drops such a route without a word when every hop's link is down,
+	 * or when one hop's link goes away; not while a hop's link is up.
+	 */
+	struct mphops *mp;
+	size_t mp_size;		/* a power of two, or 0 */
+	size_t mp_count;
 	struct nlh_source_stats stats;
 };
+
+struct mphops {
+	uint32_t ref;		/* RTNL_ROUTE_NONE: empty */
+	uint8_t n;
+	uint32_t ifindex[NLH_ROUTE_HOPS];
+};
+
+static size_t mp_home(const struct rtnl *rt, uint32_t ref)
+{
+	return (ref * 2654435761u) & (rt->mp_size - 1);
+}
+
+static struct mphops *mp_find(const struct rtnl *rt, uint32_t ref)
+{
+	if (!rt->mp_count)
+		return NULL;
+	for (size_t i = mp_home(rt, ref);; i = (i + 1) & (rt->mp_size - 1)) {
+		if (rt->mp[i].ref == ref)
+			return &rt->mp[i];
+		if (rt->mp[i].ref == RTNL_ROUTE_NONE)
+			return NULL;
+	}
+}
+
+static int mp_grow(struct rtnl *rt)
+{
+	size_t size = rt->mp_size ? rt->mp_size * 2 : 16, old_size = rt->mp_size;
+	struct mphops *mp = malloc(size * sizeof(*mp)), *old = rt->mp;
+
+	if (!mp)
+		return -ENOMEM;
+	for (size_t i = 0; i < size; i++)
+		mp[i].ref = RTNL_ROUTE_NONE;
+	rt->mp = mp;
+	rt->mp_size = size;
+	for (size_t i = 0; i < old_size; i++) {
+		size_t j;
+
+		if (old[i].ref == RTNL_ROUTE_NONE)
+			continue;
+		for (j = mp_home(rt, old[i].ref); mp[j].ref != RTNL_ROUTE_NONE; j = (j + 1) & (size - 1))
+			;
+		mp[j] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+static void mp_set(struct rtnl *rt, uint32_t ref, const struct rtnl_hop *hops, size_t n)
+{
+	struct mphops *e = mp_find(rt, ref);
+	size_t i;
+
+	if (!e) {
+		if ((rt->mp_count + 1) * 2 > rt->mp_size && mp_grow(rt) < 0) {
+			log_warn("%s: out of memory for a multipath route's hops", rt->who);
+			return;
+		}
+		for (i = mp_home(rt, ref); rt->mp[i].ref != RTNL_ROUTE_NONE; i = (i + 1) & (rt->mp_size - 1))
+			;
+		e = &rt->mp[i];
+		e->ref = ref;
+		rt->mp_count++;
+	}
+	e->n = n < NLH_ROUTE_HOPS ? n : NLH_ROUTE_HOPS;
+	for (i = 0; i < e->n; i++)
+		e->ifindex[i] = hops[i].ifindex;
+}
+
+/* Gone, with a backward shift: every entry stays reachable from its home slot. */
+static void mp_del(struct rtnl *rt, uint32_t ref)
+{
+	struct mphops *e = mp_find(rt, ref);
+	size_t mask = rt->mp_size - 1, i, j;
+
+	if (!e)
+		return;
+	i = e - rt->mp;
+	for (j = (i + 1) & mask; rt->mp[j].ref != RTNL_ROUTE_NONE; j = (j + 1) & mask) {
+		size_t h = mp_home(rt, rt->mp[j].ref);
+
+		/* Moves to the hole unless its home lies cyclically in (i, j]. */
+		if (i <= j ? (i < h && h <= j) : (i < h || h <= j))
+			continue;
+		rt->mp[i] = rt->mp[j];
+		i = j;
+	}
+	rt->mp[i].ref = RTNL_ROUTE_NONE;
+	rt->mp_count--;
+}
+
+static void mp_clear(struct rtnl *rt)
+{
+	free(rt->mp);
+	rt->mp = NULL;
+	rt->mp_size = rt->mp_count = 0;
+}
+
 
 static uint32_t hash_bytes(const uint8_t *p, size_t n)
 {
@@ -334,23 +440,67 @@ static void route_gone(struct rtnl *rt, const struct rtnl_route *r, bool emit)
  * default route go.  IPv6 sends its deletions; we get those as messages.
  * The link's own list: a link with no routes costs a lookup, not a scan.
  */
+static void flush_one(struct rtnl *rt, rtnl_route_ref ref, bool emit)
+{
+	struct rtnl_route r;
+
+	rtnl_routes_get(rt->routes, ref, &r);
+	mp_del(rt, ref);
+	rtnl_routes_remove(rt->routes, ref);
+	route_gone(rt, &r, emit);
+}
+
+/* A multipath route's other hop whose link is up: the kernel keeps the route. */
+static bool mp_alive(const struct rtnl *rt, const struct mphops *e, uint32_t down)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		const struct obj *o = e->ifindex[i] != down ? link_obj(rt, e->ifindex[i]) : NULL;
+
+		if (o && o->ev.link.up)
+			return true;
+	}
+	return false;
+}
+
 static void flush_ipv4_routes(struct rtnl *rt, uint32_t ifindex, bool keep_local, bool emit)
 {
-	rtnl_route_ref ref, next;
+	rtnl_route_ref ref, next, *gone = NULL;
+	size_t n_gone = 0;
 
 	if (!rt->routes)
 		return;
 	for (ref = rtnl_routes_next_if(rt->routes, ifindex, AF_INET, RTNL_ROUTE_NONE); ref != RTNL_ROUTE_NONE;
 	     ref = next) {
-		struct rtnl_route r;
-
 		next = rtnl_routes_next_if(rt->routes, ifindex, AF_INET, ref);
-		rtnl_routes_get(rt->routes, ref, &r);
-		if (keep_local && r.type == RTN_LOCAL)
-			continue;
-		rtnl_routes_remove(rt->routes, ref);
-		route_gone(rt, &r, emit);
+		if (mp_find(rt, ref))
+			continue;	/* below, with the other multipath routes */
+		if (keep_local) {
+			struct rtnl_route r;
+
+			rtnl_routes_get(rt->routes, ref, &r);
+			if (r.type == RTN_LOCAL)
+				continue;
+		}
+		flush_one(rt, ref, emit);
 	}
+	/*
+	 * Multipath routes with a hop through the link: gone with the link,
+	 * or when it goes down and no other hop's link is up.
+	 */
+	if (!rt->mp_count || !(gone = malloc(rt->mp_count * sizeof(*gone))))
+		return;
+	for (size_t i = 0; i < rt->mp_size; i++) {
+		const struct mphops *e = &rt->mp[i];
+		bool through = false;
+
+		for (size_t h = 0; e->ref != RTNL_ROUTE_NONE && h < e->n; h++)
+			through |= e->ifindex[h] == ifindex;
+		if (through && (!keep_local || !mp_alive(rt, e, ifindex)))
+			gone[n_gone++] = e->ref;
+	}
+	for (size_t i = 0; i < n_gone; i++)
+		flush_one(rt, gone[i], emit);
+	free(gone);
 }
 
 static void link_changed(struct rtnl *rt, const struct nlh_event *ev)
@@ -517,6 +667,7 @@ static void route_one(struct rtnl *rt, uint16_t type, struct rtnl_route *r, cons
 			}
 			return;
 		}
+		mp_del(rt, ref);
 		rtnl_routes_remove(rt->routes, ref);
 		route_gone(rt, r, emit);
 		return;
@@ -526,6 +677,14 @@ static void route_one(struct rtnl *rt, uint16_t type, struct rtnl_route *r, cons
 	if (changed)
 		rtnl_routes_get(rt->routes, ref, &was);
 	ret = rtnl_routes_put(rt->routes, r);
+	if (r->family == AF_INET && (n_hops > 1 || rt->mp_count)) {
+		rtnl_route_ref now = rtnl_routes_find(rt->routes, r);
+
+		if (now != RTNL_ROUTE_NONE && n_hops > 1)
+			mp_set(rt, now, hops, n_hops);
+		else if (now != RTNL_ROUTE_NONE)
+			mp_del(rt, now);
+	}
 	/* The same first hop, other hops: only the states see those. */
 	if (ret == RTNL_ROUTE_SAME && !(n_hops > 1 && changed))
 		return;
@@ -650,6 +809,7 @@ static void routes_sweep(struct rtnl *rt)
 		if (rtnl_routes_marked(rt->routes, ref))
 			continue;
 		rtnl_routes_get(rt->routes, ref, &r);
+		mp_del(rt, ref);
 		rtnl_routes_remove(rt->routes, ref);
 		route_gone(rt, &r, rt->dump_emit);
 	}
@@ -915,6 +1075,7 @@ static void routes_stop(struct rtnl *rt)
 		obj_changed(rt, &ev, NULL, false);
 	}
 	rtnl_routes_free(rt->routes);
+	mp_clear(rt);
 	rt->routes = NULL;
 }
 
@@ -1010,6 +1171,7 @@ fail:
 	nlsock_free(rt->sock);
 	rt->sock = NULL;
 	rtnl_routes_free(rt->routes);
+	mp_clear(rt);
 	rt->routes = NULL;
 	return r;
 }
@@ -1045,6 +1207,7 @@ static void rtnl_free(void *inst)
 	for (int i = 0; i < _T_MAX; i++)
 		table_clear(&rt->tables[i]);
 	rtnl_routes_free(rt->routes);
+	mp_clear(rt);
 	free(rt->who);
 	free(rt);
 }

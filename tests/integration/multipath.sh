@@ -2,7 +2,9 @@
 # Multipath default routes: a host is online while any hop goes through a
 # routable link; the events carry the hop's gateway; IPv6 multipath
 # routes (one route per hop in the kernel, sent together) are added and
-# deleted hop by hop, so the state stays the kernel's.
+# deleted hop by hop, so the state stays the kernel's.  An IPv4 multipath
+# route outlives a hop's link set down, and goes (without a message from
+# the kernel) when every hop's link is down or one of them is deleted.
 . "$(dirname "$0")/lib.sh"
 
 rule_file 50-mp.lua <<'LUA'
@@ -93,5 +95,46 @@ if wait_for "[ \"\$(state .online)\" = false ] && [ \"\$(state .state.routes)\" 
 else
 	not_ok "after the deletes: online $(state .online), $(state .state.routes) kept, kernel $(kernel_routes)"
 fi
+
+# IPv4: a hop's link set down keeps the route; every hop's link down drops it.
+settled() {	# settled WHAT: the state is the kernel's, within 5 s
+	if wait_for "[ \"\$(state .state.routes)\" = \"\$(kernel_routes)\" ]" 5; then
+		ok "$1: the state is the kernel's ($(kernel_routes) routes)"
+	else
+		not_ok "$1: $(state .state.routes) kept, kernel $(kernel_routes)"
+	fi
+}
+ons=$(n_of '.type == "net.online" and .family == "inet"')
+nsx ip route add default nexthop via 10.71.0.254 dev vA nexthop via 10.72.0.254 dev vC
+expect_more '.type == "net.online" and .family == "inet"' "$ons" "IPv4 multipath route again: online"
+dels=$(n_of '.type == "route.del" and .family == "inet" and .dst == "default"')
+offs=$(n_of '.type == "net.offline" and .family == "inet"')
+nsx ip link set vA down
+if nsx ip -4 route show default | grep -q nexthop; then ok "vA set down: the kernel keeps the route"
+else not_ok "vA set down: the kernel dropped the route"; fi
+SETTLE=0.5 expect_count '.type == "route.del" and .family == "inet" and .dst == "default"' "$dels" \
+	"vA set down: no route.del for the multipath route"
+expect_count '.type == "net.offline" and .family == "inet"' "$offs" "vA set down: still online through vC"
+settled "vA set down"
+nsx ip link set vC down
+if nsx ip -4 route show default | grep -q .; then not_ok "every hop's link down: the kernel kept the route"
+else ok "every hop's link down: the kernel dropped the route"; fi
+expect_more '.type == "route.del" and .family == "inet" and .dst == "default"' "$dels" \
+	"every hop's link down: route.del for the multipath route"
+expect_more '.type == "net.offline" and .family == "inet"' "$offs" "every hop's link down: net.offline"
+settled "every hop's link down"
+# One hop's link deleted: the kernel drops the route at once.
+nsx ip link set vA up
+nsx ip link set vC up
+wait_for "nsx ip -4 addr show dev vC | grep -q 10.72.0.1" 5 || true
+nsx ip route add default nexthop via 10.71.0.254 dev vA nexthop via 10.72.0.254 dev vC
+wait_for "[ \"\$(state .state.routes)\" = \"\$(kernel_routes)\" ]" 5 || true
+dels=$(n_of '.type == "route.del" and .family == "inet" and .dst == "default"')
+nsx ip link del vC
+if nsx ip -4 route show default | grep -q .; then not_ok "a hop's link deleted: the kernel kept the route"
+else ok "a hop's link deleted: the kernel dropped the route"; fi
+expect_more '.type == "route.del" and .family == "inet" and .dst == "default"' "$dels" \
+	"a hop's link deleted (not the first): route.del for the multipath route"
+settled "a hop's link deleted"
 
 finish
