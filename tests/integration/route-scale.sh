@@ -79,10 +79,13 @@ fi
 # The flaps go in batches: at full speed, with the daemon kept off the CPU
 # by other tests, their messages can overrun its 1 MiB buffer, and the
 # resync (a dump of every route) is not what this measures.  A try with a
-# resync is measured again.
+# resync does not count.  Under a memory-hungry neighbour a try has taken
+# 260 ms of user time with the lookup: up to 4 tries, the cheapest
+# counts.  A scan costs its 390 ms and more in every one.
 resyncs() { state '[.sources[] | select(.name == "rtnl") | .resyncs] | add'; }
 for i in $(seq 20); do echo "link set vSmall down"; echo "link set vSmall up"; done > "$TMP/flaps"
-for try in 1 2 3; do
+best=
+for try in 1 2 3 4; do
 	r0=$(resyncs)
 	t0=$(utime)
 	for b in 1 2 3 4 5; do
@@ -93,15 +96,20 @@ for try in 1 2 3; do
 	nsx ip link set trig2 up
 	sleep 1
 	used=$(( ($(utime) - t0) * 1000 / $(getconf CLK_TCK) ))
-	[ "$(resyncs)" = "$r0" ] && break
-	echo "# try $try: a receive buffer overrun during the flaps ($used ms with its resync); again"
+	if [ "$(resyncs)" != "$r0" ]; then
+		echo "# try $try: a receive buffer overrun during the flaps ($used ms with its resync)"
+		continue
+	fi
+	echo "# try $try: $used ms of user CPU"
+	if [ -z "$best" ] || [ "$used" -lt "$best" ]; then best=$used; fi
+	[ "$best" -lt 150 ] && break
 done
-if [ "$(resyncs)" != "$r0" ]; then
-	not_ok "100 flaps of a small link: a resync in each of 3 tries"
-elif [ "$used" -lt 150 ]; then
-	ok "100 flaps of a small link beside $N routes: $used ms of user CPU"
+if [ -z "$best" ]; then
+	not_ok "100 flaps of a small link: a resync in each of 4 tries"
+elif [ "$best" -lt 150 ]; then
+	ok "100 flaps of a small link beside $N routes: $best ms of user CPU"
 else
-	not_ok "100 flaps of a small link beside $N routes: $used ms of user CPU (a scan per flush?)"
+	not_ok "100 flaps of a small link beside $N routes: $best ms of user CPU at best (a scan per flush?)"
 fi
 
 # The big link goes: its IPv4 routes without a message, each a route.del.
