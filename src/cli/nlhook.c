@@ -563,8 +563,9 @@ static void check_report(const char *msg, void *data)
  */
 static void check_action(const struct rule_stats *st, void *data)
 {
-	const char *line = strrchr(st->where, ':'), *why = NULL;
+	const char *line = strrchr(st->where, ':'), *why = NULL, *interp;
 	unsigned int *n = data;
+	char ibuf[256], iwhy[512];
 	struct stat sb;
 
 	if (!st->action)
@@ -575,6 +576,10 @@ static void check_action(const struct rule_stats *st, void *data)
 		why = "not a regular file";
 	else if (!(sb.st_mode & 0111))
 		why = "not executable";
+	else if ((interp = exec_interpreter(st->action, ibuf, sizeof(ibuf))) && access(interp, X_OK) < 0) {
+		snprintf(iwhy, sizeof(iwhy), "its interpreter %s: %s", interp, strerror(errno));
+		why = iwhy;
+	}
 	if (!why)
 		return;
 	fprintf(stderr, "%s%s: warning: action %s: %s\n", st->file, line ? line : "", st->action, why);
@@ -643,8 +648,9 @@ static int cmd_check(int argc, char **argv)
 			printf("Usage: nlhook check [--dispatch-dir DIR]... [--networkd-dispatcher DIR]... [DIR...]\n\n"
 			       "Load the rules of DIRs (default: %s) the way nlhookd does,\n"
 			       "print each error as FILE:LINE: message, exit 1 if there is any.\n"
-			       "Path actions that are missing or not executable are warnings\n"
-			       "(FILE:LINE: warning: ...), which leave the exit status alone.\n\n"
+			       "Path actions that are missing, not executable or whose #! interpreter\n"
+			       "is missing are warnings (FILE:LINE: warning: ...), which leave the\n"
+			       "exit status alone.\n\n"
 			       "The scripts of the dispatch dirs (default, without DIRs: %s)\n"
 			       "and of networkd-dispatcher's dirs are checked too: a script nlhookd\n"
 			       "would refuse (writable by others), a subdirectory that names no\n"

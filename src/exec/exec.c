@@ -230,11 +230,7 @@ static void job_exited(struct job *j, int status)
 	job_finish(j, status, j->err.buf ? j->err.buf : "", j->err.len);
 }
 
-/*
- * ENOENT for a file that is there: its "#!" interpreter is missing (a
- * script written for another system).  The interpreter's path, or NULL.
- */
-static const char *missing_interpreter(const char *path, char *buf, size_t size)
+const char *exec_interpreter(const char *path, char *buf, size_t size)
 {
 	ssize_t n;
 	int fd;
@@ -257,7 +253,7 @@ static void job_failed(struct job *j, int err)
 	char msg[512], line[256];
 	const char *interp;
 
-	if (err == -ENOENT && (interp = missing_interpreter(j->argv[0], line, sizeof(line))))
+	if (err == -ENOENT && (interp = exec_interpreter(j->argv[0], line, sizeof(line))))
 		snprintf(msg, sizeof(msg), "cannot run %s: its interpreter %s: %s", j->argv[0], interp,
 			 strerror(-err));
 	else

@@ -31,6 +31,13 @@ struct exec_opts {
 typedef void (*exec_done_fn)(int status, const char *out, size_t out_len,
 			     const char *err, size_t err_len, void *data);
 
+/*
+ * The "#!" interpreter of a script at path (in buf), or NULL.  execve's
+ * ENOENT for a file that is there means it is missing: a script written
+ * for another system.
+ */
+const char *exec_interpreter(const char *path, char *buf, size_t size);
+
 /* `name` (the rule's) prefixes the log lines of captured output. */
 struct exec_queue *exec_queue_new(const char *name);
 /*

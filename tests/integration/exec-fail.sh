@@ -24,6 +24,7 @@ rule_file 20-check.lua <<LUA
 nlhook.on("link.up", { ifname = "vNone" }, "$TMP/noexec")
 nlhook.on("link.up", { ifname = "vNone" }, "$TMP")
 nlhook.on("link.up", { ifname = "vNone" }, "/bin/true")
+nlhook.on("link.up", { ifname = "vNone" }, "$TMP/badinterp")
 LUA
 
 # nlhook check names each path action the daemon could not run, and
@@ -34,11 +35,12 @@ echo "$out" | sed 's/^/# /'
 if [ $rc -eq 0 ]; then ok "check: warnings only, exit 0"; else not_ok "check exit status $rc"; fi
 for w in "$RULES/10-fail.lua:1: warning: action /nonexistent/action: No such file or directory" \
 	"$RULES/20-check.lua:1: warning: action $TMP/noexec: not executable" \
-	"$RULES/20-check.lua:2: warning: action $TMP: not a regular file"; do
+	"$RULES/20-check.lua:2: warning: action $TMP: not a regular file" \
+	"$RULES/20-check.lua:4: warning: action $TMP/badinterp: its interpreter /nonexistent/sh: No such file or directory"; do
 	if echo "$out" | grep -qxF "$w"; then ok "check: $w"; else not_ok "check: no line '$w'"; fi
 done
 if echo "$out" | grep -q '/bin/true'; then not_ok "check warned about /bin/true"; else ok "check: no warning for a good action"; fi
-if echo "$out" | grep -qx '5 rules OK, 3 warnings'; then ok "check: summary counts the warnings"; else not_ok "check: summary"; fi
+if echo "$out" | grep -qx '6 rules OK, 4 warnings'; then ok "check: summary counts the warnings"; else not_ok "check: summary"; fi
 
 nsx ip link add vF0 type veth peer name pF0
 start_daemon
