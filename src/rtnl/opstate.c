@@ -352,10 +352,9 @@ static void raise_online(struct opstate *os, enum nlh_event_type t, const struct
 /* A default route counts while one of its hops goes through a routable link. */
 static bool route_through(const struct opstate *os, const struct nlh_event *route)
 {
-	for (size_t i = 0; i < route->route.n_hops; i++)
-		if (link_routable(os, route->route.hops[i].ifindex))
-			return true;
-	return link_routable(os, route->route.ifindex);
+	const struct nlh_addr *gw;
+
+	return link_routable(os, route_hop(os, route, &gw));
 }
 
 /*

@@ -292,37 +292,28 @@ static const char *rtype_name(unsigned int t, char *buf, size_t size)
 	return buf;
 }
 
-size_t rtnl_route_hops(const struct nlmsghdr *nlh, struct rtnl_hop *hops, size_t max)
+/* RTA_MULTIPATH's hops (alen: the family's address length), as rtnl_route_hops(). */
+static size_t hops_of(const struct nlattr *a, size_t alen, struct rtnl_hop *hops, size_t max)
 {
-	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
-	size_t alen = rtm->rtm_family == AF_INET ? 4 : 16, n = 0, left;
-	const struct nlattr *a;
-	const uint8_t *p;
-	struct tb tb;
+	const uint8_t *p = mnl_attr_get_payload(a);
+	size_t left = mnl_attr_get_payload_len(a), n = 0;
 
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*rtm)) || tb_parse(nlh, sizeof(*rtm), &tb) < 0 ||
-	    !(a = tb.a[RTA_MULTIPATH]))
-		return 0;
-	p = mnl_attr_get_payload(a);
-	left = mnl_attr_get_payload_len(a);
 	while (left >= sizeof(struct rtnexthop)) {
 		const struct rtnexthop *nh = (const struct rtnexthop *)p;
 		size_t len = nh->rtnh_len, step = RTNH_ALIGN(len);
+		const char *end = (const char *)nh + len;
 		const struct nlattr *na;
 
 		if (len < sizeof(*nh) || len > left)
 			return 0;
 		if (n < max) {
 			hops[n] = (struct rtnl_hop){ .ifindex = nh->rtnh_ifindex };
-			const char *end = (const char *)nh + len;
-
 			for (na = (const struct nlattr *)((const char *)nh + RTNH_LENGTH(0));
-			     mnl_attr_ok(na, (int)(end - (const char *)na)); na = mnl_attr_next(na)) {
+			     mnl_attr_ok(na, (int)(end - (const char *)na)); na = mnl_attr_next(na))
 				if (mnl_attr_get_type(na) == RTA_GATEWAY && mnl_attr_get_payload_len(na) == alen) {
 					memcpy(hops[n].gateway, mnl_attr_get_payload(na), alen);
 					hops[n].has_gateway = true;
 				}
-			}
 		}
 		n++;
 		if (step >= left)
@@ -331,6 +322,17 @@ size_t rtnl_route_hops(const struct nlmsghdr *nlh, struct rtnl_hop *hops, size_t
 		left -= step;
 	}
 	return n;
+}
+
+size_t rtnl_route_hops(const struct nlmsghdr *nlh, struct rtnl_hop *hops, size_t max)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct tb tb;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*rtm)) || tb_parse(nlh, sizeof(*rtm), &tb) < 0 ||
+	    !tb.a[RTA_MULTIPATH])
+		return 0;
+	return hops_of(tb.a[RTA_MULTIPATH], rtm->rtm_family == AF_INET ? 4 : 16, hops, max);
 }
 
 int rtnl_route_parse(const struct nlmsghdr *nlh, struct rtnl_route *ret)
@@ -371,7 +373,7 @@ int rtnl_route_parse(const struct nlmsghdr *nlh, struct rtnl_route *ret)
 		/* The first hop stands for the route in its fields. */
 		struct rtnl_hop first;
 
-		if (rtnl_route_hops(nlh, &first, 1)) {
+		if (hops_of(tb.a[RTA_MULTIPATH], alen, &first, 1)) {
 			r.multipath = true;
 			if (!r.has_ifindex) {
 				r.ifindex = first.ifindex;

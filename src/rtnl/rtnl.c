@@ -169,13 +169,21 @@ static void mp_del(struct rtnl *rt, uint32_t ref)
 	rt->mp_count--;
 }
 
-static void mp_clear(struct rtnl *rt)
+/* The route table and the hops kept beside it change together. */
+static void routes_remove(struct rtnl *rt, rtnl_route_ref ref)
 {
+	mp_del(rt, ref);
+	rtnl_routes_remove(rt->routes, ref);
+}
+
+static void routes_free(struct rtnl *rt)
+{
+	rtnl_routes_free(rt->routes);
+	rt->routes = NULL;
 	free(rt->mp);
 	rt->mp = NULL;
 	rt->mp_size = rt->mp_count = 0;
 }
-
 
 static uint32_t hash_bytes(const uint8_t *p, size_t n)
 {
@@ -433,20 +441,13 @@ static void route_gone(struct rtnl *rt, const struct rtnl_route *r, bool emit)
 	obj_changed(rt, &ev, NULL, emit);
 }
 
-/*
- * The kernel drops the IPv4 routes through a link that goes down (all but
- * its local routes) or away without a word: no RTM_DELROUTE.  Raise the
- * route.del events ourselves so the state stays true and rules see the
- * default route go.  IPv6 sends its deletions; we get those as messages.
- * The link's own list: a link with no routes costs a lookup, not a scan.
- */
-static void flush_one(struct rtnl *rt, rtnl_route_ref ref, bool emit)
+/* A route the kernel dropped without a message: out of the table, and gone for whoever follows it. */
+static void route_drop(struct rtnl *rt, rtnl_route_ref ref, bool emit)
 {
 	struct rtnl_route r;
 
 	rtnl_routes_get(rt->routes, ref, &r);
-	mp_del(rt, ref);
-	rtnl_routes_remove(rt->routes, ref);
+	routes_remove(rt, ref);
 	route_gone(rt, &r, emit);
 }
 
@@ -462,6 +463,13 @@ static bool mp_alive(const struct rtnl *rt, const struct mphops *e, uint32_t dow
 	return false;
 }
 
+/*
+ * The kernel drops the IPv4 routes through a link that goes down (all but
+ * its local routes) or away without a word: no RTM_DELROUTE.  Raise the
+ * route.del events ourselves so the state stays true and rules see the
+ * default route go.  IPv6 sends its deletions; we get those as messages.
+ * The link's own list: a link with no routes costs a lookup, not a scan.
+ */
 static void flush_ipv4_routes(struct rtnl *rt, uint32_t ifindex, bool keep_local, bool emit)
 {
 	rtnl_route_ref ref, next, *gone = NULL;
@@ -471,24 +479,27 @@ static void flush_ipv4_routes(struct rtnl *rt, uint32_t ifindex, bool keep_local
 		return;
 	for (ref = rtnl_routes_next_if(rt->routes, ifindex, AF_INET, RTNL_ROUTE_NONE); ref != RTNL_ROUTE_NONE;
 	     ref = next) {
+		struct rtnl_route r;
+
 		next = rtnl_routes_next_if(rt->routes, ifindex, AF_INET, ref);
 		if (mp_find(rt, ref))
 			continue;	/* below, with the other multipath routes */
-		if (keep_local) {
-			struct rtnl_route r;
-
-			rtnl_routes_get(rt->routes, ref, &r);
-			if (r.type == RTN_LOCAL)
-				continue;
-		}
-		flush_one(rt, ref, emit);
+		rtnl_routes_get(rt->routes, ref, &r);
+		if (keep_local && r.type == RTN_LOCAL)
+			continue;
+		routes_remove(rt, ref);
+		route_gone(rt, &r, emit);
 	}
 	/*
 	 * Multipath routes with a hop through the link: gone with the link,
 	 * or when it goes down and no other hop's link is up.
 	 */
-	if (!rt->mp_count || !(gone = malloc(rt->mp_count * sizeof(*gone))))
+	if (!rt->mp_count)
 		return;
+	if (!(gone = malloc(rt->mp_count * sizeof(*gone)))) {
+		log_warn("%s: out of memory: the multipath routes through a link that went are kept", rt->who);
+		return;
+	}
 	for (size_t i = 0; i < rt->mp_size; i++) {
 		const struct mphops *e = &rt->mp[i];
 		bool through = false;
@@ -499,7 +510,7 @@ static void flush_ipv4_routes(struct rtnl *rt, uint32_t ifindex, bool keep_local
 			gone[n_gone++] = e->ref;
 	}
 	for (size_t i = 0; i < n_gone; i++)
-		flush_one(rt, gone[i], emit);
+		route_drop(rt, gone[i], emit);
 	free(gone);
 }
 
@@ -667,8 +678,7 @@ static void route_one(struct rtnl *rt, uint16_t type, struct rtnl_route *r, cons
 			}
 			return;
 		}
-		mp_del(rt, ref);
-		rtnl_routes_remove(rt->routes, ref);
+		routes_remove(rt, ref);
 		route_gone(rt, r, emit);
 		return;
 	}
@@ -677,14 +687,11 @@ static void route_one(struct rtnl *rt, uint16_t type, struct rtnl_route *r, cons
 	if (changed)
 		rtnl_routes_get(rt->routes, ref, &was);
 	ret = rtnl_routes_put(rt->routes, r);
-	if (r->family == AF_INET && (n_hops > 1 || rt->mp_count)) {
-		rtnl_route_ref now = rtnl_routes_find(rt->routes, r);
-
-		if (now != RTNL_ROUTE_NONE && n_hops > 1)
-			mp_set(rt, now, hops, n_hops);
-		else if (now != RTNL_ROUTE_NONE)
-			mp_del(rt, now);
-	}
+	/* A route keeps its ref when replaced; its hops follow (gone if it lost them, or failed). */
+	if (r->family == AF_INET && n_hops > 1 && ret >= 0)
+		mp_set(rt, ref != RTNL_ROUTE_NONE ? ref : rtnl_routes_find(rt->routes, r), hops, n_hops);
+	else if (ref != RTNL_ROUTE_NONE)
+		mp_del(rt, ref);
 	/* The same first hop, other hops: only the states see those. */
 	if (ret == RTNL_ROUTE_SAME && !(n_hops > 1 && changed))
 		return;
@@ -803,15 +810,9 @@ static void routes_sweep(struct rtnl *rt)
 	if (!rt->routes)
 		return;
 	for (ref = rtnl_routes_next(rt->routes, RTNL_ROUTE_NONE); ref != RTNL_ROUTE_NONE; ref = next) {
-		struct rtnl_route r;
-
 		next = rtnl_routes_next(rt->routes, ref);
-		if (rtnl_routes_marked(rt->routes, ref))
-			continue;
-		rtnl_routes_get(rt->routes, ref, &r);
-		mp_del(rt, ref);
-		rtnl_routes_remove(rt->routes, ref);
-		route_gone(rt, &r, rt->dump_emit);
+		if (!rtnl_routes_marked(rt->routes, ref))
+			route_drop(rt, ref, rt->dump_emit);
 	}
 }
 
@@ -1074,9 +1075,7 @@ static void routes_stop(struct rtnl *rt)
 		route_event(rt, &r, NLH_EV_ROUTE_DEL, &ev);
 		obj_changed(rt, &ev, NULL, false);
 	}
-	rtnl_routes_free(rt->routes);
-	mp_clear(rt);
-	rt->routes = NULL;
+	routes_free(rt);
 }
 
 /* Keep routes from now on: an empty table, filled by the live groups and one dump. */
@@ -1170,9 +1169,7 @@ static int rtnl_open(struct rtnl *rt, const struct nlh_want *want)
 fail:
 	nlsock_free(rt->sock);
 	rt->sock = NULL;
-	rtnl_routes_free(rt->routes);
-	mp_clear(rt);
-	rt->routes = NULL;
+	routes_free(rt);
 	return r;
 }
 
@@ -1206,8 +1203,7 @@ static void rtnl_free(void *inst)
 	nlsock_free(rt->sock);
 	for (int i = 0; i < _T_MAX; i++)
 		table_clear(&rt->tables[i]);
-	rtnl_routes_free(rt->routes);
-	mp_clear(rt);
+	routes_free(rt);
 	free(rt->who);
 	free(rt);
 }
