@@ -57,7 +57,13 @@ LUA
 # A runtime's directory of namespace files, made (parents and all) when
 # the runtime starts: none of it exists yet.
 NSDIR="$TMP/rt/a/netns"
-start_daemon --all-netns --netns-dir "$NSDIR/"
+: > "$TMP/notadir"
+start_daemon --all-netns --netns-dir "$NSDIR/" --netns-dir "$TMP/notadir"
+if grep -q "netns: $TMP/notadir is not a directory" "$TMP/daemon.log"; then
+	ok "a --netns-dir that is not a directory is logged"
+else
+	not_ok "no log line for the --netns-dir that is a file"
+fi
 CTL=(ip netns exec "$NS" "$NLHOOK" --control "$TMP/control.sock")
 
 # Monitors through the daemon: with --all-netns the namespace is a column
